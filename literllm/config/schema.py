@@ -1,0 +1,160 @@
+"""Typed structs for every table of `liter-llm-proxy.toml`, with the documented defaults.
+
+Every struct forbids unknown fields. Tables marked "extension" are ours, not the
+reference's; docs/configuration.md describes them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct, field
+
+U16 = Annotated[int, Meta(ge=0, le=65535)]
+U32 = Annotated[int, Meta(ge=0, le=4_294_967_295)]
+U64 = Annotated[int, Meta(ge=0, le=9_223_372_036_854_775_807)]
+NonNegativeFloat = Annotated[float, Meta(ge=0)]
+OptionValue = str | int | float | bool
+
+__all__ = [
+    "AliasConfig",
+    "BudgetConfig",
+    "CacheConfig",
+    "Config",
+    "CooldownConfig",
+    "FilesConfig",
+    "GeneralConfig",
+    "HealthConfig",
+    "KeyConfig",
+    "ModelConfig",
+    "RateLimitConfig",
+    "RoutingConfig",
+    "ServerConfig",
+    "StateConfig",
+]
+
+
+class _Table(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    pass
+
+
+class ServerConfig(_Table):
+    host: str = "0.0.0.0"
+    port: U16 = 4000
+    request_timeout_secs: U64 = 600
+    body_limit_bytes: U64 = 10_485_760
+    cors_origins: list[str] = field(default_factory=lambda: ["*"])
+
+
+class GeneralConfig(_Table):
+    master_key: str | None = None
+    default_timeout_secs: U64 = 120
+    max_retries: U32 = 3
+    enable_cost_tracking: bool = False
+    enable_tracing: bool = False
+
+
+class ModelConfig(_Table):
+    name: str
+    provider_model: str
+    api_key: str | None = None
+    base_url: str | None = None
+    timeout_secs: U64 | None = None
+    fallbacks: list[str] = field(default_factory=list)
+    # extension: relative share of traffic under `[routing] strategy = "weighted"`
+    weight: Annotated[float, Meta(gt=0)] = 1.0
+
+    @property
+    def provider(self) -> str:
+        return self.provider_model.split("/", 1)[0]
+
+    @property
+    def model_id(self) -> str:
+        head, _, tail = self.provider_model.partition("/")
+        return tail or head
+
+
+class AliasConfig(_Table):
+    pattern: str
+    api_key: str | None = None
+    base_url: str | None = None
+
+
+class KeyConfig(_Table):
+    key: str
+    description: str | None = None
+    models: list[str] = field(default_factory=list)
+    rpm: U32 | None = None
+    tpm: U64 | None = None
+    budget_limit: NonNegativeFloat | None = None
+
+
+class RateLimitConfig(_Table):
+    rpm: U32 | None = None
+    tpm: U64 | None = None
+
+
+class BudgetConfig(_Table):
+    global_limit: NonNegativeFloat | None = None
+    model_limits: dict[str, NonNegativeFloat] = field(default_factory=dict)
+    enforcement: Literal["hard", "soft"] = "hard"
+
+
+class CacheConfig(_Table):
+    max_entries: U64 | None = None
+    ttl_seconds: U64 | None = None
+    backend: str = "memory"
+    backend_config: dict[str, OptionValue] = field(default_factory=dict)
+
+
+class FilesConfig(_Table):
+    backend: str = "memory"
+    prefix: str = "liter-llm-files/"
+    backend_config: dict[str, OptionValue] = field(default_factory=dict)
+
+
+class HealthConfig(_Table):
+    interval_secs: U64 | None = None
+    probe_model: str | None = None
+
+
+class CooldownConfig(_Table):
+    duration_secs: U64
+
+
+class RoutingConfig(_Table):
+    """Extension: how a pool picks a deployment, and retry backoff bounds."""
+
+    strategy: Literal["round_robin", "least_busy", "lowest_latency", "weighted"] = "round_robin"
+    backoff_base_secs: NonNegativeFloat = 0.5
+    backoff_max_secs: NonNegativeFloat = 8.0
+    retry_after_max_secs: NonNegativeFloat = 30.0
+
+
+class StateConfig(_Table):
+    """Extension: where rate-limit windows, reservations and spend live."""
+
+    backend: Literal["memory", "sqlite", "redis"] = "memory"
+    backend_config: dict[str, OptionValue] = field(default_factory=dict)
+    fail_open: bool = False
+
+
+class Config(_Table):
+    server: ServerConfig = field(default_factory=ServerConfig)
+    general: GeneralConfig = field(default_factory=GeneralConfig)
+    models: list[ModelConfig] = field(default_factory=list)
+    aliases: list[AliasConfig] = field(default_factory=list)
+    keys: list[KeyConfig] = field(default_factory=list)
+    rate_limit: RateLimitConfig | None = None
+    budget: BudgetConfig | None = None
+    cache: CacheConfig | None = None
+    files: FilesConfig | None = None
+    health: HealthConfig | None = None
+    cooldown: CooldownConfig | None = None
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    state: StateConfig = field(default_factory=StateConfig)
+
+
+def replace(config: Config, **changes: object) -> Config:
+    return msgspec.structs.replace(config, **changes)

@@ -1,0 +1,190 @@
+"""One error hierarchy: every failure carries its HTTP status and OpenAI error type.
+
+The server turns any `LiterLLMError` into `{"error": {...}}` with one lookup; library
+callers catch the same classes. Messages say what was wrong and what to do, and never
+contain a key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+__all__ = [
+    "AuthenticationError",
+    "BadRequestError",
+    "BudgetExceededError",
+    "ConfigError",
+    "GatewayTimeoutError",
+    "LiterLLMError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServiceUnavailableError",
+    "UnsupportedMediaTypeError",
+    "UpstreamError",
+    "error_body",
+]
+
+
+class LiterLLMError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+    status: int = 500
+    error_type: str = "server_error"
+    default_code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code if code is not None else self.default_code
+        self.headers: dict[str, str] = headers or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.error_type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def to_json(self) -> bytes:
+        return msgspec.json.encode(self.to_dict())
+
+
+def error_body(message: str, error_type: str, *, param: str | None = None,
+               code: str | None = None) -> bytes:
+    """Encode an OpenAI-style error body without raising."""
+    return msgspec.json.encode(
+        {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+    )
+
+
+class BadRequestError(LiterLLMError):
+    status = 400
+    error_type = "invalid_request_error"
+
+
+class AuthenticationError(LiterLLMError):
+    status = 401
+    error_type = "authentication_error"
+    default_code = "invalid_api_key"
+
+
+class BudgetExceededError(LiterLLMError):
+    status = 402
+    error_type = "budget_exceeded"
+    default_code = "budget_exceeded"
+
+
+class PermissionDeniedError(LiterLLMError):
+    status = 403
+    error_type = "permission_error"
+    default_code = "model_not_allowed"
+
+
+class NotFoundError(LiterLLMError):
+    status = 404
+    error_type = "invalid_request_error"
+    default_code = "not_found"
+
+
+class MethodNotAllowedError(LiterLLMError):
+    status = 405
+    error_type = "invalid_request_error"
+    default_code = "method_not_allowed"
+
+
+class PayloadTooLargeError(LiterLLMError):
+    status = 413
+    error_type = "invalid_request_error"
+    default_code = "request_too_large"
+
+
+class UnsupportedMediaTypeError(LiterLLMError):
+    status = 415
+    error_type = "invalid_request_error"
+    default_code = "unsupported_media_type"
+
+
+class RateLimitError(LiterLLMError):
+    status = 429
+    error_type = "rate_limit_error"
+    default_code = "rate_limit_exceeded"
+
+
+class ServiceUnavailableError(LiterLLMError):
+    status = 503
+    error_type = "service_unavailable"
+    default_code = "service_unavailable"
+
+
+class GatewayTimeoutError(LiterLLMError):
+    status = 504
+    error_type = "timeout"
+    default_code = "timeout"
+
+
+class UpstreamError(LiterLLMError):
+    """An error answered by (or on the way to) an upstream provider.
+
+    `retryable` marks transient failures (429, 5xx, overload, timeouts, connection
+    errors) that retries and fallbacks may try elsewhere; `retry_after` is the
+    provider's own hint in seconds, when it gave one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 502,
+        error_type: str = "upstream_error",
+        retryable: bool = False,
+        retry_after: float | None = None,
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+        self.status = status
+        self.error_type = error_type
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class ConfigError(LiterLLMError):
+    """A configuration mistake: names the file, line, column and what to change."""
+
+    error_type = "config_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.column = column
+        location = ""
+        if path is not None:
+            location = path
+            if line is not None:
+                location += f":{line}:{column or 1}"
+            location += ": "
+        super().__init__(location + message)
+        self.detail = message

@@ -1,0 +1,117 @@
+"""The sans-I/O provider adapter protocol and the values adapters exchange.
+
+An adapter turns an OpenAI-shaped request body into one `UpstreamRequest` (method,
+URL, headers, body) and turns the provider's bytes back into OpenAI-shaped bytes plus
+the usage the gateway accounts. It never opens a socket and never reads the
+environment: credentials and endpoints arrive resolved in the `Target`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import msgspec
+
+from ..errors import UpstreamError
+from ..transport import UpstreamRequest, UpstreamResponse
+
+__all__ = [
+    "Adapter",
+    "ChatResult",
+    "EmbeddingResult",
+    "StreamDecoder",
+    "Target",
+    "Usage",
+]
+
+
+class Target(msgspec.Struct, frozen=True, kw_only=True):
+    """Where and as whom one attempt goes: a deployment, resolved."""
+
+    provider: str
+    """Provider name as written before the slash of `provider_model` (`openai`, `anthropic`)."""
+    model: str
+    """The model id the upstream receives (`gpt-4o` for `openai/gpt-4o`)."""
+    base_url: str
+    """Endpoint root, from `base_url` in the config or the provider's default."""
+    api_key: str | None = None
+    """Credential for the provider (for Vertex AI, an OAuth access token)."""
+    max_output_tokens: int | None = None
+    """The model's maximum output from the pricing data, where known."""
+
+
+class Usage(msgspec.Struct, kw_only=True):
+    prompt_tokens: int = 0
+    """All input tokens, including cached reads and cache writes."""
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    """Prompt tokens read from the provider's prompt cache."""
+    cache_write_tokens: int = 0
+    """Prompt tokens written to the provider's prompt cache."""
+    reasoning_tokens: int = 0
+
+
+class ChatResult(msgspec.Struct, kw_only=True):
+    """A finished, non-streaming chat completion in OpenAI's shape."""
+
+    body: bytes
+    usage: Usage | None = None
+    model: str | None = None
+    response_id: str | None = None
+    finish_reasons: list[str] = msgspec.field(default_factory=list)
+
+
+class EmbeddingResult(msgspec.Struct, kw_only=True):
+    body: bytes
+    usage: Usage | None = None
+    model: str | None = None
+
+
+class StreamDecoder(Protocol):
+    """Turns a provider's streamed body into OpenAI chat-completion chunks.
+
+    `feed` takes raw bytes as they arrive (any split) and returns the JSON payloads of
+    complete OpenAI chunks (no `data: ` framing, no `[DONE]`). It raises
+    `UpstreamError` when the provider reports an error inside the stream. The usage
+    chunk is returned only when the client asked for it (`include_usage`), but
+    `usage` is filled either way.
+    """
+
+    usage: Usage | None
+    response_id: str | None
+    model: str | None
+    finish_reasons: list[str]
+
+    def feed(self, data: bytes) -> list[bytes]: ...
+
+    def close(self) -> list[bytes]:
+        """End of body: flush whatever is complete; raise if the stream was cut short."""
+
+
+class Adapter(Protocol):
+    name: str
+
+    def chat_request(
+        self, target: Target, body: dict[str, Any], *, stream: bool
+    ) -> UpstreamRequest:
+        """Build the native request. `body` is the client's OpenAI request (a copy the
+        adapter may change); for streams the adapter asks the provider for usage."""
+
+    def chat_response(self, target: Target, response: UpstreamResponse) -> ChatResult:
+        """Parse a 2xx native response (call `error` for other statuses)."""
+
+    def stream_decoder(self, target: Target, *, include_usage: bool) -> StreamDecoder: ...
+
+    def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
+        """Raise `BadRequestError` when the provider has no embeddings."""
+
+    def embeddings_response(self, target: Target, response: UpstreamResponse) -> EmbeddingResult:
+        ...
+
+    def error(
+        self, target: Target, status: int, headers: Mapping[str, str], body: bytes
+    ) -> UpstreamError:
+        """Map a native error answer to an `UpstreamError` with status, OpenAI type
+        and `retryable` set. Never echo the credential."""

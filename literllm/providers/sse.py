@@ -1,0 +1,66 @@
+"""Incremental server-sent-events parsing: bytes in any split, events out."""
+
+from __future__ import annotations
+
+__all__ = ["SSEEvent", "SSEParser"]
+
+
+class SSEEvent:
+    __slots__ = ("data", "event")
+
+    def __init__(self, event: str | None, data: bytes) -> None:
+        self.event = event
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"SSEEvent(event={self.event!r}, data={self.data!r})"
+
+
+class SSEParser:
+    """Feed raw bytes; get back every event completed by them."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> list[SSEEvent]:
+        buffer = self._buffer + data if self._buffer else data
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        events: list[SSEEvent] = []
+        start = 0
+        while True:
+            end = buffer.find(b"\n\n", start)
+            if end < 0:
+                break
+            event = _parse_block(buffer[start:end])
+            if event is not None:
+                events.append(event)
+            start = end + 2
+        self._buffer = buffer[start:]
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        """Flush a final event that was not followed by a blank line."""
+        rest, self._buffer = self._buffer.strip(b"\n"), b""
+        if not rest:
+            return []
+        event = _parse_block(rest)
+        return [event] if event is not None else []
+
+
+def _parse_block(block: bytes) -> SSEEvent | None:
+    event: str | None = None
+    data: list[bytes] = []
+    for line in block.split(b"\n"):
+        if not line or line[0] == 0x3A:  # ":" starts a comment
+            continue
+        name, _, value = line.partition(b":")
+        if value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            data.append(value)
+        elif name == b"event":
+            event = value.decode("utf-8", "replace")
+    if not data and event is None:
+        return None
+    return SSEEvent(event, b"\n".join(data))
