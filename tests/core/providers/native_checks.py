@@ -1,0 +1,128 @@
+"""Shared checks for native adapter tests: recorded payloads, OpenAI schemas, splits."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+from collections.abc import AsyncIterator, Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from literllm.providers.base import StreamDecoder
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+SPEC = Path("/work/shared/spec/openai-openapi.json")
+
+
+def load_bytes(provider: str, name: str) -> bytes:
+    return (DATA / provider / name).read_bytes()
+
+
+def load_json(provider: str, name: str) -> Any:
+    return json.loads(load_bytes(provider, name))
+
+
+def _nullable_to_type(node: Any) -> Any:
+    """OpenAI's document mixes OpenAPI 3.0 `nullable: true` into 3.1 schemas."""
+    if isinstance(node, dict):
+        node = {k: _nullable_to_type(v) for k, v in node.items()}
+        if node.pop("nullable", False):
+            kind = node.get("type")
+            if isinstance(kind, str):
+                node["type"] = [kind, "null"]
+            if "enum" in node and None not in node["enum"]:
+                node["enum"] = [*node["enum"], None]
+            if "$ref" in node or "allOf" in node or "anyOf" in node:
+                ref = {k: node.pop(k) for k in ("$ref", "allOf", "anyOf") if k in node}
+                node["anyOf"] = [ref, {"type": "null"}]
+        return node
+    if isinstance(node, list):
+        return [_nullable_to_type(v) for v in node]
+    return node
+
+
+@cache
+def _validator(schema_name: str) -> Draft202012Validator:
+    document = _nullable_to_type(json.loads(SPEC.read_text()))
+    registry: Registry[Any] = Registry().with_resource(
+        "urn:openai", Resource.from_contents(document, default_specification=DRAFT202012))
+    return Draft202012Validator({"$ref": f"urn:openai#/components/schemas/{schema_name}"},
+                                registry=registry)
+
+
+def validate_openai(schema_name: str, payload: bytes | dict[str, Any]) -> dict[str, Any]:
+    value = json.loads(payload) if isinstance(payload, bytes) else copy.deepcopy(payload)
+    errors = sorted(_validator(schema_name).iter_errors(value), key=str)
+    assert not errors, f"{schema_name}: {[e.message for e in errors][:3]}"
+    return value
+
+
+def run_stream(decoder: StreamDecoder, data: bytes, split: int | None = None) -> list[bytes]:
+    out: list[bytes] = []
+    if split is None:
+        out.extend(decoder.feed(data))
+    else:
+        out.extend(decoder.feed(data[:split]))
+        out.extend(decoder.feed(data[split:]))
+    out.extend(decoder.close())
+    return out
+
+
+def without_volatile(payloads: list[bytes]) -> list[dict[str, Any]]:
+    """Chunks without `created` (a clock read) so runs compare equal."""
+    chunks = [json.loads(p) for p in payloads]
+    for c in chunks:
+        c.pop("created", None)
+    return chunks
+
+
+def assert_every_split_equal(make: Callable[[], StreamDecoder], data: bytes) -> None:
+    whole = without_volatile(run_stream(make(), data))
+    assert whole
+    for split in range(1, len(data)):
+        assert without_volatile(run_stream(make(), data, split)) == whole, f"split at {split}"
+    byte_by_byte = make()
+    out: list[bytes] = []
+    for i in range(len(data)):
+        out.extend(byte_by_byte.feed(data[i:i + 1]))
+    out.extend(byte_by_byte.close())
+    assert without_volatile(out) == whole
+
+
+@contextlib.asynccontextmanager
+async def fake_upstream(
+    routes: dict[tuple[str, str], tuple[int, str, bytes]],
+) -> AsyncIterator[tuple[str, list[web.Request]]]:
+    """A tiny HTTP server on 127.0.0.1 answering `(method, path)` with recorded bytes.
+
+    Yields the base URL and the list of requests it received (bodies are read).
+    """
+    seen: list[web.Request] = []
+
+    async def handle(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        seen.append(request)
+        answer = routes.get((request.method, request.path))
+        if answer is None:
+            return web.Response(status=404, text=f"no route {request.method} {request.path}")
+        status, content_type, body = answer
+        return web.Response(status=status, body=body, headers={"content-type": content_type})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}", seen
+    finally:
+        await runner.cleanup()
