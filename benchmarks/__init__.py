@@ -1,0 +1,1 @@
+"""Benchmark suite for liter-llm: see benchmarks/README.md."""
