@@ -1,6 +1,17 @@
-"""The configuration: typed tables and the strict loader."""
+"""The configuration: typed tables, the strict loader, checks, warnings and the summary."""
 
-from .loader import CONFIG_FILENAME, discover, interpolate, load_config, parse_config
+from .advice import config_warnings
+from .checks import is_provider_model
+from .interpolate import interpolate
+from .loader import (
+    CONFIG_FILENAME,
+    DEFAULT_STATE_PATH,
+    discover,
+    find_config,
+    load_config,
+    parse_config,
+)
+from .overrides import MASTER_KEY_ENV, apply_overrides
 from .schema import (
     AliasConfig,
     BudgetConfig,
@@ -17,9 +28,12 @@ from .schema import (
     ServerConfig,
     StateConfig,
 )
+from .summary import redact_token, summary
 
 __all__ = [
     "CONFIG_FILENAME",
+    "DEFAULT_STATE_PATH",
+    "MASTER_KEY_ENV",
     "AliasConfig",
     "BudgetConfig",
     "CacheConfig",
@@ -34,8 +48,14 @@ __all__ = [
     "RoutingConfig",
     "ServerConfig",
     "StateConfig",
+    "apply_overrides",
+    "config_warnings",
     "discover",
+    "find_config",
     "interpolate",
+    "is_provider_model",
     "load_config",
     "parse_config",
+    "redact_token",
+    "summary",
 ]

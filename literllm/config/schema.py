@@ -39,7 +39,7 @@ class _Table(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
     pass
 
 
-class ServerConfig(_Table):
+class ServerConfig(_Table, frozen=True):
     host: str = "0.0.0.0"
     port: U16 = 4000
     request_timeout_secs: U64 = 600
@@ -47,7 +47,7 @@ class ServerConfig(_Table):
     cors_origins: list[str] = field(default_factory=lambda: ["*"])
 
 
-class GeneralConfig(_Table):
+class GeneralConfig(_Table, frozen=True):
     master_key: str | None = None
     default_timeout_secs: U64 = 120
     max_retries: U32 = 3
@@ -55,7 +55,7 @@ class GeneralConfig(_Table):
     enable_tracing: bool = False
 
 
-class ModelConfig(_Table):
+class ModelConfig(_Table, frozen=True):
     name: str
     provider_model: str
     api_key: str | None = None
@@ -75,13 +75,13 @@ class ModelConfig(_Table):
         return tail or head
 
 
-class AliasConfig(_Table):
+class AliasConfig(_Table, frozen=True):
     pattern: str
     api_key: str | None = None
     base_url: str | None = None
 
 
-class KeyConfig(_Table):
+class KeyConfig(_Table, frozen=True):
     key: str
     description: str | None = None
     models: list[str] = field(default_factory=list)
@@ -90,40 +90,40 @@ class KeyConfig(_Table):
     budget_limit: NonNegativeFloat | None = None
 
 
-class RateLimitConfig(_Table):
+class RateLimitConfig(_Table, frozen=True):
     rpm: U32 | None = None
     tpm: U64 | None = None
 
 
-class BudgetConfig(_Table):
+class BudgetConfig(_Table, frozen=True):
     global_limit: NonNegativeFloat | None = None
     model_limits: dict[str, NonNegativeFloat] = field(default_factory=dict)
     enforcement: Literal["hard", "soft"] = "hard"
 
 
-class CacheConfig(_Table):
+class CacheConfig(_Table, frozen=True):
     max_entries: U64 | None = None
     ttl_seconds: U64 | None = None
     backend: str = "memory"
     backend_config: dict[str, OptionValue] = field(default_factory=dict)
 
 
-class FilesConfig(_Table):
+class FilesConfig(_Table, frozen=True):
     backend: str = "memory"
     prefix: str = "liter-llm-files/"
     backend_config: dict[str, OptionValue] = field(default_factory=dict)
 
 
-class HealthConfig(_Table):
+class HealthConfig(_Table, frozen=True):
     interval_secs: U64 | None = None
     probe_model: str | None = None
 
 
-class CooldownConfig(_Table):
+class CooldownConfig(_Table, frozen=True):
     duration_secs: U64
 
 
-class RoutingConfig(_Table):
+class RoutingConfig(_Table, frozen=True):
     """Extension: how a pool picks a deployment, and retry backoff bounds."""
 
     strategy: Literal["round_robin", "least_busy", "lowest_latency", "weighted"] = "round_robin"
@@ -132,7 +132,7 @@ class RoutingConfig(_Table):
     retry_after_max_secs: NonNegativeFloat = 30.0
 
 
-class StateConfig(_Table):
+class StateConfig(_Table, frozen=True):
     """Extension: where rate-limit windows, reservations and spend live."""
 
     backend: Literal["memory", "sqlite", "redis"] = "memory"
@@ -140,7 +140,7 @@ class StateConfig(_Table):
     fail_open: bool = False
 
 
-class Config(_Table):
+class Config(_Table, frozen=True):
     server: ServerConfig = field(default_factory=ServerConfig)
     general: GeneralConfig = field(default_factory=GeneralConfig)
     models: list[ModelConfig] = field(default_factory=list)

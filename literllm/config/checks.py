@@ -1,0 +1,228 @@
+"""Cross-field checks: the things a schema cannot see, run on a typed `Config`.
+
+Each problem carries the path of the offending field, so the loader can point at it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Iterator
+
+from .backends import OPENDAL_SCHEMES, UNAVAILABLE_OPENDAL_SCHEMES, canonical_scheme
+from .locate import Path, table_name
+from .problem import ConfigProblem
+from .schema import Config
+
+__all__ = ["find_problems", "is_provider_model"]
+
+
+def is_provider_model(name: str) -> bool:
+    """`provider/model` with a non-empty provider and model and no spaces in the provider."""
+    provider, slash, model = name.partition("/")
+    return bool(slash and provider and model) and not any(c.isspace() for c in provider)
+
+
+def find_problems(config: Config) -> list[ConfigProblem]:
+    """Every cross-field problem, in a stable order (the loader reports the first)."""
+    checks: tuple[Callable[[Config], Iterator[ConfigProblem]], ...] = (
+        _server,
+        _provider_models,
+        _fallbacks,
+        _fallback_cycles,
+        _duplicate_keys,
+        _key_models,
+        _cache,
+        _files,
+        _health,
+        _routing,
+        _state,
+    )
+    return [problem for check in checks for problem in check(config)]
+
+
+def _server(config: Config) -> Iterator[ConfigProblem]:
+    if not config.server.host.strip():
+        yield ConfigProblem(
+            ("server", "host"),
+            'empty value for "host" in [server]; expected a bind address such as '
+            '"0.0.0.0" or "127.0.0.1"',
+        )
+
+
+def _provider_models(config: Config) -> Iterator[ConfigProblem]:
+    for index, model in enumerate(config.models):
+        if not is_provider_model(model.provider_model):
+            yield ConfigProblem(
+                ("models", index, "provider_model"),
+                f'invalid provider_model "{model.provider_model}" in [[models]] #{index + 1}; '
+                'expected the form "provider/model", e.g. "openai/gpt-4o"',
+            )
+
+
+def _model_names(config: Config) -> list[str]:
+    return list(dict.fromkeys(model.name for model in config.models))
+
+
+def _fallbacks(config: Config) -> Iterator[ConfigProblem]:
+    names = _model_names(config)
+    for index, model in enumerate(config.models):
+        for fallback in model.fallbacks:
+            if fallback not in names:
+                yield ConfigProblem(
+                    ("models", index, "fallbacks"),
+                    f'fallback "{fallback}" is not a defined model in [[models]] #{index + 1}; '
+                    f"expected one of the [[models]] names: {', '.join(names)}"
+                    + _did_you_mean(fallback, names),
+                )
+
+
+def _fallback_cycles(config: Config) -> Iterator[ConfigProblem]:
+    graph: dict[str, list[str]] = {}
+    for model in config.models:
+        edges = graph.setdefault(model.name, [])
+        edges.extend(f for f in model.fallbacks if f not in edges)
+    cycle = _first_cycle(graph)
+    if cycle is None:
+        return
+    index = next(
+        i for i, m in enumerate(config.models) if m.name == cycle[0] and cycle[1] in m.fallbacks
+    )
+    yield ConfigProblem(
+        ("models", index, "fallbacks"),
+        f"fallback cycle {' -> '.join(cycle)} in [[models]] #{index + 1}; "
+        "expected fallbacks that never lead back to a model already tried",
+    )
+
+
+def _first_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    done: set[str] = set()
+
+    def visit(node: str, trail: list[str]) -> list[str] | None:
+        if node in trail:
+            return [*trail[trail.index(node) :], node]
+        if node in done or node not in graph:
+            return None
+        for target in graph[node]:
+            found = visit(target, [*trail, node])
+            if found is not None:
+                return found
+        done.add(node)
+        return None
+
+    for start in graph:
+        cycle = visit(start, [])
+        if cycle is not None:
+            return cycle
+    return None
+
+
+def _duplicate_keys(config: Config) -> Iterator[ConfigProblem]:
+    first_seen: dict[str, int] = {}
+    for index, key in enumerate(config.keys):
+        earlier = first_seen.setdefault(key.key, index)
+        if earlier != index:
+            yield ConfigProblem(
+                ("keys", index, "key"),
+                f"duplicate virtual key token in [[keys]] #{index + 1} (the same token as "
+                f"[[keys]] #{earlier + 1}); expected every key to be unique",
+            )
+
+
+def _key_models(config: Config) -> Iterator[ConfigProblem]:
+    # Without any [[models]] the file is a fragment (the reference's own [[keys]]
+    # example is one); advice.py warns about those names instead.
+    names = _model_names(config)
+    if not names:
+        return
+    for index, key in enumerate(config.keys):
+        for model in key.models:
+            if model not in names and not is_provider_model(model):
+                yield ConfigProblem(
+                    ("keys", index, "models"),
+                    f'unknown model "{model}" in [[keys]] #{index + 1}; expected one of the '
+                    f"[[models]] names ({', '.join(names)}) or a provider/model name"
+                    + _did_you_mean(model, names),
+                )
+
+
+def _backend(table: str, backend: str) -> Iterator[ConfigProblem]:
+    scheme = canonical_scheme(backend)
+    if scheme in OPENDAL_SCHEMES:
+        return
+    accepted = ", ".join(sorted(OPENDAL_SCHEMES))
+    if scheme in UNAVAILABLE_OPENDAL_SCHEMES:
+        what = f'backend "{backend}" (an OpenDAL service the installed opendal lacks)'
+    else:
+        what = f'unknown backend "{backend}"'
+    yield ConfigProblem(
+        (table, "backend"),
+        f"{what} in [{table}]; expected one of: {accepted}"
+        + _did_you_mean(scheme, sorted(OPENDAL_SCHEMES)),
+    )
+
+
+def _cache(config: Config) -> Iterator[ConfigProblem]:
+    if config.cache is None:
+        return
+    yield from _backend("cache", config.cache.backend)
+    if canonical_scheme(config.cache.backend) == "memory" and config.cache.max_entries is None:
+        yield ConfigProblem(
+            ("cache", "max_entries"),
+            'missing field "max_entries" in [cache]; expected max_entries = <entries> '
+            'when backend = "memory" (the in-memory LRU needs a capacity)',
+        )
+
+
+def _files(config: Config) -> Iterator[ConfigProblem]:
+    if config.files is not None:
+        yield from _backend("files", config.files.backend)
+
+
+def _health(config: Config) -> Iterator[ConfigProblem]:
+    health = config.health
+    if health is None:
+        return
+    if health.interval_secs is not None and health.probe_model is None:
+        yield ConfigProblem(
+            ("health", "interval_secs"),
+            'missing field "probe_model" in [health]; expected probe_model = "<model>" '
+            "when interval_secs is set",
+        )
+    probe = health.probe_model
+    names = _model_names(config)
+    if probe is not None and probe not in names and not is_provider_model(probe):
+        yield ConfigProblem(
+            ("health", "probe_model"),
+            f'unknown probe_model "{probe}" in [health]; expected a [[models]] name or a '
+            'provider/model name such as "openai/gpt-4o-mini"' + _did_you_mean(probe, names),
+        )
+
+
+def _routing(config: Config) -> Iterator[ConfigProblem]:
+    routing = config.routing
+    if routing.backoff_base_secs > routing.backoff_max_secs:
+        yield ConfigProblem(
+            ("routing", "backoff_base_secs"),
+            f"backoff_base_secs {routing.backoff_base_secs} is above backoff_max_secs "
+            f"{routing.backoff_max_secs} in [routing]; expected base <= max",
+        )
+
+
+def _state(config: Config) -> Iterator[ConfigProblem]:
+    state = config.state
+    if state.backend != "redis":
+        return
+    url = state.backend_config.get("url")
+    if not isinstance(url, str):
+        where: Path = ("state", "backend_config", "url")
+        got = "missing option" if url is None else "wrong type for option"
+        yield ConfigProblem(
+            where,
+            f'{got} "url" in {table_name(where[:2])}; expected url = "redis://host:6379/0" '
+            'when backend = "redis"',
+        )
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    return f' (did you mean "{close[0]}"?)' if close else ""
