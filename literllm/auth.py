@@ -1,0 +1,85 @@
+"""Who is calling: the master key, a virtual key, or nobody.
+
+Tokens are looked up by their SHA-256 digest and then compared with
+`hmac.compare_digest`, so lookup time does not depend on how much of a guess matches.
+An empty token never authenticates anyone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import msgspec
+
+from .config import KeyConfig
+from .errors import AuthenticationError, PermissionDeniedError
+
+__all__ = ["Authenticator", "Caller", "key_identity"]
+
+
+def key_identity(token: str) -> str:
+    """A stable, non-reversible name for a token, safe for state, cache keys and labels."""
+    return "k_" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+class Caller(msgspec.Struct, frozen=True):
+    is_master: bool
+    key: KeyConfig | None
+    identity: str
+    description: str
+
+    def may_use(self, model: str) -> bool:
+        if self.is_master or self.key is None or not self.key.models:
+            return True
+        return model in self.key.models
+
+    def check_model(self, model: str) -> None:
+        if not self.may_use(model):
+            raise PermissionDeniedError(
+                f"this API key may not use model {model!r}; it is limited to: "
+                + ", ".join(self.key.models if self.key else ()),
+                param="model",
+            )
+
+
+class Authenticator:
+    def __init__(self, master_key: str | None, keys: list[KeyConfig]) -> None:
+        self._master = master_key or None
+        self._master_digest = hashlib.sha256(self._master.encode()).digest() if self._master \
+            else None
+        self._keys: dict[bytes, tuple[str, KeyConfig, int]] = {}
+        for index, key in enumerate(keys, start=1):
+            if key.key:
+                digest = hashlib.sha256(key.key.encode()).digest()
+                self._keys[digest] = (key.key, key, index)
+
+    @property
+    def closed(self) -> bool:
+        """No master key and no virtual keys: nobody can call the API."""
+        return self._master is None and not self._keys
+
+    def authenticate(self, token: str | None) -> Caller:
+        if self.closed:
+            raise AuthenticationError(
+                "this gateway has no API keys configured, so every request is refused; "
+                "the operator must set [general] master_key (or LITER_LLM_MASTER_KEY, or "
+                "--master-key) or add a [[keys]] entry to liter-llm-proxy.toml",
+                code="no_keys_configured",
+            )
+        if not token:
+            raise AuthenticationError(
+                "missing API key: send it as 'Authorization: Bearer <key>' "
+                "(or the x-api-key or api-key header)")
+        encoded = token.encode()
+        digest = hashlib.sha256(encoded).digest()
+        if self._master is not None and self._master_digest is not None and \
+                hmac.compare_digest(digest, self._master_digest) and \
+                hmac.compare_digest(encoded, self._master.encode()):
+            return Caller(True, None, "master", "master")
+        found = self._keys.get(digest)
+        if found is not None and hmac.compare_digest(encoded, found[0].encode()):
+            _, key, index = found
+            return Caller(False, key, key_identity(found[0]),
+                          key.description or f"key #{index}")
+        raise AuthenticationError("invalid API key")

@@ -1,0 +1,268 @@
+"""The ASGI app: HTTP in, `Proxy` calls, HTTP out. No gateway logic lives here."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+
+from literllm import Proxy
+from literllm.errors import (
+    LiterLLMError,
+    MethodNotAllowedError,
+    NotFoundError,
+    UnsupportedMediaTypeError,
+)
+from literllm.results import ChatStream, Response
+
+from .cors import Cors
+from .http import Receive, Request, Scope, Send, error_response, read_body, send_bytes
+from .openapi import openapi_document
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("literllm.server")
+_encode = msgspec.json.Encoder().encode
+_SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"),
+                (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+_DONE = b"data: [DONE]\n\n"
+
+Handler = Callable[["App", Request, Receive, Send], Awaitable[None]]
+
+
+class App:
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.limit = proxy.config.server.body_limit_bytes
+        self.cors = Cors(proxy.config.server.cors_origins)
+        self._openapi: bytes | None = None
+        self.draining = False
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.proxy.start()
+                except Exception as exc:  # startup failures are reported, not raised
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.drain()
+                await self.proxy.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait for in-flight requests (streams included) to finish, up to `timeout`."""
+        self.draining = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await self._idle.wait()
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        self.in_flight += 1
+        self._idle.clear()
+        send = self._decorate(request, send)
+        try:
+            if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+                await self.cors.preflight(request, send)
+                return
+            route = ROUTES.get(request.path)
+            if route is None:
+                route = _dynamic_route(request.path)
+            if route is None:
+                raise NotFoundError(f"no route for {request.path}; see GET /openapi.json",
+                                    code="unknown_url")
+            handler = route.get(request.method)
+            if handler is None:
+                allowed = ", ".join(sorted(route))
+                raise MethodNotAllowedError(f"{request.method} is not allowed on "
+                                            f"{request.path}; use {allowed}",
+                                            headers={"allow": allowed})
+            await handler(self, request, receive, send)
+        except LiterLLMError as error:
+            await _send_error(send, error)
+        except ConnectionResetError:
+            return
+        except Exception:
+            log.exception("unexpected error on %s %s (request %s)", request.method,
+                          request.path, request.request_id)
+            await _send_error(send, LiterLLMError(
+                f"internal error; quote request id {request.request_id} to the operator"))
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
+
+    def _decorate(self, request: Request, send: Send) -> Send:
+        extra = [(b"x-request-id", request.request_id.encode("latin-1"))]
+        extra.extend(self.cors.headers(request))
+
+        async def decorated(message: dict[str, Any]) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), *extra]
+            await send(message)
+
+        return decorated  # type: ignore[return-value]
+
+    async def json_body(self, request: Request, receive: Receive) -> bytes:
+        content_type = request.headers.get("content-type")
+        if content_type is not None and not content_type.lower().startswith(
+                ("application/json", "application/x-json", "text/json")) \
+                and "+json" not in content_type.lower():
+            raise UnsupportedMediaTypeError(
+                f"content type {content_type.split(';')[0]!r} is not supported here; send "
+                "JSON with 'Content-Type: application/json'")
+        return await read_body(receive, request, self.limit)
+
+
+async def _send_error(send: Send, error: LiterLLMError) -> None:
+    status, body, headers = error_response(error)
+    try:
+        await send_bytes(send, status, body, headers)
+    except (RuntimeError, OSError):  # the response had already started
+        pass
+
+
+async def send_response(send: Send, response: Response) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
+    await send_bytes(send, response.status, response.body, headers)
+
+
+async def send_json(send: Send, value: Any, status: int = 200,
+                    headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send_bytes(send, status, _encode(value), headers or [])
+
+
+# -- handlers -----------------------------------------------------------------------
+
+
+async def chat_completions(app: App, request: Request, receive: Receive, send: Send) -> None:
+    raw = await app.json_body(request, receive)
+    proxy = app.proxy
+    body = proxy.decode(raw)
+    if body.get("stream") is True:
+        stream = await proxy.chat_stream(body, api_key=request.api_key(),
+                                         headers=request.headers)
+        await stream_sse(stream, receive, send)
+        return
+    response = await proxy.chat(body, api_key=request.api_key(), headers=request.headers)
+    await send_response(send, response)
+
+
+async def embeddings(app: App, request: Request, receive: Receive, send: Send) -> None:
+    raw = await app.json_body(request, receive)
+    response = await app.proxy.embeddings(raw, api_key=request.api_key(),
+                                          headers=request.headers)
+    await send_response(send, response)
+
+
+async def stream_sse(stream: ChatStream, receive: Receive, send: Send) -> None:
+    headers = [*_SSE_HEADERS,
+               *((k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers.items())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+
+    async def pump() -> None:
+        try:
+            async for chunk in stream:
+                await send({"type": "http.response.body", "body": b"data: " + chunk + b"\n\n",
+                            "more_body": True})
+        except LiterLLMError as error:
+            await send({"type": "http.response.body", "more_body": True,
+                        "body": b"data: " + error.to_json() + b"\n\n"})
+        await send({"type": "http.response.body", "body": _DONE, "more_body": False})
+
+    async def watch_disconnect() -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+
+    pumping = asyncio.ensure_future(pump())
+    watching = asyncio.ensure_future(watch_disconnect())
+    try:
+        await asyncio.wait((pumping, watching), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (pumping, watching):
+            if not task.done():
+                task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, OSError):
+            await pumping
+        await stream.aclose()
+    if pumping.done() and not pumping.cancelled():
+        error = pumping.exception()
+        if error is not None and not isinstance(error, OSError):
+            raise error
+
+
+async def list_models(app: App, request: Request, receive: Receive, send: Send) -> None:
+    await send_json(send, app.proxy.list_models(api_key=request.api_key()))
+
+
+async def get_model(app: App, request: Request, receive: Receive, send: Send) -> None:
+    name = request.path.split("/models/", 1)[1]
+    await send_json(send, app.proxy.get_model(name, api_key=request.api_key()))
+
+
+async def health(app: App, request: Request, receive: Receive, send: Send) -> None:
+    await send_json(send, app.proxy.health())
+
+
+async def liveness(app: App, request: Request, receive: Receive, send: Send) -> None:
+    await send_json(send, {"status": "alive"})
+
+
+async def readiness(app: App, request: Request, receive: Receive, send: Send) -> None:
+    ready, reason = app.proxy.readiness()
+    if app.draining:
+        ready, reason = False, "shutting down"
+    await send_json(send, {"status": "ready" if ready else "not_ready", "reason": reason},
+                    status=200 if ready else 503)
+
+
+async def openapi(app: App, request: Request, receive: Receive, send: Send) -> None:
+    if app._openapi is None:
+        app._openapi = _encode(openapi_document())
+    await send_bytes(send, 200, app._openapi, [])
+
+
+ROUTES: dict[str, dict[str, Handler]] = {
+    "/v1/chat/completions": {"POST": chat_completions},
+    "/chat/completions": {"POST": chat_completions},
+    "/v1/embeddings": {"POST": embeddings},
+    "/embeddings": {"POST": embeddings},
+    "/v1/models": {"GET": list_models},
+    "/models": {"GET": list_models},
+    "/health": {"GET": health},
+    "/health/liveness": {"GET": liveness},
+    "/health/readiness": {"GET": readiness},
+    "/openapi.json": {"GET": openapi},
+}
+
+
+def _dynamic_route(path: str) -> dict[str, Handler] | None:
+    if path.startswith(("/v1/models/", "/models/")) and not path.endswith("/"):
+        return {"GET": get_model}
+    return None
+
+
+def create_app(proxy: Proxy) -> App:
+    """The ASGI application serving `proxy`."""
+    return App(proxy)

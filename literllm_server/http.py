@@ -1,0 +1,88 @@
+"""Small ASGI plumbing: read a bounded body, send JSON, send errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from literllm.errors import LiterLLMError, PayloadTooLargeError
+
+__all__ = ["Receive", "Request", "Scope", "Send", "error_response", "read_body", "send_bytes"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON = b"application/json"
+
+
+class Request:
+    """The parts of an ASGI request the gateway looks at, decoded once."""
+
+    __slots__ = ("headers", "method", "path", "request_id", "scope")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            headers[name.decode("latin-1")] = value.decode("latin-1")
+        self.headers = headers
+        incoming = headers.get("x-request-id", "")
+        if incoming and len(incoming) <= 128 and incoming.isprintable():
+            self.request_id = incoming
+        else:
+            self.request_id = uuid.uuid4().hex
+
+    def api_key(self) -> str | None:
+        header = self.headers.get("authorization")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() == "bearer":
+                return token.strip() or None
+            return None
+        return self.headers.get("x-api-key") or self.headers.get("api-key") or None
+
+
+async def read_body(receive: Receive, request: Request, limit: int) -> bytes:
+    """Read the whole body, refusing (413) as soon as it would pass `limit` bytes."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client disconnected")
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"the request body is larger than body_limit_bytes ({limit} bytes); send less, or "
+        "raise [server] body_limit_bytes in liter-llm-proxy.toml")
+
+
+async def send_bytes(send: Send, status: int, body: bytes,
+                     headers: list[tuple[bytes, bytes]], content_type: bytes = JSON) -> None:
+    headers.append((b"content-type", content_type))
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def error_response(error: LiterLLMError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
+    return error.status, error.to_json(), headers

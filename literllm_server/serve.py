@@ -1,0 +1,69 @@
+"""Run the ASGI app under uvicorn (default) or hypercorn."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+
+from literllm import Proxy
+from literllm.config import Config, apply_overrides, load_config
+
+from .app import App, create_app
+
+__all__ = ["app_factory", "run"]
+
+_WORKER_ENV = "LITER_LLM_WORKER_ARGS"
+GRACE_SECS = 30
+
+
+def app_factory() -> App:
+    """Build the app in a worker process from the arguments the parent left in the env."""
+    args = json.loads(os.environ[_WORKER_ENV])
+    config = apply_overrides(load_config(args["config"]), host=args["host"], port=args["port"],
+                             master_key=args["master_key"])
+    return create_app(Proxy.from_config(config))
+
+
+def run(config: Config, *, config_path: str | None, server: str, workers: int,
+        log_format: str, log_level: str) -> int:
+    host, port = config.server.host, config.server.port
+    if server == "hypercorn":
+        return _hypercorn(create_app(Proxy.from_config(config)), host, port, log_level)
+    import uvicorn
+
+    options = {"host": host, "port": port, "loop": "uvloop", "http": "httptools",
+               "lifespan": "on", "access_log": False, "log_level": log_level,
+               "timeout_graceful_shutdown": GRACE_SECS, "server_header": False,
+               "date_header": True, "timeout_keep_alive": 75}
+    if workers > 1:
+        os.environ[_WORKER_ENV] = json.dumps({
+            "config": config_path, "host": host, "port": port,
+            "master_key": config.general.master_key})
+        uvicorn.run("literllm_server.serve:app_factory", factory=True, workers=workers,
+                    **options)  # type: ignore[arg-type]
+        return 0
+    uvicorn.run(create_app(Proxy.from_config(config)), **options)  # type: ignore[arg-type]
+    return 0
+
+
+def _hypercorn(app: App, host: str, port: int, log_level: str) -> int:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config as HypercornConfig
+
+    settings = HypercornConfig()
+    settings.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
+    settings.loglevel = log_level.upper()
+    settings.graceful_timeout = GRACE_SECS
+    settings.accesslog = None
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(app, settings, shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+
+    asyncio.run(main())
+    return 0
