@@ -185,10 +185,15 @@ def _config_secrets(config: Config) -> Iterable[str]:
             if isinstance(value, str) and _SECRET_NAME.search(name):
                 yield value
             elif isinstance(value, str):
-                yield from (m["pw"] for m in _URL_PASSWORD.finditer(value))
-    for model in config.models:
-        if model.base_url:
-            yield from (m["pw"] for m in _URL_PASSWORD.finditer(model.base_url))
+                yield from _url_secrets(value)
+    for url in (*(m.base_url for m in config.models), *(a.base_url for a in config.aliases)):
+        if url:
+            yield from _url_secrets(url)
+
+
+def _url_secrets(text: str) -> Iterable[str]:
+    yield from (m["pw"] for m in _URL_PASSWORD.finditer(text))
+    yield from (m["value"] for m in _SECRET_QUERY.finditer(text))
 
 
 class Redactor:
