@@ -66,9 +66,10 @@ class ModelPrice(msgspec.Struct, frozen=True, kw_only=True):
     def max_cost(self, prompt_tokens: int, max_output_tokens: int) -> float:
         """Upper bound of a call's cost: every prompt token at the dearest input price."""
         write_price = self.input if self.cache_write is None else self.cache_write
-        return max(prompt_tokens, 0) * max(self.input, write_price) + max(
-            max_output_tokens, 0
-        ) * self.output
+        return (
+            max(prompt_tokens, 0) * max(self.input, write_price)
+            + max(max_output_tokens, 0) * self.output
+        )
 
 
 _FREE = ModelPrice()

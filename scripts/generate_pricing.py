@@ -84,8 +84,9 @@ def _row(entry: dict[str, Any]) -> Row | None:
     row: Row = []
     for name in FIELDS:
         value = entry.get(name)
-        row.append(value if isinstance(value, int | float) and not isinstance(value, bool)
-                   else None)
+        row.append(
+            value if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
     if row[0] is None and row[1] is None:
         return None
     if isinstance(row[4], float):

@@ -1,0 +1,358 @@
+"""Governance facade: rate limits, budgets and cost accounting for one request.
+
+The `Proxy` calls, per request::
+
+    governor = Governor.from_config(config, clock=clock)   # once; no I/O
+    await governor.start()                                 # open / connect the state store
+    admission = await governor.admit(key=key_config_or_None, model=alias,
+                                     estimated_tokens=estimate_request_tokens(body))
+    try:
+        await admission.reserve(provider_model=pm, max_cost=governor.estimate_max_cost(
+            pm, estimate_prompt_tokens(body), governor.output_cap(pm, requested)))
+        ...  # call upstream; on fallback, reserve() again for the next provider_model
+        cost = await admission.settle(provider_model=pm, usage=usage)  # None: cache hit
+    finally:
+        await admission.release()                           # no-op after settle
+    ...
+    await governor.aclose()
+
+`admit` raises `RateLimitError` (429, `retry-after` and `x-ratelimit-*` headers) or
+`ServiceUnavailableError` (503: state store unreachable and `[state] fail_open` is
+false). `reserve` raises `BudgetExceededError` (402). `Admission.headers` holds
+OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` for every request that
+any limit applies to: each pair describes the binding window (least remaining) of the
+key's and the global `[rate_limit]` ones. `settle` and `release` never raise: a store
+failure there is logged (the response has already been served).
+
+Identity: a key is known in state, logs and errors by `key_identity(token)`, the first
+16 hex digits of its SHA-256 (`k-...`), stable across processes and restarts; the
+master key is `master`. Tokens never appear in state, errors or logs.
+
+Accounting rules: a request counts in the requests windows when admitted, whatever
+happens next (failed, cancelled and cache-hit requests included). Its token estimate
+is replaced by the real `total_tokens` when settled, and by 0 when released without a
+settle (failed or cancelled before usage was known) or settled without usage (cache
+hit). Cost is 0 without usage and for unpriced models (logged once per Governor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import uuid
+from collections.abc import Awaitable
+from types import TracebackType
+from typing import Any
+
+from .budget import BudgetGuard, spend_names
+from .clock import Clock
+from .config.schema import Config, KeyConfig
+from .errors import ServiceUnavailableError
+from .pricing import Pricing
+from .providers.base import Usage
+from .ratelimit import WINDOW_SECONDS, RateLimiter
+from .state import StateStore, StateUnavailableError, WindowHit, create_state_store
+
+__all__ = [
+    "DEFAULT_MAX_OUTPUT_TOKENS",
+    "RESERVATION_MARGIN_SECS",
+    "Admission",
+    "Governor",
+    "key_identity",
+]
+
+_log = logging.getLogger("literllm.governance")
+
+MASTER_KEY_ID = "master"
+RESERVATION_MARGIN_SECS = 60.0
+"""A reservation expires `[server] request_timeout_secs` plus this after it is made."""
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+"""Output cap for the budget estimate when neither the request nor the price table has one."""
+
+
+def key_identity(token: str) -> str:
+    """The stable, non-secret id of a virtual key (first 16 hex digits of SHA-256)."""
+    return "k-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _label(key_id: str, key: KeyConfig | None) -> str:
+    if key is None:
+        return "the master key"
+    if key.description:
+        return f"key {key_id} ({key.description!r})"
+    return f"key {key_id}"
+
+
+class Governor:
+    def __init__(
+        self, config: Config, *, clock: Clock, store: StateStore, pricing: Pricing
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._store = store
+        self.pricing = pricing
+        self._limiter = RateLimiter(store, config)
+        self._budget = BudgetGuard(store, config)
+        self._reservation_ttl = config.server.request_timeout_secs + RESERVATION_MARGIN_SECS
+        self._fail_open = config.state.fail_open
+        self._unpriced_logged: set[str] = set()
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        clock: Clock,
+        pricing: Pricing | None = None,
+        store: StateStore | None = None,
+    ) -> Governor:
+        """Build from `[state]`, `[rate_limit]`, `[budget]` and `[[keys]]`; no I/O."""
+        return cls(
+            config,
+            clock=clock,
+            store=store if store is not None else create_state_store(config.state),
+            pricing=pricing if pricing is not None else Pricing.load(),
+        )
+
+    async def start(self) -> None:
+        """Open the store. Unreachable: 503-style error unless `fail_open`."""
+        try:
+            await self._store.start()
+        except StateUnavailableError as error:
+            if not self._fail_open:
+                raise ServiceUnavailableError(_unavailable_message(error)) from error
+            _log.warning("state store unavailable at start, failing open: %s", error)
+
+    async def aclose(self) -> None:
+        await self._store.aclose()
+
+    def output_cap(self, provider_model: str, requested: int | None) -> int:
+        """Output tokens a call may produce: the request's cap, else the model's, else
+        `DEFAULT_MAX_OUTPUT_TOKENS`."""
+        if requested is not None:
+            return requested
+        known = self.pricing.max_output_tokens(provider_model)
+        return known if known is not None else DEFAULT_MAX_OUTPUT_TOKENS
+
+    def estimate_max_cost(
+        self, provider_model: str, prompt_tokens: int, max_output_tokens: int
+    ) -> float:
+        price = self.pricing.price(provider_model)
+        return 0.0 if price is None else price.max_cost(prompt_tokens, max_output_tokens)
+
+    def cost(self, provider_model: str | None, usage: Usage | None) -> float:
+        if provider_model is None or usage is None:
+            return 0.0
+        if self.pricing.price(provider_model) is None:
+            if provider_model not in self._unpriced_logged:
+                self._unpriced_logged.add(provider_model)
+                _log.warning("model %s has no price; its cost is counted as 0", provider_model)
+            return 0.0
+        return self.pricing.cost(provider_model, usage)
+
+    async def admit(self, *, key: KeyConfig | None, model: str, estimated_tokens: int) -> Admission:
+        """Count the request in the rate-limit windows (per key, then global)."""
+        key_id = MASTER_KEY_ID if key is None else key_identity(key.key)
+        entry_id = uuid.uuid4().hex
+        hits = self._limiter.hits(key_id, key, max(estimated_tokens, 1))
+        admission = Admission(self, entry_id, key_id, key, hits)
+        try:
+            admission.headers = await self._limiter.admit(
+                entry_id, hits, label=_label(key_id, key), now=self._clock.time()
+            )
+        except StateUnavailableError as error:
+            self._unavailable(error, f"rate limits for {model}")
+            admission.degraded = True
+        return admission
+
+    def _unavailable(self, error: StateUnavailableError, what: str) -> None:
+        if not self._fail_open:
+            raise ServiceUnavailableError(_unavailable_message(error)) from error
+        _log.warning("state store unavailable, failing open (%s not enforced): %s", what, error)
+
+    async def _quietly(self, operation: Awaitable[None], what: str) -> None:
+        try:
+            await asyncio.shield(operation)
+        except StateUnavailableError as error:
+            _log.error("state store unavailable, %s was not recorded: %s", what, error)
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Limits, window usage and spend for the admin API; never contains a token."""
+        now = self._clock.time()
+        windows: list[str] = ["global:requests", "global:tokens"]
+        for key in self._config.keys:
+            key_id = key_identity(key.key)
+            windows += [f"key:{key_id}:requests", f"key:{key_id}:tokens"]
+        usage = await self._store.usage(windows, now=now, window_seconds=WINDOW_SECONDS)
+        spend = await self._store.spend()
+        keys = []
+        for key in self._config.keys:
+            key_id = key_identity(key.key)
+            spent = spend.get(f"key:{key_id}", 0.0)
+            keys.append(
+                {
+                    "id": key_id,
+                    "description": key.description,
+                    "models": list(key.models),
+                    "limits": {"rpm": key.rpm, "tpm": key.tpm, "budget_limit": key.budget_limit},
+                    "window": {
+                        "requests": usage[f"key:{key_id}:requests"],
+                        "tokens": usage[f"key:{key_id}:tokens"],
+                    },
+                    "spend": spent,
+                    "remaining_budget": _remaining(key.budget_limit, spent),
+                }
+            )
+        rate_limit = self._config.rate_limit
+        global_limit = self._budget.limit_of("global")
+        models: dict[str, dict[str, float | None]] = {}
+        model_names = {n.removeprefix("model:") for n in spend if n.startswith("model:")}
+        model_names.update(self._config.budget.model_limits if self._config.budget else {})
+        for name in sorted(model_names):
+            spent = spend.get(f"model:{name}", 0.0)
+            limit = self._budget.limit_of(f"model:{name}")
+            models[name] = {
+                "spend": spent,
+                "limit": limit,
+                "remaining_budget": _remaining(limit, spent),
+            }
+        return {
+            "state": {
+                "backend": self._config.state.backend,
+                "fail_open": self._config.state.fail_open,
+            },
+            "global": {
+                "limits": {
+                    "rpm": rate_limit.rpm if rate_limit else None,
+                    "tpm": rate_limit.tpm if rate_limit else None,
+                    "budget_limit": global_limit,
+                },
+                "window": {"requests": usage["global:requests"], "tokens": usage["global:tokens"]},
+                "spend": spend.get("global", 0.0),
+                "remaining_budget": _remaining(global_limit, spend.get("global", 0.0)),
+                "enforcement": self._config.budget.enforcement if self._config.budget else "hard",
+                "soft_overruns_this_process": dict(self._budget.soft_overruns),
+            },
+            "master": {"spend": spend.get(f"key:{MASTER_KEY_ID}", 0.0)},
+            "keys": keys,
+            "models": models,
+        }
+
+
+def _remaining(limit: float | None, spent: float) -> float | None:
+    return None if limit is None else max(limit - spent, 0.0)
+
+
+def _unavailable_message(error: StateUnavailableError) -> str:
+    return (
+        f"The gateway cannot check rate limits and budgets: {error}. Retry later; the "
+        "operator can restore the state store or set [state] fail_open = true."
+    )
+
+
+class Admission:
+    """One admitted request's claims on limits and budgets. Also an async context
+    manager that releases on exit."""
+
+    def __init__(
+        self,
+        governor: Governor,
+        entry_id: str,
+        key_id: str,
+        key: KeyConfig | None,
+        hits: list[WindowHit],
+    ) -> None:
+        self._governor = governor
+        self.entry_id = entry_id
+        self.key_id = key_id
+        self.key = key
+        self._hits = hits
+        self.headers: dict[str, str] = {}
+        self.degraded = False
+        """True when the store was unreachable and the request passed by `fail_open`."""
+        self._done = False
+        self._cost = 0.0
+        self._reserved_before = False
+
+    def estimate_max_cost(
+        self, provider_model: str, prompt_tokens: int, max_output_tokens: int
+    ) -> float:
+        return self._governor.estimate_max_cost(provider_model, prompt_tokens, max_output_tokens)
+
+    async def reserve(self, *, provider_model: str, max_cost: float) -> None:
+        """Hold `max_cost` on every cap that applies (replacing an earlier hold of this
+        request). Raises `BudgetExceededError` (402) under hard enforcement; after a
+        refusal this request holds no reservation."""
+        governor = self._governor
+        caps = governor._budget.caps(self.key_id, self.key, provider_model)
+        if self._done or (not caps and not self._reserved_before):
+            return
+        self._reserved_before = True
+        now = governor._clock.time()
+        try:
+            await governor._budget.reserve(
+                self.entry_id,
+                caps,
+                max(max_cost, 0.0),
+                label=_label(self.key_id, self.key),
+                now=now,
+                expires_at=now + governor._reservation_ttl,
+            )
+        except StateUnavailableError as error:
+            governor._unavailable(error, f"budget for {provider_model}")
+            self.degraded = True
+
+    async def settle(self, *, provider_model: str | None, usage: Usage | None) -> float:
+        """Record the real cost and tokens, free the reservation; returns the cost (USD).
+        `usage=None` (a cache hit) costs 0 and uses no tokens. Idempotent."""
+        if self._done:
+            return self._cost
+        self._done = True
+        governor = self._governor
+        self._cost = cost = governor.cost(provider_model, usage)
+        tokens = 0
+        if usage is not None:
+            tokens = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
+        now = governor._clock.time()
+        if cost or self._reserved_before:
+            await governor._quietly(
+                governor._store.settle(
+                    self.entry_id, spend_names(self.key_id, provider_model), cost, now=now
+                ),
+                f"spend of ${cost:.6f} for {_label(self.key_id, self.key)}",
+            )
+        await governor._quietly(
+            governor._limiter.reconcile(self.entry_id, self._hits, tokens, now=now),
+            "token usage",
+        )
+        return cost
+
+    async def release(self) -> None:
+        """Free the reservation and the token estimate without recording spend (failed or
+        cancelled requests). The request still counts in the requests windows. Idempotent;
+        a no-op after `settle`."""
+        if self._done:
+            return
+        self._done = True
+        governor = self._governor
+        now = governor._clock.time()
+        if self._reserved_before:
+            await governor._quietly(
+                governor._store.settle(self.entry_id, [], 0.0, now=now), "reservation release"
+            )
+        await governor._quietly(
+            governor._limiter.reconcile(self.entry_id, self._hits, 0, now=now),
+            "token release",
+        )
+
+    async def __aenter__(self) -> Admission:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.release()

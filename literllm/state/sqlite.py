@@ -1,0 +1,260 @@
+"""`backend = "sqlite"`: state in one SQLite file; durable; shared by the processes of
+one machine (`liter-llm api --workers N`).
+
+All calls run on one dedicated thread per store, off the event loop. Each operation is
+one `BEGIN IMMEDIATE` transaction: SQLite's write lock makes check-and-write atomic
+across threads and processes, and every settle is committed before it returns. The
+database runs in WAL mode; `synchronous` defaults to `NORMAL`, which keeps every commit
+through a crash or SIGKILL of the gateway (the OS still has it); set
+`[state.backend_config] synchronous = "full"` to also survive power loss, at the cost of
+an fsync per commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from .base import (
+    AMOUNT_EPSILON,
+    Cap,
+    CapShortfall,
+    HitOutcome,
+    ReserveOutcome,
+    StateUnavailableError,
+    WindowHit,
+    WindowState,
+    evaluate_window,
+)
+
+__all__ = ["SQLiteStateStore"]
+
+T = TypeVar("T")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS window_entries (
+    window TEXT NOT NULL, entry_id TEXT NOT NULL, ts REAL NOT NULL, amount INTEGER NOT NULL,
+    PRIMARY KEY (window, entry_id)
+);
+CREATE INDEX IF NOT EXISTS window_entries_by_time ON window_entries (window, ts);
+CREATE TABLE IF NOT EXISTS spend (cap TEXT PRIMARY KEY, amount REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS reservations (
+    id TEXT NOT NULL, cap TEXT NOT NULL, amount REAL NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (id, cap)
+);
+CREATE INDEX IF NOT EXISTS reservations_by_cap ON reservations (cap, expires_at);
+"""
+
+_SYNCHRONOUS = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
+
+
+class SQLiteStateStore:
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "normal", busy_timeout_ms: int = 10_000
+    ) -> None:
+        mode = _SYNCHRONOUS.get(synchronous.lower())
+        if mode is None:
+            raise ValueError(
+                f"[state.backend_config] synchronous must be one of {sorted(_SYNCHRONOUS)}"
+            )
+        self._path = str(path)
+        self._synchronous = mode
+        self._busy_timeout_ms = busy_timeout_ms
+        self._executor: ThreadPoolExecutor | None = None
+        self._db: sqlite3.Connection | None = None
+
+    async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+        if self._executor is None or self._db is None:
+            raise StateUnavailableError("the SQLite state store is not started")
+        db = self._db
+
+        def call() -> T:
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = operation(db)
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+                return result
+            except sqlite3.Error as error:
+                raise StateUnavailableError(
+                    f"SQLite state store {self._path!r} failed: {error}"
+                ) from error
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+    async def start(self) -> None:
+        if self._executor is not None:
+            return
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="literllm-sqlite")
+
+        def connect() -> sqlite3.Connection:
+            db = sqlite3.connect(
+                self._path,
+                isolation_level=None,
+                check_same_thread=False,
+                timeout=self._busy_timeout_ms / 1000,
+            )
+            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {self._synchronous}")
+            db.executescript(_SCHEMA)
+            return db
+
+        try:
+            self._db = await asyncio.get_running_loop().run_in_executor(executor, connect)
+        except (sqlite3.Error, OSError) as error:
+            executor.shutdown(wait=False)
+            raise StateUnavailableError(
+                f"cannot open the SQLite state store {self._path!r}: {error}"
+            ) from error
+        self._executor = executor
+
+    async def aclose(self) -> None:
+        executor, db = self._executor, self._db
+        self._executor = self._db = None
+        if executor is None or db is None:
+            return
+        await asyncio.get_running_loop().run_in_executor(executor, db.close)
+        executor.shutdown(wait=True)
+
+    async def hit(
+        self, entry_id: str, hits: Sequence[WindowHit], *, now: float, window_seconds: float
+    ) -> HitOutcome:
+        def operation(db: sqlite3.Connection) -> HitOutcome:
+            totals = [_prune_and_sum(db, hit.window, now, window_seconds) for hit in hits]
+            wait = 0.0
+            refused: list[str] = []
+            for hit, total in zip(hits, totals, strict=True):
+                entries = db.execute(
+                    "SELECT ts, amount FROM window_entries WHERE window = ? ORDER BY ts",
+                    (hit.window,),
+                )
+                fits, hit_wait = evaluate_window(
+                    entries, total, hit, now=now, window_seconds=window_seconds
+                )
+                if not fits:
+                    refused.append(hit.window)
+                    wait = max(wait, hit_wait)
+            if not refused:
+                db.executemany(
+                    "INSERT OR REPLACE INTO window_entries VALUES (?, ?, ?, ?)",
+                    [(hit.window, entry_id, now, hit.amount) for hit in hits],
+                )
+                totals = [total + hit.amount for hit, total in zip(hits, totals, strict=True)]
+            states = [
+                WindowState(
+                    hit.window, hit.limit, total, _reset_after(db, hit.window, now, window_seconds)
+                )
+                for hit, total in zip(hits, totals, strict=True)
+            ]
+            return HitOutcome(not refused, states, wait, refused)
+
+        return await self._run(operation)
+
+    async def amend(
+        self, entry_id: str, window: str, amount: int, *, now: float, window_seconds: float
+    ) -> None:
+        def operation(db: sqlite3.Connection) -> None:
+            db.execute(
+                "DELETE FROM window_entries WHERE window = ? AND entry_id = ?", (window, entry_id)
+            )
+            if amount > 0:
+                db.execute(
+                    "INSERT INTO window_entries VALUES (?, ?, ?, ?)",
+                    (window, entry_id, now, amount),
+                )
+
+        await self._run(operation)
+
+    async def reserve(
+        self,
+        reservation_id: str,
+        caps: Sequence[Cap],
+        amount: float,
+        *,
+        now: float,
+        expires_at: float,
+        enforce: bool,
+    ) -> ReserveOutcome:
+        def operation(db: sqlite3.Connection) -> ReserveOutcome:
+            db.execute(
+                "DELETE FROM reservations WHERE id = ? OR expires_at <= ?", (reservation_id, now)
+            )
+            shortfalls: list[CapShortfall] = []
+            for cap in caps:
+                (reserved,) = db.execute(
+                    "SELECT COALESCE(SUM(amount), 0) FROM reservations WHERE cap = ?",
+                    (cap.name,),
+                ).fetchone()
+                remaining = cap.limit - _spent(db, cap.name) - float(reserved)
+                if amount > remaining + AMOUNT_EPSILON:
+                    shortfalls.append(CapShortfall(cap.name, cap.limit, remaining))
+            if shortfalls and enforce:
+                return ReserveOutcome(False, shortfalls)
+            db.executemany(
+                "INSERT INTO reservations VALUES (?, ?, ?, ?)",
+                [(reservation_id, cap.name, amount, expires_at) for cap in caps],
+            )
+            return ReserveOutcome(True, shortfalls)
+
+        return await self._run(operation)
+
+    async def settle(
+        self, reservation_id: str, spend: Sequence[str], cost: float, *, now: float
+    ) -> None:
+        def operation(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM reservations WHERE id = ?", (reservation_id,))
+            if cost:
+                db.executemany(
+                    "INSERT INTO spend VALUES (?, ?) "
+                    "ON CONFLICT (cap) DO UPDATE SET amount = amount + excluded.amount",
+                    [(name, cost) for name in spend],
+                )
+
+        await self._run(operation)
+
+    async def usage(
+        self, windows: Sequence[str], *, now: float, window_seconds: float
+    ) -> dict[str, int]:
+        def operation(db: sqlite3.Connection) -> dict[str, int]:
+            return {window: _prune_and_sum(db, window, now, window_seconds) for window in windows}
+
+        return await self._run(operation)
+
+    async def spend(self) -> dict[str, float]:
+        def operation(db: sqlite3.Connection) -> dict[str, float]:
+            return {
+                str(cap): float(amount)
+                for cap, amount in db.execute("SELECT cap, amount FROM spend")
+            }
+
+        return await self._run(operation)
+
+
+def _prune_and_sum(db: sqlite3.Connection, window: str, now: float, window_seconds: float) -> int:
+    db.execute(
+        "DELETE FROM window_entries WHERE window = ? AND ts <= ?", (window, now - window_seconds)
+    )
+    (total,) = db.execute(
+        "SELECT COALESCE(SUM(amount), 0) FROM window_entries WHERE window = ?", (window,)
+    ).fetchone()
+    return int(total)
+
+
+def _reset_after(db: sqlite3.Connection, window: str, now: float, window_seconds: float) -> float:
+    (oldest,) = db.execute(
+        "SELECT MIN(ts) FROM window_entries WHERE window = ?", (window,)
+    ).fetchone()
+    return 0.0 if oldest is None else max(float(oldest) + window_seconds - now, 0.0)
+
+
+def _spent(db: sqlite3.Connection, cap: str) -> float:
+    row = db.execute("SELECT amount FROM spend WHERE cap = ?", (cap,)).fetchone()
+    return 0.0 if row is None else float(row[0])
