@@ -26,6 +26,7 @@ __all__ = [
     "decode_json",
     "embedding_list",
     "embedding_texts",
+    "embeddings_as_base64",
     "image_url_of",
     "new_id",
     "parse_data_url",
@@ -202,21 +203,25 @@ def embedding_texts(body: Mapping[str, Any], provider: str) -> list[str]:
                           "or a non-empty list of strings", param="input")
 
 
-def embedding_list(vectors: Sequence[Sequence[float]], *, model: str, usage: Usage,
-                   encoding_format: str | None) -> bytes:
-    if encoding_format not in (None, "float", "base64"):
-        raise BadRequestError("encoding_format must be 'float' or 'base64'",
-                              param="encoding_format")
-    data: list[dict[str, Any]] = []
-    for index, vector in enumerate(vectors):
-        embedding: Any = list(vector)
-        if encoding_format == "base64":
-            packed = struct.pack(f"<{len(vector)}f", *vector)
-            embedding = base64.b64encode(packed).decode("ascii")
-        data.append({"object": "embedding", "index": index, "embedding": embedding})
+def embedding_list(vectors: Sequence[Sequence[float]], *, model: str, usage: Usage) -> bytes:
+    """An OpenAI embeddings list with float vectors (see `embeddings_as_base64`)."""
     return _encode({
         "object": "list",
-        "data": data,
+        "data": [{"object": "embedding", "index": i, "embedding": list(vector)}
+                 for i, vector in enumerate(vectors)],
         "model": model,
         "usage": {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.total_tokens},
     })
+
+
+def embeddings_as_base64(body: bytes) -> bytes:
+    """Rewrite an OpenAI embeddings list's float vectors as base64 little-endian float32,
+    for clients that asked `encoding_format: "base64"` of a provider that only sends floats.
+    """
+    raw = _decode.decode(body)
+    for item in raw.get("data") or ():
+        vector = item.get("embedding")
+        if isinstance(vector, list):
+            packed = struct.pack(f"<{len(vector)}f", *vector)
+            item["embedding"] = base64.b64encode(packed).decode("ascii")
+    return _encode(raw)
