@@ -97,7 +97,6 @@ def chat_completion(body: Mapping[str, Any], *, created: int | None = None) -> d
         "choices": [{"index": 0, "message": message, "finish_reason": finish,
                      "logprobs": None}],
         "usage": _usage(prompt_tokens, completion_tokens),
-        "system_fingerprint": None,
     }
 
 
@@ -105,7 +104,7 @@ def chat_chunks(body: Mapping[str, Any], *, created: int | None = None) -> list[
     """The same answer as `chat_completion`, as stream chunks (usage chunk when asked)."""
     full = chat_completion(body, created=created)
     base = {"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
-            "model": full["model"], "system_fingerprint": None}
+            "model": full["model"]}
     message = full["choices"][0]["message"]
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
     if message.get("tool_calls"):

@@ -1,0 +1,49 @@
+"""Run the real ASGI app under uvicorn on 127.0.0.1 in a background thread."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+
+import uvicorn
+
+from literllm import Proxy
+from literllm_server import create_app
+
+
+class ServerThread:
+    def __init__(self, proxy: Proxy) -> None:
+        self.proxy = proxy
+        self.app = create_app(proxy)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, loop="asyncio",
+                                http="httptools", lifespan="on", log_level="warning",
+                                access_log=False)
+        self.server = uvicorn.Server(config)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.port = 0
+
+    def _run(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.loop.run_until_complete(self.server.serve())
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self._thread.start()
+        for _ in range(500):
+            if self.server.started:
+                break
+            self._thread.join(0.01)
+        if not self.server.started:
+            raise RuntimeError("server did not start")
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.server.should_exit = True
+        self._thread.join(10)
