@@ -197,14 +197,16 @@ class Governor:
                     "models": list(key.models),
                     "limits": {"rpm": key.rpm, "tpm": key.tpm, "budget_limit": key.budget_limit},
                     "window": {
-                        "requests": usage[f"key:{key_id}:requests"],
-                        "tokens": usage[f"key:{key_id}:tokens"],
+                        "requests": _counted(usage, f"key:{key_id}:requests", key.rpm),
+                        "tokens": _counted(usage, f"key:{key_id}:tokens", key.tpm),
                     },
                     "spend": spent,
                     "remaining_budget": _remaining(key.budget_limit, spent),
                 }
             )
         rate_limit = self._config.rate_limit
+        global_rpm = rate_limit.rpm if rate_limit else None
+        global_tpm = rate_limit.tpm if rate_limit else None
         global_limit = self._budget.limit_of("global")
         models: dict[str, dict[str, float | None]] = {}
         model_names = {n.removeprefix("model:") for n in spend if n.startswith("model:")}
@@ -224,11 +226,14 @@ class Governor:
             },
             "global": {
                 "limits": {
-                    "rpm": rate_limit.rpm if rate_limit else None,
-                    "tpm": rate_limit.tpm if rate_limit else None,
+                    "rpm": global_rpm,
+                    "tpm": global_tpm,
                     "budget_limit": global_limit,
                 },
-                "window": {"requests": usage["global:requests"], "tokens": usage["global:tokens"]},
+                "window": {
+                    "requests": _counted(usage, "global:requests", global_rpm),
+                    "tokens": _counted(usage, "global:tokens", global_tpm),
+                },
                 "spend": spend.get("global", 0.0),
                 "remaining_budget": _remaining(global_limit, spend.get("global", 0.0)),
                 "enforcement": self._config.budget.enforcement if self._config.budget else "hard",
@@ -238,6 +243,11 @@ class Governor:
             "keys": keys,
             "models": models,
         }
+
+
+def _counted(usage: dict[str, int], window: str, limit: int | None) -> int | None:
+    """Usage of a window, or None when no limit applies (the window is not kept)."""
+    return None if limit is None else usage[window]
 
 
 def _remaining(limit: float | None, spent: float) -> float | None:
