@@ -68,7 +68,7 @@ def test_duplicate_virtual_keys_name_both_tables_but_not_the_token() -> None:
 
 
 def test_memory_cache_without_max_entries_points_at_the_table() -> None:
-    err = error('[server]\nport = 1\n\n[cache]\nttl_seconds = 5\n')
+    err = error("[server]\nport = 1\n\n[cache]\nttl_seconds = 5\n")
     assert str(err) == (
         'c.toml:4:1: missing field "max_entries" in [cache]; expected max_entries = <entries> '
         'when backend = "memory" (the in-memory LRU needs a capacity)'
@@ -173,8 +173,15 @@ def test_empty_host_is_an_error() -> None:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("openai/gpt-4o", True), ("a/b/c", True), ("gpt-4o", False), ("/x", False),
-     ("x/", False), ("", False), ("a b/c", False)],
+    [
+        ("openai/gpt-4o", True),
+        ("a/b/c", True),
+        ("gpt-4o", False),
+        ("/x", False),
+        ("x/", False),
+        ("", False),
+        ("a b/c", False),
+    ],
 )
 def test_is_provider_model(name: str, expected: bool) -> None:
     assert is_provider_model(name) is expected

@@ -131,7 +131,9 @@ def test_redact_url_drops_credentials() -> None:
 def test_warnings_for_a_closed_gateway() -> None:
     (warning,) = config_warnings(Config())
     assert warning.startswith("no master key and no [[keys]]: the gateway is closed")
-    assert config_warnings(parse_config('[general]\nmaster_key = "sk-abcdefgh"\n', environ={})) == []
+    assert (
+        config_warnings(parse_config('[general]\nmaster_key = "sk-abcdefgh"\n', environ={})) == []
+    )
 
 
 def test_warnings_for_memory_files_and_disabled_probes() -> None:
