@@ -156,3 +156,20 @@ def test_redactor_without_secrets_returns_text_unchanged() -> None:
 def test_redactor_escapes_regex_characters() -> None:
     redactor = Redactor(["a.b*c+d?", "(x|y)"])
     assert redactor.scrub("a.b*c+d? axbbcd (x|y) x") == "*** axbbcd *** x"
+
+
+def test_metrics_label_keys_without_their_tokens(config) -> None:  # type: ignore[no-untyped-def]
+    from literllm.metrics import Metrics, SpendCap
+
+    labels = [key_label(k.key, k.description) for k in config.keys]
+    metrics = Metrics(known_models=["gpt-4o"], known_keys=labels)
+    for label in (*labels, key_label(MASTER, "master")):
+        metrics.observe_request(model="gpt-4o", deployment="gpt-4o#0", key=label, status=200,
+                                duration=0.1, cost=0.5)  # fmt: skip
+        metrics.rate_limit_refusal(label, "key", "rpm")
+        metrics.budget_refusal(label, "key")
+    metrics.update_spend(SpendCap(scope="key", name=label, spent=1.0) for label in labels)
+    body, _ = metrics.render()
+    assert_no_secret(body.decode())
+    assert 'key="Frontend team"' in body.decode()
+    assert f'key="{labels[1]}"' in body.decode()
