@@ -59,3 +59,20 @@ def rss_kib(root: int) -> int:
                 total += int(line.split()[1])
                 break
     return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent not idle since boot (the `cpu` line of /proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / CLK_TCK
+
+
+def pin_tree(root: int, cpus: set[int]) -> None:
+    """Move every process (and thread) of the tree onto `cpus`."""
+    for pid in tree(root):
+        try:
+            for task in (_PROC / str(pid) / "task").iterdir():
+                os.sched_setaffinity(int(task.name), cpus)
+        except (FileNotFoundError, ProcessLookupError):
+            continue

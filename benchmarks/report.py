@@ -22,6 +22,7 @@ class Agg:
     cpu_max: float | None
     errors: int
     reps: int
+    other_load: float
 
 
 def aggregate(runs: list[dict[str, Any]]) -> dict[tuple[str, int, str], Agg]:
@@ -39,6 +40,7 @@ def aggregate(runs: list[dict[str, Any]]) -> dict[tuple[str, int, str], Agg]:
             cpu_ms=statistics.median(cpu) if cpu else None,
             cpu_min=min(cpu) if cpu else None, cpu_max=max(cpu) if cpu else None,
             errors=sum(r["errors"] for r in rs), reps=len(rs),
+            other_load=max(r.get("other_load_cores", 0.0) for r in rs),
         )
     return out
 
@@ -142,7 +144,9 @@ def render(result: dict[str, Any]) -> str:
     out += ["## Throughput, latency and CPU per request", "",
             "Medians over the repetitions, (min-max) in brackets. Added latency is the "
             "target's percentile minus the mock's at the same concurrency. CPU is utime + stime "
-            "of the target's process tree divided by the requests completed.", ""]
+            "of the target's process tree divided by the requests completed. Other load is the "
+            "most CPU (in cores) that the rest of the machine used during any repetition: "
+            "a high figure marks a run disturbed by other work.", ""]
     scenarios: list[tuple[str, int]] = []
     for r in result["runs"]:
         if (r["scenario"], r["connections"]) not in scenarios:
@@ -150,10 +154,11 @@ def render(result: dict[str, Any]) -> str:
     for sc, c in scenarios:
         out += [f"### {sc}, {c} connection{'s' if c > 1 else ''}", "",
                 "| target | req/s | p50 ms | p99 ms | added p50 / p99 ms | CPU ms/req "
-                "| vs LiteLLM | vs floor | errors |",
-                "|---|---|---|---|---|---|---|---|---|"]
+                "| vs LiteLLM | vs floor | errors | other load |",
+                "|---|---|---|---|---|---|---|---|---|---|"]
         mock, ll, fl = agg.get((sc, c, "mock")), agg.get((sc, c, "litellm")), \
             agg.get((sc, c, "floor"))
+        relative = ("floor", "gateway")
         for t in ORDER:
             a = agg.get((sc, c, t))
             if a is None:
@@ -163,9 +168,9 @@ def render(result: dict[str, Any]) -> str:
             out.append(
                 f"| {t} | {a.rps:,.0f} ({a.rps_min:,.0f}-{a.rps_max:,.0f}) | {a.p50_ms:.3f} "
                 f"| {a.p99_ms:.3f} | {added} | {_f(a.cpu_ms)} ({_f(a.cpu_min)}-{_f(a.cpu_max)}) "
-                f"| {_ratio(a.rps, ll.rps if ll else None) if t != 'litellm' else '-'} "
-                f"| {_ratio(a.rps, fl.rps if fl else None) if t != 'floor' else '-'} "
-                f"| {a.errors} |")
+                f"| {_ratio(a.rps, ll.rps if ll else None) if t in relative else '-'} "
+                f"| {_ratio(a.rps, fl.rps if fl else None) if t in relative[1:] else '-'} "
+                f"| {a.errors} | {a.other_load:.2f} |")
         out.append("")
 
     tt = ttfc_medians(result["ttfc"])

@@ -158,10 +158,8 @@ def start_targets(args: argparse.Namespace, result: dict[str, Any]) -> dict[str,
 
 def mock_capacity(mock: Target, args: argparse.Namespace) -> list[dict[str, Any]]:
     """The mock alone, with a core to itself when pinned: proof that it is not the bottleneck."""
-    pids = proc.tree(mock.pid)
     if args.pin:
-        for pid in pids:
-            os.sched_setaffinity(pid, targets.SERVER_CPUS)
+        proc.pin_tree(mock.pid, targets.SERVER_CPUS)
     rows = []
     try:
         for sc in (s for s in SCENARIOS if s.connections == 64):
@@ -171,8 +169,7 @@ def mock_capacity(mock: Target, args: argparse.Namespace) -> list[dict[str, Any]
             log(f"mock capacity {sc.name}: {r.rps:,.0f}/s")
     finally:
         if args.pin:
-            for pid in pids:
-                os.sched_setaffinity(pid, targets.DRIVER_CPUS)
+            proc.pin_tree(mock.pid, targets.DRIVER_CPUS)
     return rows
 
 
@@ -182,24 +179,40 @@ def path_for(target: str, sc: Scenario) -> Scenario:
     return sc
 
 
+def one_run(name: str, running: dict[str, Target], sc: Scenario, rep: int, seconds: float,
+            pin: bool) -> loadgen.RunResult:
+    """Measure one target. The mock measured directly moves to the servers' core meanwhile,
+    so that it is placed like every other target (wrk on one core, server on the other)."""
+    t, mock = running[name], running["mock"]
+    driver = targets.DRIVER_CPUS if pin else None
+    if name != "mock":
+        return loadgen.measure(name, t.base, t.token, t.pid, path_for(name, sc), rep, seconds,
+                               driver, upstream_pid=mock.pid)
+    if pin:
+        proc.pin_tree(mock.pid, targets.SERVER_CPUS)
+    try:
+        return loadgen.measure(name, t.base, t.token, t.pid, path_for(name, sc), rep, seconds,
+                               driver)
+    finally:
+        if pin:
+            proc.pin_tree(mock.pid, targets.DRIVER_CPUS)
+
+
 def matrix(running: dict[str, Target], args: argparse.Namespace) -> list[dict[str, Any]]:
-    driver = targets.DRIVER_CPUS if args.pin else None
-    for name, t in running.items():  # warm-up, not recorded
+    for name in running:  # warm-up, not recorded
         for sc in (SCENARIOS[1], SCENARIOS[3]):
-            loadgen.measure(name, t.base, t.token, t.pid, sc, -1,
-                            2.0 if name == "litellm" else 1.0, driver)
+            one_run(name, running, sc, -1, 2.0 if name == "litellm" else 1.0, args.pin)
     rows = []
     scenarios = SCENARIOS + ([SLOW] if args.full else [])
     for sc in scenarios:
         for rep in range(args.reps):
-            for name, t in running.items():
-                r = loadgen.measure(name, t.base, t.token, t.pid, path_for(name, sc), rep,
-                                    args.duration, driver)
+            for name in running:
+                r = one_run(name, running, sc, rep, args.duration, args.pin)
                 rows.append(r.as_dict())
                 cpu = f"{r.cpu_ms_per_req:.3f}" if r.cpu_ms_per_req is not None else "n/a"
                 log(f"{sc.name} c{sc.connections} rep{rep} {name}: {r.rps:,.0f}/s "
                     f"p50 {r.p50_us / 1000:.2f} ms p99 {r.p99_us / 1000:.2f} ms "
-                    f"cpu {cpu} ms/req errors {r.errors}")
+                    f"cpu {cpu} ms/req errors {r.errors} other load {r.other_load_cores:.2f}")
     return rows
 
 
@@ -211,7 +224,13 @@ def ttfc_runs(running: dict[str, Target], args: argparse.Namespace) -> list[dict
         for rep in range(args.reps):
             for name, t in running.items():
                 count = min(args.ttfc_count, 100) if name == "litellm" else args.ttfc_count
-                r = ttfc.probe(t.base, t.token, count)
+                if args.pin and name == "mock":
+                    proc.pin_tree(t.pid, targets.SERVER_CPUS)
+                try:
+                    r = ttfc.probe(t.base, t.token, count)
+                finally:
+                    if args.pin and name == "mock":
+                        proc.pin_tree(t.pid, targets.DRIVER_CPUS)
                 rows.append({"target": name, "rep": rep, **r})
                 log(f"ttfc rep{rep} {name}: p50 {r['ttfc_p50_us']:.0f} us "
                     f"p99 {r['ttfc_p99_us']:.0f} us")
@@ -230,8 +249,7 @@ def long_run(running: dict[str, Target], args: argparse.Namespace) -> dict[str, 
     began = time.perf_counter()
     cpu0 = proc.cpu_seconds(t.pid)
     while done < args.long_requests:
-        r = loadgen.measure(name, t.base, t.token, t.pid, sc, 0, 3.0,
-                            targets.DRIVER_CPUS if args.pin else None)
+        r = one_run(name, running, sc, 0, 3.0, args.pin)
         if r.errors:
             log(f"long run: {r.errors} errors in a segment")
         done += r.requests
