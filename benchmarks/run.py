@@ -38,7 +38,12 @@ SCENARIOS = [
     Scenario("embeddings", "/v1/embeddings", "embeddings.json", 1),
     Scenario("embeddings", "/v1/embeddings", "embeddings.json", 64),
 ]
-SLOW = Scenario("chat-50ms", "/v1/chat/completions", "chat-slow.json", 64)
+# --full only: a provider that thinks for 50 ms, and streams sent one SSE event per write
+EXTRA = [
+    Scenario("chat-50ms", "/v1/chat/completions", "chat-slow.json", 64),
+    Scenario("stream-paced", "/v1/chat/completions", "stream-paced.json", 64),
+]
+UPSTREAM_PREFIX = {"chat-50ms": "/slow", "stream-paced": "/paced"}
 
 
 def log(msg: str) -> None:
@@ -47,7 +52,11 @@ def log(msg: str) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="benchmarks/run.sh", description=__doc__.split("\n")[0])
-    p.add_argument("--full", action="store_true", help="3 reps x 5 s, 50 ms scenario, more TTFC")
+    p.add_argument("--full", action="store_true",
+                   help="3 reps x 5 s, the 50 ms and paced scenarios, more TTFC samples")
+    p.add_argument("--scenarios",
+                   help="comma list of scenario names to run (chat, stream, embeddings, "
+                        "chat-50ms, stream-paced); default all of the mode")
     p.add_argument("--duration", type=float, help="seconds per wrk run (quick 2, full 5)")
     p.add_argument("--reps", type=int, help="repetitions of every run (quick 2, full 3)")
     p.add_argument("--targets", default=",".join(ORDER),
@@ -174,8 +183,8 @@ def mock_capacity(mock: Target, args: argparse.Namespace) -> list[dict[str, Any]
 
 
 def path_for(target: str, sc: Scenario) -> Scenario:
-    if target in DIRECT and sc.name == "chat-50ms":
-        return Scenario(sc.name, "/slow" + sc.path, sc.body, sc.connections)
+    if target in DIRECT and sc.name in UPSTREAM_PREFIX:
+        return Scenario(sc.name, UPSTREAM_PREFIX[sc.name] + sc.path, sc.body, sc.connections)
     return sc
 
 
@@ -203,7 +212,10 @@ def matrix(running: dict[str, Target], args: argparse.Namespace) -> list[dict[st
         for sc in (SCENARIOS[1], SCENARIOS[3]):
             one_run(name, running, sc, -1, 2.0 if name == "litellm" else 1.0, args.pin)
     rows = []
-    scenarios = SCENARIOS + ([SLOW] if args.full else [])
+    scenarios = SCENARIOS + (EXTRA if args.full else [])
+    if args.scenarios:
+        wanted = set(args.scenarios.split(","))
+        scenarios = [sc for sc in SCENARIOS + EXTRA if sc.name in wanted]
     for sc in scenarios:
         for rep in range(args.reps):
             for name in running:
