@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import struct
+import zlib
 from collections.abc import AsyncIterator, Callable
 from functools import cache
 from pathlib import Path
@@ -76,10 +78,13 @@ def run_stream(decoder: StreamDecoder, data: bytes, split: int | None = None) ->
 
 
 def without_volatile(payloads: list[bytes]) -> list[dict[str, Any]]:
-    """Chunks without `created` (a clock read) so runs compare equal."""
+    """Chunks without `created` (a clock read) and `id` (generated for providers that send
+    none) so runs compare equal; within one stream the id must not change."""
     chunks = [json.loads(p) for p in payloads]
+    assert len({c["id"] for c in chunks}) <= 1
     for c in chunks:
         c.pop("created", None)
+        c.pop("id", None)
     return chunks
 
 
@@ -126,3 +131,36 @@ async def fake_upstream(
         yield f"http://127.0.0.1:{port}", seen
     finally:
         await runner.cleanup()
+
+
+def _event_stream_header(name: str, value: str) -> bytes:
+    raw_name, raw_value = name.encode(), value.encode()
+    return (struct.pack(">B", len(raw_name)) + raw_name + b"\x07"
+            + struct.pack(">H", len(raw_value)) + raw_value)
+
+
+def event_stream_frame(headers: dict[str, str], payload: bytes) -> bytes:
+    """One AWS event-stream message: prelude (total length, headers length, CRC32),
+    headers (string-typed), payload, CRC32 of everything before it."""
+    header_bytes = b"".join(_event_stream_header(k, v) for k, v in headers.items())
+    total = 12 + len(header_bytes) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(header_bytes))
+    prelude += struct.pack(">I", zlib.crc32(prelude))
+    message = prelude + header_bytes + payload
+    return message + struct.pack(">I", zlib.crc32(message))
+
+
+def converse_stream_bytes(events: list[dict[str, Any]]) -> bytes:
+    """Frame recorded ConverseStream events (`{"event": name, "payload": {...}}` or
+    `{"exception": name, "payload": {...}}`) as Bedrock sends them."""
+    out = b""
+    for item in events:
+        payload = json.dumps(item["payload"]).encode()
+        if "exception" in item:
+            headers = {":message-type": "exception", ":exception-type": item["exception"],
+                       ":content-type": "application/json"}
+        else:
+            headers = {":message-type": "event", ":event-type": item["event"],
+                       ":content-type": "application/json"}
+        out += event_stream_frame(headers, payload)
+    return out
