@@ -1,0 +1,108 @@
+"""An unreachable state store: 503 by default, a logged pass with fail_open."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+import pytest
+from governance_support import (
+    PRICED_MODEL,
+    FakeClock,
+    free_port,
+    priced_table,
+    redis_binary,
+    redis_server,
+)
+
+from literllm.config.schema import Config
+from literllm.errors import ServiceUnavailableError
+from literllm.governance import Governor
+from literllm.providers.base import Usage
+from literllm.state import StateUnavailableError, create_state_store
+from literllm.state.redis import RedisStateStore
+from literllm.state.sqlite import SQLiteStateStore
+
+
+def _governor(url: str, *, fail_open: bool) -> Governor:
+    config = msgspec.convert(
+        {
+            "keys": [{"key": "vk-secret", "rpm": 5, "budget_limit": 1.0}],
+            "state": {
+                "backend": "redis",
+                "backend_config": {"url": url, "timeout_secs": 0.5},
+                "fail_open": fail_open,
+            },
+        },
+        Config,
+    )
+    return Governor.from_config(config, clock=FakeClock(), pricing=priced_table())
+
+
+def _dead_url() -> str:
+    return f"redis://:hunter2@127.0.0.1:{free_port()}/0"
+
+
+async def test_unreachable_redis_fails_closed_with_503() -> None:
+    governor = _governor(_dead_url(), fail_open=False)
+    with pytest.raises(ServiceUnavailableError) as refused:
+        await governor.start()
+    assert refused.value.status == 503
+    assert "fail_open" in refused.value.message
+    assert "hunter2" not in refused.value.message
+    with pytest.raises(ServiceUnavailableError):
+        await governor.admit(key=governor._config.keys[0], model="m", estimated_tokens=1)
+
+
+async def test_redis_lost_after_start_fails_closed() -> None:
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    config = msgspec.convert({"keys": [{"key": "vk-secret", "rpm": 5}]}, Config)
+    with redis_server(binary) as url:
+        store = RedisStateStore(url, timeout_secs=0.5)
+        governor = Governor.from_config(
+            config, clock=FakeClock(), store=store, pricing=priced_table()
+        )
+        await governor.start()
+        admission = await governor.admit(key=config.keys[0], model="m", estimated_tokens=1)
+        assert admission.headers["x-ratelimit-remaining-requests"] == "4"
+    # the server is gone now
+    with pytest.raises(ServiceUnavailableError) as refused:
+        await governor.admit(key=config.keys[0], model="m", estimated_tokens=1)
+    assert "Redis state store redis://127.0.0.1" in refused.value.message
+    # settling after an outage never raises: the response was already served
+    assert await admission.settle(provider_model=PRICED_MODEL, usage=Usage(prompt_tokens=1)) > 0
+    await governor.aclose()
+
+
+async def test_fail_open_lets_requests_through_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    governor = _governor(_dead_url(), fail_open=True)
+    with caplog.at_level(logging.WARNING):
+        await governor.start()
+        admission = await governor.admit(
+            key=governor._config.keys[0], model="m", estimated_tokens=1
+        )
+        await admission.reserve(provider_model=PRICED_MODEL, max_cost=5.0)
+        cost = await admission.settle(provider_model=PRICED_MODEL, usage=Usage(prompt_tokens=2))
+    assert admission.degraded
+    assert admission.headers == {}
+    assert cost == pytest.approx(0.002)
+    assert "failing open" in caplog.text
+    assert "hunter2" not in caplog.text and "vk-secret" not in caplog.text
+
+
+async def test_sqlite_in_a_missing_directory_is_unavailable(tmp_path: object) -> None:
+    store = SQLiteStateStore("/nonexistent-dir/for/sure/state.db")
+    with pytest.raises(StateUnavailableError):
+        await store.start()
+
+
+def test_backend_options_are_checked() -> None:
+    from literllm.config.schema import StateConfig
+
+    with pytest.raises(ValueError, match="unknown option"):
+        create_state_store(StateConfig(backend="sqlite", backend_config={"url": "x"}))
+    with pytest.raises(ValueError, match="synchronous"):
+        create_state_store(StateConfig(backend="sqlite", backend_config={"synchronous": "no"}))
+    assert isinstance(create_state_store(StateConfig(backend="redis")), RedisStateStore)
