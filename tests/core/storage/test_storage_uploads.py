@@ -13,7 +13,7 @@ from literllm.files import FileStore
 from literllm_server.uploads import parse_file_upload
 
 # Bytes that look like multipart framing, so a sloppy parser would cut the file short.
-TRICKY = b"line one\r\n--not-the-boundary\r\n\r\n--\r\n" + bytes(range(256)) * 800
+TRICKY = b"line one\r\n--not-the-boundary\r\n\r\n--\r\n" + bytes(range(256)) * 400
 
 
 @pytest.fixture
@@ -115,7 +115,7 @@ async def test_file_is_streamed_not_buffered(sdk_request: tuple[str, bytes]) -> 
 async def test_limit_is_enforced_while_streaming(sdk_request: tuple[str, bytes]) -> None:
     content_type, raw = sdk_request
     source = Body(raw, 1024)
-    limit = 64 * 1024
+    limit = 32 * 1024
     upload = await parse_file_upload(content_type, aiter(source), limit=limit)
     with pytest.raises(PayloadTooLargeError) as caught:
         await drain(upload.chunks)
