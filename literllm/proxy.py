@@ -9,49 +9,78 @@ The HTTP server only translates; a service can use the same gateway in-process:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine, Mapping
+from typing import Any, TypeVar
 
 from .auth import Authenticator, Caller
+from .cache import ResponseCache
 from .clock import Clock, SystemClock
 from .config import Config, load_config
-from .dispatch import AttemptLog, Dispatcher
-from .errors import BadRequestError, GatewayTimeoutError, LiterLLMError, NotFoundError
-from .providers import ChatResult, ProviderRegistry, Usage
+from .dispatch import Dispatcher
+from .errors import BadRequestError, GatewayTimeoutError, NotFoundError
+from .exchange import Exchange
+from .files import FileStore
+from .governance import Governor
+from .health import HealthProber
+from .pricing import Pricing
+from .providers import ProviderRegistry
 from .requests import decode_body, validate_chat, validate_embeddings
 from .resolve import Resolver
 from .results import ChatStream, Response
-from .routing import Deployment, Router
-from .streaming import OpenedStream, open_chat_stream
+from .routing import Router
+from .telemetry import Telemetry
 from .transport import Transport
 from .upstream import AiohttpTransport, DispatchingTransport
 
 __all__ = ["Proxy"]
 
 log = logging.getLogger("literllm")
+T = TypeVar("T")
 
-_DEFAULT_OUTPUT_ESTIMATE = 256
+_TRACE_CONTENT_ENV = "LITER_LLM_TRACE_CONTENT"
 
 
 class Proxy:
-    """The gateway. Build with `from_toml` or `from_config`; use as an async context."""
+    """The gateway. Build with `from_toml` or `from_config`; use as an async context.
+
+    Every call takes the caller's API key and applies the same authentication, model
+    allowlist, rate limits, budgets, cache and routing as the HTTP server does.
+    """
 
     def __init__(self, config: Config, *, transport: Transport | None = None,
                  clock: Clock | None = None, environ: Mapping[str, str] | None = None) -> None:
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
-        self._transport: Transport = transport or DispatchingTransport(AiohttpTransport())
+        self.transport: Transport = transport or DispatchingTransport(AiohttpTransport())
         self.registry = ProviderRegistry()
+        self.pricing = Pricing.load()
         self.auth = Authenticator(config.general.master_key, config.keys)
-        self.resolver = Resolver(config, self.registry, self._environ)
+        self.resolver = Resolver(config, self.registry, self._environ,
+                                 max_output_tokens=self.pricing.max_output_tokens)
         cooldown = config.cooldown.duration_secs if config.cooldown else None
         self.router = Router(self.resolver.pools, strategy=config.routing.strategy,
                              cooldown_secs=cooldown, clock=self.clock)
         self.dispatcher = Dispatcher(config, self.router, self.clock)
+        self.governor = Governor.from_config(config, clock=self.clock, pricing=self.pricing)
+        self.cache = ResponseCache.from_config(config.cache, clock=self.clock) \
+            if config.cache is not None else None
+        self.files = FileStore.from_config(config.files, clock=self.clock) \
+            if config.files is not None else None
+        self.telemetry = Telemetry(
+            config.general.enable_tracing,
+            record_content=self._environ.get(_TRACE_CONTENT_ENV, "") in ("1", "true", "yes"))
+        health = config.health
+        self.prober = HealthProber(
+            probe_model=health.probe_model, interval=float(health.interval_secs),
+            resolver=self.resolver, router=self.router, transport=self.transport,
+            clock=self.clock) if health and health.interval_secs and health.probe_model \
+            else None
+        self._background: list[asyncio.Task[None]] = []
         self._started = False
         self.created = int(time.time())
 
@@ -73,16 +102,34 @@ class Proxy:
         return cls(config, transport=transport, clock=clock, environ=environ)
 
     async def start(self) -> None:
+        """Connect the state store and start health probes (idempotent)."""
         if self._started:
             return
         self._started = True
+        await self.governor.start()
         if self.auth.closed:
             log.warning("no master key and no virtual keys are configured: every /v1 request "
                         "will be refused with 401 until one is set")
+        if self.files is not None and self.files.startup_warning:
+            log.warning("%s", self.files.startup_warning)
+        for deployment in self.router.deployments():
+            if deployment.missing_credential:
+                log.warning("%s: %s", deployment.label, deployment.missing_credential)
+        if self.prober is not None:
+            self._background.append(asyncio.create_task(self.prober.run()))
 
     async def aclose(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._background.clear()
         self._started = False
-        await self._transport.aclose()
+        if self.cache is not None:
+            await self.cache.aclose()
+        await self.governor.aclose()
+        await self.transport.aclose()
 
     async def __aenter__(self) -> Proxy:
         await self.start()
@@ -98,24 +145,27 @@ class Proxy:
             return False, "no models are configured: add a [[models]] entry"
         if self.auth.closed:
             return False, "no API keys are configured: set [general] master_key or add [[keys]]"
+        if not self._started:
+            return False, "starting"
         return True, "ready"
 
     def health(self) -> dict[str, Any]:
         states = [self.router.state_of(d) for d in self.router.deployments()]
-        healthy = sum(1 for s in states if s.state in ("healthy", "half_open"))
-        status = "healthy" if healthy == len(states) else "degraded" if healthy else \
+        up = sum(1 for s in states if s.state in ("healthy", "half_open"))
+        status = "healthy" if states and up == len(states) else "degraded" if up else \
             "unhealthy"
-        if not states:
-            status = "unhealthy"
         return {"status": status, "deployments": [
             {f: getattr(s, f) for f in s.__struct_fields__} for s in states]}
+
+    # -- models -----------------------------------------------------------------
 
     @staticmethod
     def decode(body: bytes | Mapping[str, Any]) -> dict[str, Any]:
         """Decode a JSON request body (400 when it is not a JSON object)."""
         return decode_body(body)
 
-    # -- models -----------------------------------------------------------------
+    def authenticate(self, api_key: str | None) -> Caller:
+        return self.auth.authenticate(api_key)
 
     def list_models(self, *, api_key: str | None) -> dict[str, Any]:
         caller = self.auth.authenticate(api_key)
@@ -140,44 +190,39 @@ class Proxy:
         request = decode_body(body)
         validate_chat(request)
         if request.get("stream"):
-            raise BadRequestError("use chat_stream() for 'stream': true", param="stream")
-        caller = self._admit_caller(api_key, request["model"])
-        return await self._with_deadline(self._complete(caller, request, "chat"))
+            raise BadRequestError("'stream': true needs chat_stream()", param="stream")
+        caller = self._caller_for(api_key, request["model"])
+        exchange = Exchange(self, caller, request, "chat", headers)
+        return await self._within_deadline(exchange.complete())
 
     async def embeddings(self, body: bytes | Mapping[str, Any], *, api_key: str | None,
                          headers: Mapping[str, str] | None = None) -> Response:
         request = decode_body(body)
         validate_embeddings(request)
-        caller = self._admit_caller(api_key, request["model"])
-        return await self._with_deadline(self._complete(caller, request, "embeddings"))
+        caller = self._caller_for(api_key, request["model"])
+        exchange = Exchange(self, caller, request, "embeddings", headers)
+        return await self._within_deadline(exchange.complete())
 
     async def chat_stream(self, body: bytes | Mapping[str, Any], *, api_key: str | None,
                           headers: Mapping[str, str] | None = None) -> ChatStream:
-        """Open a streaming chat completion once its first chunk is in hand."""
+        """Open a streaming chat completion; returns once its first chunk is in hand.
+
+        Iterate the result for chunk JSON bytes (or `json_chunks()` for dicts) and
+        `aclose()` it when done early.
+        """
         request = decode_body(body)
         validate_chat(request)
-        caller = self._admit_caller(api_key, request["model"])
-        options = request.get("stream_options")
-        include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        model = request["model"]
-        routes = self.resolver.routes(model)
-        attempt_log = AttemptLog()
+        request["stream"] = True
+        caller = self._caller_for(api_key, request["model"])
+        exchange = Exchange(self, caller, request, "chat", headers)
+        return await self._within_deadline(exchange.stream())
 
-        async def done(opened: OpenedStream, error: BaseException | None) -> None:
-            return None
-
-        stream: ChatStream = await self._with_deadline(open_chat_stream(
-            self.dispatcher, self._transport, model, routes, request,
-            include_usage=include_usage, log=attempt_log, headers=_route_headers,
-            on_done=done))
-        return stream
-
-    def _admit_caller(self, api_key: str | None, model: str) -> Caller:
+    def _caller_for(self, api_key: str | None, model: str) -> Caller:
         caller = self.auth.authenticate(api_key)
         caller.check_model(model)
         return caller
 
-    async def _with_deadline(self, work: Any) -> Any:
+    async def _within_deadline(self, work: Coroutine[Any, Any, T]) -> T:
         limit = self.config.server.request_timeout_secs
         try:
             async with asyncio.timeout(limit):
@@ -187,45 +232,40 @@ class Proxy:
                 f"the request took longer than request_timeout_secs ({limit} s)",
                 code="request_timeout") from None
 
-    async def _complete(self, caller: Caller, request: dict[str, Any], kind: str) -> Response:
-        model = request["model"]
-        routes = self.resolver.routes(model)
-        attempt_log = AttemptLog()
+    # -- files --------------------------------------------------------------------
 
-        async def attempt(deployment: Deployment) -> ChatResult:
-            target = deployment.target
-            adapter = deployment.adapter
-            if kind == "chat":
-                upstream = adapter.chat_request(target, dict(request), stream=False)
-            else:
-                upstream = adapter.embeddings_request(target, dict(request))
-            response = await self._transport.send(upstream, timeout=deployment.timeout)
-            if response.status >= 400:
-                raise adapter.error(target, response.status, response.headers, response.body)
-            if kind == "chat":
-                return adapter.chat_response(target, response)
-            result = adapter.embeddings_response(target, response)
-            return ChatResult(body=result.body, usage=result.usage, model=result.model)
+    def _file_store(self) -> FileStore:
+        if self.files is None:
+            raise NotFoundError("file storage is not enabled: add a [files] table to "
+                                "liter-llm-proxy.toml", code="files_not_enabled")
+        return self.files
 
-        result = await self.dispatcher.run(model, routes, attempt, attempt_log)
-        return Response(result.body, _route_headers(attempt_log))
+    def file_owner(self, api_key: str | None) -> str | None:
+        """The owner id files are stored under for this key (None: the master key)."""
+        caller = self.auth.authenticate(api_key)
+        return None if caller.is_master else caller.identity
 
+    async def create_file(self, *, api_key: str | None, filename: str, purpose: Any,
+                          chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+        owner = self.file_owner(api_key)
+        return await self._file_store().create(owner=owner, filename=filename,
+                                               purpose=purpose, chunks=chunks)
 
-def _route_headers(log: AttemptLog) -> dict[str, str]:
-    deployment = log.deployment
-    if deployment is None:
-        return {}
-    return {
-        "x-literllm-route": deployment.label,
-        "x-literllm-provider-model": deployment.provider_model,
-        "x-literllm-attempts": str(log.attempts),
-    }
+    async def list_files(self, *, api_key: str | None, purpose: str | None = None,
+                         limit: int = 10000, after: str | None = None,
+                         order: str = "desc") -> dict[str, Any]:
+        owner = self.file_owner(api_key)
+        return await self._file_store().list(owner=owner, purpose=purpose, limit=limit,
+                                             after=after, order=order)  # type: ignore[arg-type]
 
+    async def retrieve_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
+        owner = self.file_owner(api_key)
+        return await self._file_store().retrieve(owner=owner, file_id=file_id)
 
-def _usage_or_zero(usage: Usage | None) -> Usage:
-    return usage or Usage()
+    async def file_content(self, file_id: str, *, api_key: str | None) -> AsyncIterator[bytes]:
+        owner = self.file_owner(api_key)
+        return await self._file_store().content(owner=owner, file_id=file_id)
 
-
-def _unused(*_: object) -> None:
-    """Keep names referenced while integration lands."""
-    _ = (AsyncIterator, LiterLLMError, _DEFAULT_OUTPUT_ESTIMATE)
+    async def delete_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
+        owner = self.file_owner(api_key)
+        return await self._file_store().delete(owner=owner, file_id=file_id)

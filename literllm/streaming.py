@@ -20,6 +20,7 @@ from .transport import StreamResponse, Transport
 __all__ = ["OpenedStream", "open_chat_stream"]
 
 StreamDone = Callable[["OpenedStream", BaseException | None], Awaitable[None]]
+BeforeAttempt = Callable[[Deployment], Awaitable[None]]
 
 
 class OpenedStream:
@@ -33,7 +34,7 @@ class OpenedStream:
         self.decoder = decoder
         self.first = first
         self.rest = rest
-        self.streamed_chars = sum(len(c) for c in first)
+        self.streamed_chunks = len(first)
 
     @property
     def usage(self) -> Usage | None:
@@ -41,7 +42,9 @@ class OpenedStream:
 
 
 async def _open(transport: Transport, deployment: Deployment, request: dict[str, Any],
-                include_usage: bool) -> OpenedStream:
+                include_usage: bool, before: BeforeAttempt | None) -> OpenedStream:
+    if before is not None:
+        await before(deployment)
     target = deployment.target
     adapter = deployment.adapter
     upstream = adapter.chat_request(target, dict(request), stream=True)
@@ -73,9 +76,11 @@ async def open_chat_stream(dispatcher: Dispatcher, transport: Transport, model: 
                            routes: list[Route], request: dict[str, Any], *,
                            include_usage: bool, log: AttemptLog,
                            headers: Callable[[AttemptLog], dict[str, str]],
-                           on_done: StreamDone) -> ChatStream:
+                           on_done: StreamDone,
+                           before_attempt: BeforeAttempt | None = None) -> ChatStream:
     opened = await dispatcher.run(
-        model, routes, lambda d: _open(transport, d, request, include_usage), log)
+        model, routes, lambda d: _open(transport, d, request, include_usage, before_attempt),
+        log)
     state: dict[str, bool] = {"finished": False}
 
     async def relay() -> AsyncIterator[bytes]:
@@ -85,7 +90,7 @@ async def open_chat_stream(dispatcher: Dispatcher, transport: Transport, model: 
                 yield chunk
             async for data in opened.rest:
                 for chunk in opened.decoder.feed(data):
-                    opened.streamed_chars += len(chunk)
+                    opened.streamed_chunks += 1
                     yield chunk
             for chunk in opened.decoder.close():
                 yield chunk
