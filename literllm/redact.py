@@ -1,7 +1,8 @@
 """Secrets out of everything the gateway shows: config dumps, summaries, logs, labels.
 
 * `redact_token(token)`: `sk-…yz` (first 3 characters, `…`, last 2) for tokens of 8
-  characters or more, `***` for shorter ones, so an operator can tell keys apart.
+  characters or more, `***` for shorter ones, so an operator can tell keys apart
+  (defined in `literllm.config.summary`, re-exported here).
 * `key_label(token, description)`: what logs and metrics call a key: its description,
   else `key-` and 8 hex digits of the token's SHA-256. Never the token.
 * `effective_config(config)`: the whole config as plain data (what `GET /admin/config`
@@ -10,7 +11,7 @@
   `password`, `token`, `key` or `credential` replaced by `***`; and in every string,
   a URL's password (`redis://:pw@host`) and secret-named query parameters replaced by
   `***`.
-* `config_summary(config)`: the few lines printed at startup, from the redacted dict.
+* The startup summary is `literllm.config.summary` (same `redact_token`).
 * `Redactor(secrets)`: the last line of defence, `scrub(text)` replaces every known
   secret substring with `***`. The secrets are compiled once into one regular
   expression shaped as a trie, so text without any of them costs one scan
@@ -27,15 +28,15 @@ from typing import Any, Final
 import msgspec
 
 from .config.schema import Config
+from .config.summary import redact_token
 
 __all__ = [
     "MASK",
     "Redactor",
-    "config_summary",
     "effective_config",
     "key_label",
+    "mask_url_credentials",
     "redact_token",
-    "redact_url",
 ]
 
 MASK: Final = "***"
@@ -51,13 +52,6 @@ _SECRET_QUERY = re.compile(
 )
 
 
-def redact_token(token: str) -> str:
-    """`vk-…nd` for `vk-team-frontend`; `***` below 8 characters."""
-    if len(token) >= 8:
-        return f"{token[:3]}…{token[-2:]}"
-    return MASK
-
-
 def key_fingerprint(token: str) -> str:
     """8 hex digits of the token's SHA-256: tells keys apart, reveals nothing usable."""
     return hashlib.sha256(token.encode()).hexdigest()[:8]
@@ -68,7 +62,7 @@ def key_label(token: str, description: str | None = None) -> str:
     return description if description else f"key-{key_fingerprint(token)}"
 
 
-def redact_url(text: str) -> str:
+def mask_url_credentials(text: str) -> str:
     """Mask a URL's password and its secret-named query parameters."""
     if "://" not in text and "=" not in text:
         return text
@@ -78,7 +72,7 @@ def redact_url(text: str) -> str:
 
 def _redact_strings(value: Any) -> Any:
     if isinstance(value, str):
-        return redact_url(value)
+        return mask_url_credentials(value)
     if isinstance(value, dict):
         return {k: _redact_strings(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -110,44 +104,6 @@ def effective_config(config: Config) -> dict[str, Any]:
             section["backend_config"] = _redact_backend_config(section["backend_config"])
     redacted: dict[str, Any] = _redact_strings(data)
     return redacted
-
-
-def config_summary(config: Config) -> str:
-    """Startup lines: where it listens, models, keys and the governance in force."""
-    data = effective_config(config)
-    server, general = data["server"], data["general"]
-    pools: dict[str, list[str]] = {}
-    for model in data["models"]:
-        pools.setdefault(model["name"], []).append(model["provider_model"])
-    lines = [
-        f"listening on {server['host']}:{server['port']}",
-        f"master key: {general['master_key'] or 'none'}",
-        "tracing: {}, cost tracking: {}".format(
-            "on" if general["enable_tracing"] else "off",
-            "on" if general["enable_cost_tracking"] else "off",
-        ),
-        f"models ({len(pools)}):",
-        *(f"  {name} -> {', '.join(targets)}" for name, targets in pools.items()),
-    ]
-    if data["aliases"]:
-        lines.append(f"aliases: {', '.join(a['pattern'] for a in data['aliases'])}")
-    lines.append(f"virtual keys ({len(data['keys'])}):")
-    lines.extend(
-        f"  {k['key']}  {k['description'] or '-'}  models={','.join(k['models']) or '*'}"
-        for k in data["keys"]
-    )
-    for table in ("rate_limit", "budget", "cache", "files", "health", "cooldown"):
-        if data.get(table) is not None:
-            lines.append(f"{table}: {_inline(data[table])}")
-    lines.append(f"routing: {_inline(data['routing'])}")
-    lines.append(f"state: {_inline(data['state'])}")
-    return "\n".join(lines)
-
-
-def _inline(table: dict[str, Any]) -> str:
-    return ", ".join(
-        f"{name}={value}" for name, value in table.items() if value not in (None, {}, [])
-    )
 
 
 def _trie_pattern(words: Iterable[str]) -> str:

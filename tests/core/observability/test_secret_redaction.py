@@ -6,13 +6,13 @@ import msgspec
 import pytest
 
 from literllm.config import parse_config
+from literllm.config.summary import summary
 from literllm.redact import (
     Redactor,
-    config_summary,
     effective_config,
     key_label,
+    mask_url_credentials,
     redact_token,
-    redact_url,
 )
 
 MASTER = "sk-master-0123456789abcdef"
@@ -97,11 +97,13 @@ def test_key_label_never_shows_the_token() -> None:
     assert VIRTUAL_NO_DESCRIPTION not in label
 
 
-def test_redact_url() -> None:
-    assert redact_url("redis://:pw@host:6379/0") == "redis://:***@host:6379/0"
-    assert redact_url("redis://user:pw@host") == "redis://user:***@host"
-    assert redact_url("https://h/x?api_key=abc&model=m") == "https://h/x?api_key=***&model=m"
-    assert redact_url("https://api.openai.com/v1") == "https://api.openai.com/v1"
+def test_mask_url_credentials() -> None:
+    assert mask_url_credentials("redis://:pw@host:6379/0") == "redis://:***@host:6379/0"
+    assert mask_url_credentials("redis://user:pw@host") == "redis://user:***@host"
+    assert (
+        mask_url_credentials("https://h/x?api_key=abc&model=m") == "https://h/x?api_key=***&model=m"
+    )
+    assert mask_url_credentials("https://api.openai.com/v1") == "https://api.openai.com/v1"
 
 
 def test_effective_config_has_no_secret_and_keeps_the_rest(config) -> None:  # type: ignore[no-untyped-def]
@@ -126,11 +128,10 @@ def test_effective_config_has_no_secret_and_keeps_the_rest(config) -> None:  # t
 
 
 def test_summary_has_no_secret(config) -> None:  # type: ignore[no-untyped-def]
-    summary = config_summary(config)
-    assert_no_secret(summary)
-    assert "gpt-4o -> openai/gpt-4o" in summary
-    assert "Frontend team" in summary
-    assert "tracing: on" in summary
+    text = summary(config)
+    assert_no_secret(text)
+    assert "gpt-4o -> openai/gpt-4o" in text
+    assert "Frontend team" in text
 
 
 def test_redactor_scrubs_every_config_secret(config) -> None:  # type: ignore[no-untyped-def]
