@@ -19,6 +19,7 @@ from literllm.errors import (
 )
 from literllm.results import ChatStream, Response
 
+from . import file_routes
 from .cors import Cors
 from .http import Receive, Request, Scope, Send, error_response, read_body, send_bytes
 from .openapi import openapi_document
@@ -254,12 +255,20 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/health/liveness": {"GET": liveness},
     "/health/readiness": {"GET": readiness},
     "/openapi.json": {"GET": openapi},
+    "/v1/files": {"GET": file_routes.list_files, "POST": file_routes.create_file},
+    "/files": {"GET": file_routes.list_files, "POST": file_routes.create_file},
 }
 
 
 def _dynamic_route(path: str) -> dict[str, Handler] | None:
     if path.startswith(("/v1/models/", "/models/")) and not path.endswith("/"):
         return {"GET": get_model}
+    if path.startswith(("/v1/files/", "/files/")):
+        rest = path.split("/files/", 1)[1]
+        if rest and "/" not in rest:
+            return {"GET": file_routes.retrieve_file, "DELETE": file_routes.delete_file}
+        if rest.endswith("/content") and rest.count("/") == 1:
+            return {"GET": file_routes.file_content}
     return None
 
 
