@@ -142,15 +142,17 @@ class BedrockAdapter:
     def embeddings_response(self, target: Target,
                             response: UpstreamResponse) -> EmbeddingResult:
         raw = decode_json(target, response.body)
+        vectors: list[list[float]]
         if "embedding" in raw:  # Titan
             vectors = [raw["embedding"]]
             tokens = int(raw.get("inputTextTokenCount") or 0)
         else:  # Cohere: embeddings is a list, or a dict by type when embedding_types is set
             embeddings = raw.get("embeddings")
-            vectors = embeddings.get("float") if isinstance(embeddings, dict) else embeddings
+            found = embeddings.get("float") if isinstance(embeddings, dict) else embeddings
+            vectors = found if isinstance(found, list) else []
             tokens = int(_header(response.headers, "x-amzn-bedrock-input-token-count") or 0)
         usage = Usage(prompt_tokens=tokens, total_tokens=tokens)
-        return EmbeddingResult(body=embedding_list(vectors or [], model=target.model,
+        return EmbeddingResult(body=embedding_list(vectors, model=target.model,
                                                    usage=usage),
                                usage=usage, model=target.model)
 
