@@ -19,9 +19,10 @@ Backends:
   has no recency order) bounded by `max_entries`; a hit refreshes recency; entries
   expire `ttl_seconds` after they were written, measured on `clock.monotonic()`.
 - any other OpenDAL scheme (`fs`, `redis`, `s3`, ...): each entry is stored as a
-  12-byte header (magic `LLC1` + expiry in epoch milliseconds on `clock.time()`,
-  0 = never) followed by the response bytes; the expiry is checked on read and an
-  expired entry is a miss (deleted best-effort). `max_entries` does not apply there;
+  20-byte header (magic `LLC1`, expiry in epoch milliseconds on `clock.time()` with
+  0 = never, body length) followed by the response bytes; the expiry is checked on
+  read and an expired entry is a miss (deleted best-effort); a length mismatch (a
+  torn write) is a miss too. `max_entries` does not apply there;
   the backend's own eviction does. For `redis`, `default_ttl` is set from
   `ttl_seconds` unless `backend_config` sets it, so Redis expires entries itself.
 
@@ -61,7 +62,7 @@ _log = logging.getLogger("literllm.cache")
 _T = TypeVar("_T")
 
 _MAGIC = b"LLC1"
-_HEADER = struct.Struct(">4sq")
+_HEADER = struct.Struct(">4sqQ")
 _ENTRY_PREFIX = "literllm-cache/"
 
 
@@ -152,9 +153,9 @@ class BlobCacheStore:
             raise
         if len(stored) < _HEADER.size:
             return None
-        magic, expires_ms = _HEADER.unpack_from(stored)
-        if magic != _MAGIC:
-            return None
+        magic, expires_ms, length = _HEADER.unpack_from(stored)
+        if magic != _MAGIC or length != len(stored) - _HEADER.size:
+            return None  # not ours, or torn by a concurrent write on a non-atomic backend
         if expires_ms and self._clock.time() * 1000 >= expires_ms:
             try:
                 await self._operator.delete(path)
@@ -165,7 +166,8 @@ class BlobCacheStore:
 
     async def set(self, key: str, value: bytes) -> None:
         expires_ms = 0 if self._ttl is None else int((self._clock.time() + self._ttl) * 1000)
-        await self._operator.write(self._prefix + key, _HEADER.pack(_MAGIC, expires_ms) + value)
+        header = _HEADER.pack(_MAGIC, expires_ms, len(value))
+        await self._operator.write(self._prefix + key, header + value)
 
 
 class ResponseCache:

@@ -259,6 +259,15 @@ async def test_foreign_blob_object_is_a_miss(clock: Any, tmp_path: Any) -> None:
     assert await cache.get("k") is None
 
 
+async def test_torn_blob_entry_is_a_miss(clock: Any, tmp_path: Any) -> None:
+    config = CacheConfig(ttl_seconds=10, backend="fs", backend_config={"root": str(tmp_path)})
+    cache = ResponseCache.from_config(config, clock=clock)
+    await cache.set("k", b'{"complete": true}')
+    stored = tmp_path / "literllm-cache" / "k"
+    stored.write_bytes(stored.read_bytes()[:-3])
+    assert await cache.get("k") is None
+
+
 async def test_redis_backend(clock: Any, redis_url: str) -> None:
     redis = pytest.importorskip("redis.asyncio")
     config = CacheConfig(
