@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import msgspec
 
-from .base import Target, Usage
+from .base import Target
 from .openai import OpenAIAdapter, OpenAIStreamDecoder
 
 __all__ = ["DEFAULT_API_VERSION", "AzureAdapter", "AzureStreamDecoder", "azure_url"]
@@ -62,45 +62,35 @@ class AzureAdapter(OpenAIAdapter):
         return AzureStreamDecoder(self, target, include_usage=include_usage)
 
 
-class AzureStreamDecoder:
+class AzureStreamDecoder(OpenAIStreamDecoder):
     """OpenAI's decoder, minus Azure's leading `prompt_filter_results` chunk (empty
-    `choices`, empty `id`), which is not an OpenAI chunk."""
+    `choices`, empty `id` and `model`), which is not an OpenAI chunk."""
 
     def __init__(self, adapter: OpenAIAdapter, target: Target, *, include_usage: bool) -> None:
-        self._inner = OpenAIStreamDecoder(adapter, target, include_usage=include_usage)
-        self.response_id: str | None = None
-        self._model: str | None = None
-
-    @property
-    def usage(self) -> Usage | None:
-        return self._inner.usage
-
-    @property
-    def model(self) -> str | None:
-        return self._model or self._inner.model or None
-
-    @property
-    def finish_reasons(self) -> list[str]:
-        return self._inner.finish_reasons
+        super().__init__(adapter, target, include_usage=include_usage)
+        self._identified = False
 
     def feed(self, data: bytes) -> list[bytes]:
-        return self._keep(self._inner.feed(data))
+        return self._keep(super().feed(data))
 
     def close(self) -> list[bytes]:
-        return self._keep(self._inner.close())
+        return self._keep(super().close())
 
     def _keep(self, payloads: list[bytes]) -> list[bytes]:
         kept: list[bytes] = []
         for payload in payloads:
-            if self.response_id is None or b'"prompt_filter_results"' in payload:
+            if not self._identified or b'"prompt_filter_results"' in payload:
                 try:
                     peek = _peek.decode(payload)
                 except msgspec.DecodeError:
                     peek = _Peek()
                 if not peek.choices and peek.usage is None:
                     continue
-                if self.response_id is None and peek.id:
+                if not self._identified and peek.id:
+                    self._identified = True
                     self.response_id = peek.id
-                    self._model = peek.model
+                    self.model = peek.model or self.model
             kept.append(payload)
+        if not self._identified and not self.response_id:
+            self.response_id = None
         return kept
