@@ -5,22 +5,19 @@ configured (see `literllm.otel_setup.configure_sdk_from_env`), the api hands out
 non-recording spans and every call here costs a few attribute lookups.
 
 Attributes follow the OpenTelemetry GenAI semantic conventions (development status,
-checked against semantic-conventions-genai, 2026):
+checked against semantic-conventions-genai); docs/observability.md lists them all.
 
 * the **request span** (kind `SERVER`: the gateway receives the client's call) is named
-  `{operation} {request model}` (`chat gpt-4o`) and carries `gen_ai.operation.name`,
-  `gen_ai.request.model`, the request parameters (`gen_ai.request.temperature`,
-  `top_p`, `top_k`, `max_tokens`, `stop_sequences`, `frequency_penalty`,
-  `presence_penalty`, `seed`, `choice.count` when not 1, `stream`,
-  `encoding_formats`), the provider of the last attempt (`gen_ai.provider.name`), the
-  response (`gen_ai.response.model`, `.id`, `.finish_reasons`,
-  `.time_to_first_chunk`), the usage (`gen_ai.usage.input_tokens` including cached
-  tokens, `output_tokens`, `cache_read.input_tokens`, `cache_creation.input_tokens`,
-  `reasoning.output_tokens`), our `gen_ai.usage.cost` (USD) and `error.type`;
+  `{operation} {request model}` (`chat gpt-4o`) and carries the operation, the request
+  model and parameters, the provider of the last attempt, the response (model, id,
+  finish reasons, time to first chunk), the usage (`gen_ai.usage.input_tokens`
+  including cached tokens, `output_tokens`, `cache_read.input_tokens`,
+  `cache_creation.input_tokens`, `reasoning.output_tokens`), our `gen_ai.usage.cost`
+  and `error.type`;
 * each **attempt span** (kind `CLIENT`: the gateway calls the provider) is named
-  `{operation} {provider model id}` (`chat gpt-4o-2024-08-06`) and carries
-  `gen_ai.provider.name`, `gen_ai.request.model` (the id sent upstream),
-  `literllm.deployment`, `literllm.attempt` (1-based) and `literllm.fallback`;
+  `{operation} {provider model id}` and carries `gen_ai.provider.name`,
+  `gen_ai.request.model` (the id sent upstream), `literllm.deployment`,
+  `literllm.attempt` (1-based) and `literllm.fallback`;
 * a **cache hit** is a short `INTERNAL` child span `cache_hit {model}`, and the request
   span gets `literllm.cache = "hit"`.
 
