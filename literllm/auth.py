@@ -46,8 +46,9 @@ class Caller(msgspec.Struct, frozen=True):
 class Authenticator:
     def __init__(self, master_key: str | None, keys: list[KeyConfig]) -> None:
         self._master = master_key or None
-        self._master_digest = hashlib.sha256(self._master.encode()).digest() if self._master \
-            else None
+        self._master_digest = (
+            hashlib.sha256(self._master.encode()).digest() if self._master else None
+        )
         self._keys: dict[bytes, tuple[str, KeyConfig, int]] = {}
         for index, key in enumerate(keys, start=1):
             if key.key:
@@ -70,16 +71,19 @@ class Authenticator:
         if not token:
             raise AuthenticationError(
                 "missing API key: send it as 'Authorization: Bearer <key>' "
-                "(or the x-api-key or api-key header)")
+                "(or the x-api-key or api-key header)"
+            )
         encoded = token.encode()
         digest = hashlib.sha256(encoded).digest()
-        if self._master is not None and self._master_digest is not None and \
-                hmac.compare_digest(digest, self._master_digest) and \
-                hmac.compare_digest(encoded, self._master.encode()):
+        if (
+            self._master is not None
+            and self._master_digest is not None
+            and hmac.compare_digest(digest, self._master_digest)
+            and hmac.compare_digest(encoded, self._master.encode())
+        ):
             return Caller(True, None, "master", "master")
         found = self._keys.get(digest)
         if found is not None and hmac.compare_digest(encoded, found[0].encode()):
             _, key, index = found
-            return Caller(False, key, key_identity(found[0]),
-                          key.description or f"key #{index}")
+            return Caller(False, key, key_identity(found[0]), key.description or f"key #{index}")
         raise AuthenticationError("invalid API key")

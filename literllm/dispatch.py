@@ -43,8 +43,9 @@ class AttemptLog:
 
 
 class Dispatcher:
-    def __init__(self, config: Config, router: Router, clock: Clock,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self, config: Config, router: Router, clock: Clock, rng: random.Random | None = None
+    ) -> None:
         self._router = router
         self._clock = clock
         self._rng = rng or random.Random()
@@ -54,8 +55,7 @@ class Dispatcher:
         self._retry_after_cap = config.routing.retry_after_max_secs
         self.on_attempt: AttemptHook | None = None
 
-    async def run(self, model: str, routes: list[Route], attempt: Attempt[T],
-                  log: AttemptLog) -> T:
+    async def run(self, model: str, routes: list[Route], attempt: Attempt[T], log: AttemptLog) -> T:
         router = self._router
         last_error: LiterLLMError | None = None
         for route_index, (name, pool) in enumerate(routes):
@@ -70,8 +70,9 @@ class Dispatcher:
                 if deployment is None:
                     break
                 if deployment.missing_credential is not None:
-                    last_error = LiterLLMError(deployment.missing_credential,
-                                               code="missing_credential")
+                    last_error = LiterLLMError(
+                        deployment.missing_credential, code="missing_credential"
+                    )
                     tried.add(deployment)
                     continue
                 if route_index and log.route != name:
@@ -86,8 +87,7 @@ class Dispatcher:
                 try:
                     result = await attempt(deployment)
                 except UpstreamError as exc:
-                    router.failed(deployment, transient=exc.retryable,
-                                  retry_after=exc.retry_after)
+                    router.failed(deployment, transient=exc.retryable, retry_after=exc.retry_after)
                     self._notify(deployment, "failed", exc)
                     if not exc.retryable:
                         raise
@@ -121,14 +121,17 @@ class Dispatcher:
             await self._clock.sleep(delay)
 
     def _all_cooling(self, model: str, routes: list[Route]) -> ServiceUnavailableError:
-        waits = [w for _, pool in routes
-                 if (w := self._router.earliest_recovery(pool)) is not None]
+        waits = [w for _, pool in routes if (w := self._router.earliest_recovery(pool)) is not None]
         if waits:
             wait = max(1, math.ceil(min(waits)))
             return ServiceUnavailableError(
                 f"every deployment that can serve model {model!r} is cooling down after "
                 f"failures; retry in {wait} s",
-                code="all_deployments_cooling_down", headers={"retry-after": str(wait)})
+                code="all_deployments_cooling_down",
+                headers={"retry-after": str(wait)},
+            )
         return ServiceUnavailableError(
             f"no healthy deployment can serve model {model!r} right now (health probes "
-            "report its providers down)", code="no_healthy_deployment")
+            "report its providers down)",
+            code="no_healthy_deployment",
+        )

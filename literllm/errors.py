@@ -65,8 +65,9 @@ class LiterLLMError(Exception):
         return msgspec.json.encode(self.to_dict())
 
 
-def error_body(message: str, error_type: str, *, param: str | None = None,
-               code: str | None = None) -> bytes:
+def error_body(
+    message: str, error_type: str, *, param: str | None = None, code: str | None = None
+) -> bytes:
     """Encode an OpenAI-style error body without raising."""
     return msgspec.json.encode(
         {"error": {"message": message, "type": error_type, "param": param, "code": code}}

@@ -38,11 +38,26 @@ def _cache_policy(headers: Mapping[str, str] | None) -> tuple[bool, bool]:
 
 
 class Exchange:
-    __slots__ = ("admission", "caller", "headers", "kind", "log", "model", "proxy",
-                 "request", "span")
+    __slots__ = (
+        "admission",
+        "caller",
+        "headers",
+        "kind",
+        "log",
+        "model",
+        "proxy",
+        "request",
+        "span",
+    )
 
-    def __init__(self, proxy: Proxy, caller: Caller, request: dict[str, Any], kind: str,
-                 headers: Mapping[str, str] | None) -> None:
+    def __init__(
+        self,
+        proxy: Proxy,
+        caller: Caller,
+        request: dict[str, Any],
+        kind: str,
+        headers: Mapping[str, str] | None,
+    ) -> None:
         self.proxy = proxy
         self.caller = caller
         self.request = request
@@ -52,15 +67,20 @@ class Exchange:
         self.log = AttemptLog()
         self.admission: Admission | None = None
         self.span: RequestSpan = proxy.telemetry.start_request(
-            operation=kind, request_model=self.model, params=request,
+            operation=kind,
+            request_model=self.model,
+            params=request,
             traceparent=headers.get("traceparent") if headers else None,
-            tracestate=headers.get("tracestate") if headers else None)
+            tracestate=headers.get("tracestate") if headers else None,
+        )
 
     async def _admit(self) -> Admission:
         governor = self.proxy.governor
         admission = await governor.admit(
-            key=None if self.caller.is_master else self.caller.key, model=self.model,
-            estimated_tokens=estimate_request_tokens(self.request))
+            key=None if self.caller.is_master else self.caller.key,
+            model=self.model,
+            estimated_tokens=estimate_request_tokens(self.request),
+        )
         self.admission = admission
         return admission
 
@@ -70,8 +90,10 @@ class Exchange:
         pm = deployment.provider_model
         requested = self.request.get("max_completion_tokens") or self.request.get("max_tokens")
         cap = governor.output_cap(pm, requested if isinstance(requested, int) else None)
-        await self.admission.reserve(provider_model=pm, max_cost=governor.estimate_max_cost(
-            pm, estimate_prompt_tokens(self.request), cap))
+        await self.admission.reserve(
+            provider_model=pm,
+            max_cost=governor.estimate_max_cost(pm, estimate_prompt_tokens(self.request), cap),
+        )
 
     def _headers(self, cost: float | None) -> dict[str, str]:
         headers = dict(self.admission.headers) if self.admission else {}
@@ -106,8 +128,9 @@ class Exchange:
         cache_state: str | None = None
         if cache is not None:
             may_read, may_write = _cache_policy(self.headers)
-            cache_key = cache.key(endpoint=self.kind, model=self.model, body=self.request,
-                                  caller=self.caller.identity)
+            cache_key = cache.key(
+                endpoint=self.kind, model=self.model, body=self.request, caller=self.caller.identity
+            )
             if may_read:
                 cached = await cache.get(cache_key)
                 if cached is not None:
@@ -122,11 +145,16 @@ class Exchange:
         result = await proxy.dispatcher.run(self.model, routes, self._attempt, self.log)
         deployment = self.log.deployment
         assert deployment is not None
-        cost = await admission.settle(provider_model=deployment.provider_model,
-                                      usage=result.usage)
+        cost = await admission.settle(provider_model=deployment.provider_model, usage=result.usage)
         tracked = cost if proxy.config.general.enable_cost_tracking else None
-        self.span.finish(result.model, result.response_id, result.finish_reasons,
-                         result.usage, tracked, response_body=result.body)
+        self.span.finish(
+            result.model,
+            result.response_id,
+            result.finish_reasons,
+            result.usage,
+            tracked,
+            response_body=result.body,
+        )
         if cache is not None and cache_key is not None and may_write:
             await cache.set(cache_key, result.body)
         headers = self._headers(cost)
@@ -138,8 +166,12 @@ class Exchange:
         await self._reserve(deployment)
         target = deployment.target
         adapter = deployment.adapter
-        with self.span.attempt(target.provider, deployment.provider_model, deployment.label,
-                               fallback=deployment.name != self.model) as attempt:
+        with self.span.attempt(
+            target.provider,
+            deployment.provider_model,
+            deployment.label,
+            fallback=deployment.name != self.model,
+        ) as attempt:
             if self.kind == "chat":
                 upstream = adapter.chat_request(target, dict(self.request), stream=False)
             else:
@@ -177,9 +209,17 @@ class Exchange:
             await self._reserve(deployment)
 
         stream = await open_chat_stream(
-            proxy.dispatcher, proxy.transport, self.model, routes, self.request,
-            include_usage=include_usage, log=self.log, headers=lambda _log: self._headers(None),
-            on_done=self._stream_done, before_attempt=reserve_then_open)
+            proxy.dispatcher,
+            proxy.transport,
+            self.model,
+            routes,
+            self.request,
+            include_usage=include_usage,
+            log=self.log,
+            headers=lambda _log: self._headers(None),
+            on_done=self._stream_done,
+            before_attempt=reserve_then_open,
+        )
         self.span.first_chunk(proxy.clock.monotonic() - started)
         return stream
 
@@ -190,16 +230,19 @@ class Exchange:
             # About one token per streamed chunk, as OpenAI-style providers send them.
             prompt = estimate_prompt_tokens(self.request)
             completion = opened.streamed_chunks
-            usage = Usage(prompt_tokens=prompt, completion_tokens=completion,
-                          total_tokens=prompt + completion)
+            usage = Usage(
+                prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion
+            )
         try:
             if self.admission is not None:
                 cost = await self.admission.settle(
-                    provider_model=opened.deployment.provider_model, usage=usage)
+                    provider_model=opened.deployment.provider_model, usage=usage
+                )
                 tracked = cost if self.proxy.config.general.enable_cost_tracking else None
                 decoder = opened.decoder
-                self.span.finish(decoder.model, decoder.response_id, decoder.finish_reasons,
-                                 usage, tracked)
+                self.span.finish(
+                    decoder.model, decoder.response_id, decoder.finish_reasons, usage, tracked
+                )
             if error is not None:
                 self.span.fail(error)
         finally:

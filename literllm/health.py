@@ -23,13 +23,20 @@ __all__ = ["HealthProber"]
 
 log = logging.getLogger("literllm.health")
 
-_PROBE_BODY: dict[str, Any] = {"messages": [{"role": "user", "content": "ping"}],
-                               "max_tokens": 1}
+_PROBE_BODY: dict[str, Any] = {"messages": [{"role": "user", "content": "ping"}], "max_tokens": 1}
 
 
 class HealthProber:
-    def __init__(self, *, probe_model: str, interval: float, resolver: Resolver,
-                 router: Router, transport: Transport, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        probe_model: str,
+        interval: float,
+        resolver: Resolver,
+        router: Router,
+        transport: Transport,
+        clock: Clock,
+    ) -> None:
         self.probe_model = probe_model
         self.interval = interval
         self._resolver = resolver
@@ -43,8 +50,9 @@ class HealthProber:
         try:
             pool = self._resolver.pool(self.probe_model)
         except LiterLLMError as error:
-            log.warning("health probe model %r cannot be resolved: %s", self.probe_model,
-                        error.message)
+            log.warning(
+                "health probe model %r cannot be resolved: %s", self.probe_model, error.message
+            )
             return {}
         results = await asyncio.gather(*(self._probe(d) for d in pool))
         self.last_results = dict(zip((d.label for d in pool), results, strict=True))
@@ -69,8 +77,12 @@ class HealthProber:
             if healthy:
                 log.info("deployment %s is healthy again (probe succeeded)", item.label)
             else:
-                log.warning("deployment %s marked unhealthy: probe of %s failed (%s)",
-                            item.label, deployment.label, reason)
+                log.warning(
+                    "deployment %s marked unhealthy: probe of %s failed (%s)",
+                    item.label,
+                    deployment.label,
+                    reason,
+                )
         return healthy
 
     async def run(self) -> None:

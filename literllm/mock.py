@@ -19,7 +19,7 @@ import msgspec
 
 from .transport import UpstreamRequest, UpstreamResponse
 
-__all__ = ["MockUpstream", "chat_completion", "chat_chunks", "embeddings", "estimate_tokens"]
+__all__ = ["MockUpstream", "chat_chunks", "chat_completion", "embeddings", "estimate_tokens"]
 
 _encode = msgspec.json.Encoder().encode
 _JSON = {"content-type": "application/json"}
@@ -63,15 +63,21 @@ def _tool_call(body: Mapping[str, Any], last: str) -> dict[str, Any] | None:
         first = tools[0] if isinstance(tools[0], dict) else {}
         name = (first.get("function") or {}).get("name", "tool")
     digest = hashlib.sha256(last.encode()).hexdigest()[:24]
-    return {"id": "call_" + digest, "type": "function",
-            "function": {"name": name, "arguments": _encode({"input": last}).decode()}}
+    return {
+        "id": "call_" + digest,
+        "type": "function",
+        "function": {"name": name, "arguments": _encode({"input": last}).decode()},
+    }
 
 
 def _usage(prompt: int, completion: int) -> dict[str, Any]:
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": 0}}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
 
 
 def _completion_id(body: Mapping[str, Any]) -> str:
@@ -84,18 +90,23 @@ def chat_completion(body: Mapping[str, Any], *, created: int | None = None) -> d
     model = str(body.get("model", "mock"))
     call = _tool_call(body, last)
     if call is not None:
-        message: dict[str, Any] = {"role": "assistant", "content": None, "tool_calls": [call],
-                                   "refusal": None}
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [call],
+            "refusal": None,
+        }
         finish, completion_tokens = "tool_calls", estimate_tokens(call["function"]["arguments"])
     else:
         reply = "echo: " + last
         message = {"role": "assistant", "content": reply, "refusal": None}
         finish, completion_tokens = "stop", estimate_tokens(reply)
     return {
-        "id": _completion_id(body), "object": "chat.completion",
-        "created": int(time.time()) if created is None else created, "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish,
-                     "logprobs": None}],
+        "id": _completion_id(body),
+        "object": "chat.completion",
+        "created": int(time.time()) if created is None else created,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
         "usage": _usage(prompt_tokens, completion_tokens),
     }
 
@@ -103,25 +114,51 @@ def chat_completion(body: Mapping[str, Any], *, created: int | None = None) -> d
 def chat_chunks(body: Mapping[str, Any], *, created: int | None = None) -> list[dict[str, Any]]:
     """The same answer as `chat_completion`, as stream chunks (usage chunk when asked)."""
     full = chat_completion(body, created=created)
-    base = {"id": full["id"], "object": "chat.completion.chunk", "created": full["created"],
-            "model": full["model"]}
+    base = {
+        "id": full["id"],
+        "object": "chat.completion.chunk",
+        "created": full["created"],
+        "model": full["model"],
+    }
     message = full["choices"][0]["message"]
     deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
     if message.get("tool_calls"):
         call = message["tool_calls"][0]
-        deltas.append({"tool_calls": [{"index": 0, "id": call["id"], "type": "function",
-                                       "function": {"name": call["function"]["name"],
-                                                    "arguments": ""}}]})
-        deltas.append({"tool_calls": [{"index": 0, "function": {
-            "arguments": call["function"]["arguments"]}}]})
+        deltas.append(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["function"]["name"], "arguments": ""},
+                    }
+                ]
+            }
+        )
+        deltas.append(
+            {"tool_calls": [{"index": 0, "function": {"arguments": call["function"]["arguments"]}}]}
+        )
     else:
         words = message["content"].split(" ")
         deltas.extend({"content": w if i == 0 else " " + w} for i, w in enumerate(words))
-    chunks = [{**base, "choices": [{"index": 0, "delta": d, "finish_reason": None,
-                                    "logprobs": None}]} for d in deltas]
-    chunks.append({**base, "choices": [{"index": 0, "delta": {},
-                                        "finish_reason": full["choices"][0]["finish_reason"],
-                                        "logprobs": None}]})
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": d, "finish_reason": None, "logprobs": None}]}
+        for d in deltas
+    ]
+    chunks.append(
+        {
+            **base,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {},
+                    "finish_reason": full["choices"][0]["finish_reason"],
+                    "logprobs": None,
+                }
+            ],
+        }
+    )
     options = body.get("stream_options")
     if isinstance(options, dict) and options.get("include_usage"):
         chunks.append({**base, "choices": [], "usage": full["usage"]})
@@ -142,8 +179,12 @@ def embeddings(body: Mapping[str, Any]) -> dict[str, Any]:
         if body.get("encoding_format") == "base64":
             embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
         data.append({"object": "embedding", "index": index, "embedding": embedding})
-    return {"object": "list", "data": data, "model": str(body.get("model", "mock")),
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return {
+        "object": "list",
+        "data": data,
+        "model": str(body.get("model", "mock")),
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def _vector(text: str, dims: int) -> list[float]:
@@ -154,8 +195,9 @@ def _vector(text: str, dims: int) -> list[float]:
 
 
 def _error(status: int, message: str) -> UpstreamResponse:
-    body = {"error": {"message": message, "type": "invalid_request_error", "param": None,
-                      "code": None}}
+    body = {
+        "error": {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+    }
     return UpstreamResponse(status, _JSON, _encode(body))
 
 

@@ -51,8 +51,14 @@ class Proxy:
     allowlist, rate limits, budgets, cache and routing as the HTTP server does.
     """
 
-    def __init__(self, config: Config, *, transport: Transport | None = None,
-                 clock: Clock | None = None, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
@@ -60,26 +66,45 @@ class Proxy:
         self.registry = ProviderRegistry()
         self.pricing = Pricing.load()
         self.auth = Authenticator(config.general.master_key, config.keys)
-        self.resolver = Resolver(config, self.registry, self._environ,
-                                 max_output_tokens=self.pricing.max_output_tokens)
+        self.resolver = Resolver(
+            config, self.registry, self._environ, max_output_tokens=self.pricing.max_output_tokens
+        )
         cooldown = config.cooldown.duration_secs if config.cooldown else None
-        self.router = Router(self.resolver.pools, strategy=config.routing.strategy,
-                             cooldown_secs=cooldown, clock=self.clock)
+        self.router = Router(
+            self.resolver.pools,
+            strategy=config.routing.strategy,
+            cooldown_secs=cooldown,
+            clock=self.clock,
+        )
         self.dispatcher = Dispatcher(config, self.router, self.clock)
         self.governor = Governor.from_config(config, clock=self.clock, pricing=self.pricing)
-        self.cache = ResponseCache.from_config(config.cache, clock=self.clock) \
-            if config.cache is not None else None
-        self.files = FileStore.from_config(config.files, clock=self.clock) \
-            if config.files is not None else None
+        self.cache = (
+            ResponseCache.from_config(config.cache, clock=self.clock)
+            if config.cache is not None
+            else None
+        )
+        self.files = (
+            FileStore.from_config(config.files, clock=self.clock)
+            if config.files is not None
+            else None
+        )
         self.telemetry = Telemetry(
             config.general.enable_tracing,
-            record_content=self._environ.get(_TRACE_CONTENT_ENV, "") in ("1", "true", "yes"))
+            record_content=self._environ.get(_TRACE_CONTENT_ENV, "") in ("1", "true", "yes"),
+        )
         health = config.health
-        self.prober = HealthProber(
-            probe_model=health.probe_model, interval=float(health.interval_secs),
-            resolver=self.resolver, router=self.router, transport=self.transport,
-            clock=self.clock) if health and health.interval_secs and health.probe_model \
+        self.prober = (
+            HealthProber(
+                probe_model=health.probe_model,
+                interval=float(health.interval_secs),
+                resolver=self.resolver,
+                router=self.router,
+                transport=self.transport,
+                clock=self.clock,
+            )
+            if health and health.interval_secs and health.probe_model
             else None
+        )
         self._background: list[asyncio.Task[None]] = []
         self._started = False
         self.created = int(time.time())
@@ -87,18 +112,27 @@ class Proxy:
     # -- construction and lifecycle ---------------------------------------------
 
     @classmethod
-    def from_toml(cls, path: str | os.PathLike[str] | None = None, *,
-                  transport: Transport | None = None, clock: Clock | None = None,
-                  environ: Mapping[str, str] | None = None) -> Proxy:
+    def from_toml(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Proxy:
         """Load `liter-llm-proxy.toml` (discovered from the working directory when `path`
         is None) and build a proxy for it."""
-        return cls(load_config(path, environ), transport=transport, clock=clock,
-                   environ=environ)
+        return cls(load_config(path, environ), transport=transport, clock=clock, environ=environ)
 
     @classmethod
-    def from_config(cls, config: Config, *, transport: Transport | None = None,
-                    clock: Clock | None = None,
-                    environ: Mapping[str, str] | None = None) -> Proxy:
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        transport: Transport | None = None,
+        clock: Clock | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Proxy:
         return cls(config, transport=transport, clock=clock, environ=environ)
 
     async def start(self) -> None:
@@ -108,8 +142,10 @@ class Proxy:
         self._started = True
         await self.governor.start()
         if self.auth.closed:
-            log.warning("no master key and no virtual keys are configured: every /v1 request "
-                        "will be refused with 401 until one is set")
+            log.warning(
+                "no master key and no virtual keys are configured: every /v1 request "
+                "will be refused with 401 until one is set"
+            )
         if self.files is not None and self.files.startup_warning:
             log.warning("%s", self.files.startup_warning)
         for deployment in self.router.deployments():
@@ -152,10 +188,11 @@ class Proxy:
     def health(self) -> dict[str, Any]:
         states = [self.router.state_of(d) for d in self.router.deployments()]
         up = sum(1 for s in states if s.state in ("healthy", "half_open"))
-        status = "healthy" if states and up == len(states) else "degraded" if up else \
-            "unhealthy"
-        return {"status": status, "deployments": [
-            {f: getattr(s, f) for f in s.__struct_fields__} for s in states]}
+        status = "healthy" if states and up == len(states) else "degraded" if up else "unhealthy"
+        return {
+            "status": status,
+            "deployments": [{f: getattr(s, f) for f in s.__struct_fields__} for s in states],
+        }
 
     # -- models -----------------------------------------------------------------
 
@@ -175,8 +212,11 @@ class Proxy:
     def get_model(self, model: str, *, api_key: str | None) -> dict[str, Any]:
         caller = self.auth.authenticate(api_key)
         if model not in self.resolver.pools or not caller.may_use(model):
-            raise NotFoundError(f"model {model!r} does not exist or this key may not use it",
-                                param="model", code="model_not_found")
+            raise NotFoundError(
+                f"model {model!r} does not exist or this key may not use it",
+                param="model",
+                code="model_not_found",
+            )
         return self._model_object(model)
 
     def _model_object(self, name: str) -> dict[str, Any]:
@@ -184,8 +224,13 @@ class Proxy:
 
     # -- chat and embeddings ------------------------------------------------------
 
-    async def chat(self, body: bytes | Mapping[str, Any], *, api_key: str | None,
-                   headers: Mapping[str, str] | None = None) -> Response:
+    async def chat(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         """A non-streaming chat completion (a body with `stream: true` is refused)."""
         request = decode_body(body)
         validate_chat(request)
@@ -195,16 +240,26 @@ class Proxy:
         exchange = Exchange(self, caller, request, "chat", headers)
         return await self._within_deadline(exchange.complete())
 
-    async def embeddings(self, body: bytes | Mapping[str, Any], *, api_key: str | None,
-                         headers: Mapping[str, str] | None = None) -> Response:
+    async def embeddings(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         request = decode_body(body)
         validate_embeddings(request)
         caller = self._caller_for(api_key, request["model"])
         exchange = Exchange(self, caller, request, "embeddings", headers)
         return await self._within_deadline(exchange.complete())
 
-    async def chat_stream(self, body: bytes | Mapping[str, Any], *, api_key: str | None,
-                          headers: Mapping[str, str] | None = None) -> ChatStream:
+    async def chat_stream(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> ChatStream:
         """Open a streaming chat completion; returns once its first chunk is in hand.
 
         Iterate the result for chunk JSON bytes (or `json_chunks()` for dicts) and
@@ -230,14 +285,17 @@ class Proxy:
         except TimeoutError:
             raise GatewayTimeoutError(
                 f"the request took longer than request_timeout_secs ({limit} s)",
-                code="request_timeout") from None
+                code="request_timeout",
+            ) from None
 
     # -- files --------------------------------------------------------------------
 
     def _file_store(self) -> FileStore:
         if self.files is None:
-            raise NotFoundError("file storage is not enabled: add a [files] table to "
-                                "liter-llm-proxy.toml", code="files_not_enabled")
+            raise NotFoundError(
+                "file storage is not enabled: add a [files] table to liter-llm-proxy.toml",
+                code="files_not_enabled",
+            )
         return self.files
 
     def file_owner(self, api_key: str | None) -> str | None:
@@ -245,18 +303,27 @@ class Proxy:
         caller = self.auth.authenticate(api_key)
         return None if caller.is_master else caller.identity
 
-    async def create_file(self, *, api_key: str | None, filename: str, purpose: Any,
-                          chunks: AsyncIterator[bytes]) -> dict[str, Any]:
+    async def create_file(
+        self, *, api_key: str | None, filename: str, purpose: Any, chunks: AsyncIterator[bytes]
+    ) -> dict[str, Any]:
         owner = self.file_owner(api_key)
-        return await self._file_store().create(owner=owner, filename=filename,
-                                               purpose=purpose, chunks=chunks)
+        return await self._file_store().create(
+            owner=owner, filename=filename, purpose=purpose, chunks=chunks
+        )
 
-    async def list_files(self, *, api_key: str | None, purpose: str | None = None,
-                         limit: int = 10000, after: str | None = None,
-                         order: str = "desc") -> dict[str, Any]:
+    async def list_files(
+        self,
+        *,
+        api_key: str | None,
+        purpose: str | None = None,
+        limit: int = 10000,
+        after: str | None = None,
+        order: str = "desc",
+    ) -> dict[str, Any]:
         owner = self.file_owner(api_key)
-        return await self._file_store().list(owner=owner, purpose=purpose, limit=limit,
-                                             after=after, order=order)  # type: ignore[arg-type]
+        return await self._file_store().list(
+            owner=owner, purpose=purpose, limit=limit, after=after, order=order
+        )  # type: ignore[arg-type]
 
     async def retrieve_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
         owner = self.file_owner(api_key)

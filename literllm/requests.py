@@ -53,8 +53,9 @@ def decode_body(body: bytes | Mapping[str, Any]) -> dict[str, Any]:
     try:
         value = msgspec.json.decode(body)
     except msgspec.DecodeError as exc:
-        raise BadRequestError(f"the request body is not valid JSON ({exc})",
-                              code="invalid_json") from None
+        raise BadRequestError(
+            f"the request body is not valid JSON ({exc})", code="invalid_json"
+        ) from None
     if not isinstance(value, dict):
         raise BadRequestError("the request body must be a JSON object", code="invalid_json")
     return value
@@ -70,11 +71,13 @@ def _check(body: dict[str, Any], shape: type[msgspec.Struct]) -> None:
         if text.startswith("Object missing required field"):
             field = text.split("`")[1]
             param = f"{param}.{field}" if param else field
-            raise BadRequestError(f"missing required field {param!r}", param=param,
-                                  code="missing_required_field") from None
+            raise BadRequestError(
+                f"missing required field {param!r}", param=param, code="missing_required_field"
+            ) from None
         reason = text.split(" - at ")[0]
-        raise BadRequestError(f"invalid value for {param!r}: {reason}", param=param,
-                              code="invalid_value") from None
+        raise BadRequestError(
+            f"invalid value for {param!r}: {reason}", param=param, code="invalid_value"
+        ) from None
 
 
 def validate_chat(body: dict[str, Any]) -> None:
@@ -82,13 +85,13 @@ def validate_chat(body: dict[str, Any]) -> None:
     if not body["model"]:
         raise BadRequestError("'model' must not be empty", param="model", code="invalid_value")
     if not body["messages"]:
-        raise BadRequestError("'messages' must contain at least one message",
-                              param="messages", code="invalid_value")
+        raise BadRequestError(
+            "'messages' must contain at least one message", param="messages", code="invalid_value"
+        )
     for name in ("max_tokens", "max_completion_tokens", "n"):
         value = body.get(name)
         if value is not None and value < 1:
-            raise BadRequestError(f"'{name}' must be at least 1", param=name,
-                                  code="invalid_value")
+            raise BadRequestError(f"'{name}' must be at least 1", param=name, code="invalid_value")
 
 
 def validate_embeddings(body: dict[str, Any]) -> None:

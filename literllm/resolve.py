@@ -25,16 +25,22 @@ MaxOutput = Callable[[str], "int | None"]
 
 
 class Resolver:
-    def __init__(self, config: Config, registry: ProviderRegistry, environ: Mapping[str, str],
-                 max_output_tokens: MaxOutput | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        registry: ProviderRegistry,
+        environ: Mapping[str, str],
+        max_output_tokens: MaxOutput | None = None,
+    ) -> None:
         self._config = config
         self._registry = registry
         self._environ = environ
         self._max_output = max_output_tokens or (lambda _pm: None)
         self.pools: dict[str, list[Deployment]] = {}
         for index, model in enumerate(config.models, start=1):
-            deployment = self._deployment(model.name, model.provider_model, model.api_key,
-                                          model.base_url, model, index)
+            deployment = self._deployment(
+                model.name, model.provider_model, model.api_key, model.base_url, model, index
+            )
             self.pools.setdefault(model.name, []).append(deployment)
         self._fallbacks: dict[str, list[str]] = {}
         for model in config.models:
@@ -72,10 +78,18 @@ class Resolver:
                 f"model {model!r} is not configured: add a [[models]] entry with "
                 f'name = "{model}" to liter-llm-proxy.toml, or request a provider model '
                 "as 'provider/model' (for example 'openai/gpt-4o-mini')",
-                param="model", code="model_not_found")
+                param="model",
+                code="model_not_found",
+            )
         alias = self._alias(model)
-        deployment = self._deployment(model, model, alias.api_key if alias else None,
-                                      alias.base_url if alias else None, None, 0)
+        deployment = self._deployment(
+            model,
+            model,
+            alias.api_key if alias else None,
+            alias.base_url if alias else None,
+            None,
+            0,
+        )
         self._passthrough[model] = deployment
         if len(self._passthrough) > _PASSTHROUGH_CACHE:
             self._passthrough.popitem(last=False)
@@ -90,35 +104,65 @@ class Resolver:
                 return alias
         return None
 
-    def _deployment(self, name: str, provider_model: str, api_key: str | None,
-                    base_url: str | None, config: ModelConfig | None, index: int) -> Deployment:
+    def _deployment(
+        self,
+        name: str,
+        provider_model: str,
+        api_key: str | None,
+        base_url: str | None,
+        config: ModelConfig | None,
+        index: int,
+    ) -> Deployment:
         provider, _, model_id = provider_model.partition("/")
         registry = self._registry
         adapter = registry.adapter(provider)
         canonical = registry.canonical(provider)
-        endpoint = base_url or self._native_base_url(adapter) or \
-            registry.default_base_url(provider) or ""
+        endpoint = (
+            base_url or self._native_base_url(adapter) or registry.default_base_url(provider) or ""
+        )
         env_var = registry.env_var(provider)
         key = api_key or (self._environ.get(env_var) if env_var else None) or None
         missing = None
         info = registry.info(provider)
-        needs_key = canonical != "mock" and info.auth not in ("none",) and canonical not in (
-            "bedrock", "vertex_ai")
+        needs_key = (
+            canonical != "mock"
+            and info.auth not in ("none",)
+            and canonical not in ("bedrock", "vertex_ai")
+        )
         if key is None and needs_key:
             where = f"the {env_var} environment variable" if env_var else "api_key"
-            missing = (f"no credential for provider {provider!r}: set api_key for "
-                       f"{provider_model!r} in liter-llm-proxy.toml or {where}")
+            missing = (
+                f"no credential for provider {provider!r}: set api_key for "
+                f"{provider_model!r} in liter-llm-proxy.toml or {where}"
+            )
         if not endpoint:
-            missing = (f"no endpoint for provider {provider!r}: set base_url for "
-                       f"{provider_model!r} in liter-llm-proxy.toml")
-        timeout = float(config.timeout_secs if config and config.timeout_secs is not None
-                        else self._config.general.default_timeout_secs)
-        target = Target(provider=canonical, model=model_id or provider_model, base_url=endpoint,
-                        api_key=key, max_output_tokens=self._max_output(provider_model))
+            missing = (
+                f"no endpoint for provider {provider!r}: set base_url for "
+                f"{provider_model!r} in liter-llm-proxy.toml"
+            )
+        timeout = float(
+            config.timeout_secs
+            if config and config.timeout_secs is not None
+            else self._config.general.default_timeout_secs
+        )
+        target = Target(
+            provider=canonical,
+            model=model_id or provider_model,
+            base_url=endpoint,
+            api_key=key,
+            max_output_tokens=self._max_output(provider_model),
+        )
         label = f"{name}#{index}" if index else provider_model
-        return Deployment(name=name, label=label, config=config, target=target, adapter=adapter,
-                          timeout=timeout, weight=config.weight if config else 1.0,
-                          missing_credential=missing)
+        return Deployment(
+            name=name,
+            label=label,
+            config=config,
+            target=target,
+            adapter=adapter,
+            timeout=timeout,
+            weight=config.weight if config else 1.0,
+            missing_credential=missing,
+        )
 
     def _native_base_url(self, adapter: object) -> str | None:
         resolve = getattr(adapter, "resolve_base_url", None)

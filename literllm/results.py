@@ -15,8 +15,9 @@ class Response:
 
     __slots__ = ("body", "headers", "status")
 
-    def __init__(self, body: bytes, headers: dict[str, str] | None = None,
-                 status: int = 200) -> None:
+    def __init__(
+        self, body: bytes, headers: dict[str, str] | None = None, status: int = 200
+    ) -> None:
         self.body = body
         self.headers = headers if headers is not None else {}
         self.status = status
@@ -37,8 +38,12 @@ class ChatStream:
     end): it settles usage and releases the upstream connection.
     """
 
-    def __init__(self, chunks: AsyncIterator[bytes], headers: dict[str, str],
-                 close: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        chunks: AsyncIterator[bytes],
+        headers: dict[str, str],
+        close: Callable[[], Awaitable[None]],
+    ) -> None:
         self._chunks = chunks
         self.headers = headers
         self._close = close

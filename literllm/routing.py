@@ -39,9 +39,18 @@ class DeploymentState(msgspec.Struct, frozen=True):
 
 
 class Deployment:
-    def __init__(self, *, name: str, label: str, config: ModelConfig | None, target: Target,
-                 adapter: Adapter, timeout: float, weight: float = 1.0,
-                 missing_credential: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        name: str,
+        label: str,
+        config: ModelConfig | None,
+        target: Target,
+        adapter: Adapter,
+        timeout: float,
+        weight: float = 1.0,
+        missing_credential: str | None = None,
+    ) -> None:
         self.name = name
         self.label = label
         self.config = config
@@ -63,9 +72,15 @@ class Deployment:
 
 
 class Router:
-    def __init__(self, pools: dict[str, list[Deployment]], *, strategy: Strategy,
-                 cooldown_secs: float | None, clock: Clock,
-                 rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        pools: dict[str, list[Deployment]],
+        *,
+        strategy: Strategy,
+        cooldown_secs: float | None,
+        clock: Clock,
+        rng: random.Random | None = None,
+    ) -> None:
         self.pools = pools
         self.strategy = strategy
         self.cooldown_secs = cooldown_secs
@@ -90,8 +105,12 @@ class Router:
             return False
         return not deployment.trial_running
 
-    def pick(self, pool: Sequence[Deployment], exclude: set[Deployment] | frozenset[Deployment]
-             = frozenset(), name: str | None = None) -> Deployment | None:
+    def pick(
+        self,
+        pool: Sequence[Deployment],
+        exclude: set[Deployment] | frozenset[Deployment] = frozenset(),
+        name: str | None = None,
+    ) -> Deployment | None:
         candidates = [d for d in pool if d not in exclude and self.available(d)]
         if not candidates:
             return None
@@ -109,8 +128,11 @@ class Router:
     def earliest_recovery(self, pool: Iterable[Deployment]) -> float | None:
         """Seconds until the first deployment of `pool` leaves its cooldown."""
         now = self._clock.monotonic()
-        waits = [d.cooldown_until - now for d in pool
-                 if d.healthy and d.cooldown_until is not None and d.cooldown_until > now]
+        waits = [
+            d.cooldown_until - now
+            for d in pool
+            if d.healthy and d.cooldown_until is not None and d.cooldown_until > now
+        ]
         return max(0.0, min(waits)) if waits else None
 
     # -- outcomes --------------------------------------------------------------
@@ -125,11 +147,13 @@ class Router:
         deployment.cooldown_until = None
         deployment.trial_running = False
         previous = deployment.latency
-        deployment.latency = latency if previous is None else \
-            previous + _LATENCY_SMOOTHING * (latency - previous)
+        deployment.latency = (
+            latency if previous is None else previous + _LATENCY_SMOOTHING * (latency - previous)
+        )
 
-    def failed(self, deployment: Deployment, *, transient: bool,
-               retry_after: float | None = None) -> bool:
+    def failed(
+        self, deployment: Deployment, *, transient: bool, retry_after: float | None = None
+    ) -> bool:
         """Record a failed attempt; return whether the deployment entered cooldown."""
         deployment.in_flight -= 1
         deployment.trial_running = False
@@ -172,8 +196,11 @@ class Router:
         if until is not None and now < until:
             wall_until = round(self._clock.time() + (until - now), 3)
         return DeploymentState(
-            deployment=deployment.label, model=deployment.name,
-            provider_model=deployment.provider_model, state=state, cooldown_until=wall_until,
+            deployment=deployment.label,
+            model=deployment.name,
+            provider_model=deployment.provider_model,
+            state=state,
+            cooldown_until=wall_until,
             in_flight=deployment.in_flight,
             latency_ms=None if deployment.latency is None else round(deployment.latency * 1000, 3),
             healthy=deployment.healthy,

@@ -6,7 +6,7 @@ buffered beyond one partial SSE event.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from .dispatch import AttemptLog, Dispatcher
@@ -26,9 +26,14 @@ BeforeAttempt = Callable[[Deployment], Awaitable[None]]
 class OpenedStream:
     """An upstream stream whose first chunks have arrived."""
 
-    def __init__(self, deployment: Deployment, response: StreamResponse,
-                 decoder: StreamDecoder, first: list[bytes],
-                 rest: AsyncIterator[bytes]) -> None:
+    def __init__(
+        self,
+        deployment: Deployment,
+        response: StreamResponse,
+        decoder: StreamDecoder,
+        first: list[bytes],
+        rest: AsyncIterator[bytes],
+    ) -> None:
         self.deployment = deployment
         self.response = response
         self.decoder = decoder
@@ -41,8 +46,13 @@ class OpenedStream:
         return self.decoder.usage
 
 
-async def _open(transport: Transport, deployment: Deployment, request: dict[str, Any],
-                include_usage: bool, before: BeforeAttempt | None) -> OpenedStream:
+async def _open(
+    transport: Transport,
+    deployment: Deployment,
+    request: dict[str, Any],
+    include_usage: bool,
+    before: BeforeAttempt | None,
+) -> OpenedStream:
     if before is not None:
         await before(deployment)
     target = deployment.target
@@ -63,27 +73,37 @@ async def _open(transport: Transport, deployment: Deployment, request: dict[str,
         else:
             first = decoder.close()
             if not first:
-                raise UpstreamError(f"provider {target.provider!r} ended the stream without "
-                                    "sending anything", status=502, retryable=True,
-                                    code="empty_stream")
+                raise UpstreamError(
+                    f"provider {target.provider!r} ended the stream without sending anything",
+                    status=502,
+                    retryable=True,
+                    code="empty_stream",
+                )
         return OpenedStream(deployment, response, decoder, first, chunks)
     except BaseException:
         await response.aclose()
         raise
 
 
-async def open_chat_stream(dispatcher: Dispatcher, transport: Transport, model: str,
-                           routes: list[Route], request: dict[str, Any], *,
-                           include_usage: bool, log: AttemptLog,
-                           headers: Callable[[AttemptLog], dict[str, str]],
-                           on_done: StreamDone,
-                           before_attempt: BeforeAttempt | None = None) -> ChatStream:
+async def open_chat_stream(
+    dispatcher: Dispatcher,
+    transport: Transport,
+    model: str,
+    routes: list[Route],
+    request: dict[str, Any],
+    *,
+    include_usage: bool,
+    log: AttemptLog,
+    headers: Callable[[AttemptLog], dict[str, str]],
+    on_done: StreamDone,
+    before_attempt: BeforeAttempt | None = None,
+) -> ChatStream:
     opened = await dispatcher.run(
-        model, routes, lambda d: _open(transport, d, request, include_usage, before_attempt),
-        log)
+        model, routes, lambda d: _open(transport, d, request, include_usage, before_attempt), log
+    )
     state: dict[str, bool] = {"finished": False}
 
-    async def relay() -> AsyncIterator[bytes]:
+    async def relay() -> AsyncGenerator[bytes, None]:
         error: BaseException | None = None
         try:
             for chunk in opened.first:

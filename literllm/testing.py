@@ -63,8 +63,13 @@ class Reply(msgspec.Struct):
     headers: dict[str, str] = msgspec.field(default_factory=dict)
 
     def response(self) -> UpstreamResponse:
-        body = self.body if self.body is not None else _encode(self.json) \
-            if self.json is not None else b""
+        body = (
+            self.body
+            if self.body is not None
+            else _encode(self.json)
+            if self.json is not None
+            else b""
+        )
         headers = {"content-type": "application/json", **self.headers}
         return UpstreamResponse(self.status, headers, body)
 
@@ -160,8 +165,12 @@ class FakeUpstream:
             if reply.kind == "timeout":
                 await self._pass(timeout)
                 raise upstream_timeout(request, timeout)
-            raise UpstreamError("could not reach upstream (scripted connection failure)",
-                                status=502, retryable=True, code="upstream_connection_error")
+            raise UpstreamError(
+                "could not reach upstream (scripted connection failure)",
+                status=502,
+                retryable=True,
+                code="upstream_connection_error",
+            )
         return reply
 
     async def _pass(self, seconds: float) -> None:
@@ -182,15 +191,16 @@ class FakeUpstream:
         reply = await self._resolve(request, timeout)
         if reply is None:
             stream = await self._echo.open_stream(request, timeout=timeout)
-            return _FakeStream(self, stream.status, stream.headers,
-                               [p async for p in stream.chunks()], b"")
+            return _FakeStream(
+                self, stream.status, stream.headers, [p async for p in stream.chunks()], b""
+            )
         if isinstance(reply, Reply):
             response = reply.response()
             return _FakeStream(self, response.status, response.headers, [], response.body)
         assert isinstance(reply, StreamReply)
         events: list[Any] = [
-            b"data: " + _encode(e) + b"\n\n" if isinstance(e, Mapping) else e
-            for e in reply.events]
+            b"data: " + _encode(e) + b"\n\n" if isinstance(e, Mapping) else e for e in reply.events
+        ]
         if reply.done:
             events.append(b"data: [DONE]\n\n")
         headers = {"content-type": "text/event-stream", **reply.headers}
@@ -201,8 +211,14 @@ class FakeUpstream:
 
 
 class _FakeStream:
-    def __init__(self, owner: FakeUpstream, status: int, headers: Mapping[str, str],
-                 events: list[Any], body: bytes) -> None:
+    def __init__(
+        self,
+        owner: FakeUpstream,
+        status: int,
+        headers: Mapping[str, str],
+        events: list[Any],
+        body: bytes,
+    ) -> None:
         self._owner = owner
         self.status = status
         self.headers = headers

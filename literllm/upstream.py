@@ -34,10 +34,15 @@ class AiohttpTransport:
     def _client(self) -> aiohttp.ClientSession:
         session = self._session
         if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit_per_host,
-                                             ttl_dns_cache=300, enable_cleanup_closed=True)
-            session = aiohttp.ClientSession(connector=connector, auto_decompress=True,
-                                            skip_auto_headers=("User-Agent",))
+            connector = aiohttp.TCPConnector(
+                limit=self._limit,
+                limit_per_host=self._limit_per_host,
+                ttl_dns_cache=300,
+                enable_cleanup_closed=True,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
+            )
             self._session = session
         return session
 
@@ -55,12 +60,14 @@ class AiohttpTransport:
             raise _connection_error(request, exc) from None
 
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> StreamResponse:
-        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout,
-                                               sock_read=timeout)
+        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
         try:
             async with asyncio.timeout(timeout):
                 response = await self._client().request(
-                    request.method, request.url, headers=request.headers, data=request.body,
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    data=request.body,
                     timeout=client_timeout,
                 )
         except TimeoutError:
@@ -76,8 +83,9 @@ class AiohttpTransport:
 
 
 class _AiohttpStream:
-    def __init__(self, response: aiohttp.ClientResponse, request: UpstreamRequest,
-                 timeout: float) -> None:
+    def __init__(
+        self, response: aiohttp.ClientResponse, request: UpstreamRequest, timeout: float
+    ) -> None:
         self._response = response
         self._request = request
         self._timeout = timeout
@@ -110,16 +118,24 @@ def _host(request: UpstreamRequest) -> str:
 
 
 def upstream_timeout(request: UpstreamRequest, timeout: float) -> UpstreamError:
-    return UpstreamError(f"upstream {_host(request)} did not answer within {timeout:g} s",
-                         status=504, error_type="timeout", retryable=True,
-                         code="upstream_timeout")
+    return UpstreamError(
+        f"upstream {_host(request)} did not answer within {timeout:g} s",
+        status=504,
+        error_type="timeout",
+        retryable=True,
+        code="upstream_timeout",
+    )
 
 
 def _connection_error(request: UpstreamRequest, exc: BaseException) -> UpstreamError:
     reason = type(exc).__name__
-    return UpstreamError(f"could not reach upstream {_host(request)} ({reason})", status=502,
-                         error_type="upstream_error", retryable=True,
-                         code="upstream_connection_error")
+    return UpstreamError(
+        f"could not reach upstream {_host(request)} ({reason})",
+        status=502,
+        error_type="upstream_error",
+        retryable=True,
+        code="upstream_connection_error",
+    )
 
 
 class DispatchingTransport:

@@ -28,8 +28,11 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("literllm.server")
 _encode = msgspec.json.Encoder().encode
-_SSE_HEADERS = [(b"content-type", b"text/event-stream; charset=utf-8"),
-                (b"cache-control", b"no-cache"), (b"x-accel-buffering", b"no")]
+_SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
 _DONE = b"data: [DONE]\n\n"
 
 Handler = Callable[["App", Request, Receive, Send], Awaitable[None]]
@@ -89,24 +92,34 @@ class App:
             if route is None:
                 route = _dynamic_route(request.path)
             if route is None:
-                raise NotFoundError(f"no route for {request.path}; see GET /openapi.json",
-                                    code="unknown_url")
+                raise NotFoundError(
+                    f"no route for {request.path}; see GET /openapi.json", code="unknown_url"
+                )
             handler = route.get(request.method)
             if handler is None:
                 allowed = ", ".join(sorted(route))
-                raise MethodNotAllowedError(f"{request.method} is not allowed on "
-                                            f"{request.path}; use {allowed}",
-                                            headers={"allow": allowed})
+                raise MethodNotAllowedError(
+                    f"{request.method} is not allowed on {request.path}; use {allowed}",
+                    headers={"allow": allowed},
+                )
             await handler(self, request, receive, send)
         except LiterLLMError as error:
             await _send_error(send, error)
         except ConnectionResetError:
             return
         except Exception:
-            log.exception("unexpected error on %s %s (request %s)", request.method,
-                          request.path, request.request_id)
-            await _send_error(send, LiterLLMError(
-                f"internal error; quote request id {request.request_id} to the operator"))
+            log.exception(
+                "unexpected error on %s %s (request %s)",
+                request.method,
+                request.path,
+                request.request_id,
+            )
+            await _send_error(
+                send,
+                LiterLLMError(
+                    f"internal error; quote request id {request.request_id} to the operator"
+                ),
+            )
         finally:
             self.in_flight -= 1
             if not self.in_flight:
@@ -116,7 +129,7 @@ class App:
         extra = [(b"x-request-id", request.request_id.encode("latin-1"))]
         extra.extend(self.cors.headers(request))
 
-        async def decorated(message: dict[str, Any]) -> None:  # type: ignore[type-arg]
+        async def decorated(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *extra]
             await send(message)
@@ -125,21 +138,24 @@ class App:
 
     async def json_body(self, request: Request, receive: Receive) -> bytes:
         content_type = request.headers.get("content-type")
-        if content_type is not None and not content_type.lower().startswith(
-                ("application/json", "application/x-json", "text/json")) \
-                and "+json" not in content_type.lower():
+        if (
+            content_type is not None
+            and not content_type.lower().startswith(
+                ("application/json", "application/x-json", "text/json")
+            )
+            and "+json" not in content_type.lower()
+        ):
             raise UnsupportedMediaTypeError(
                 f"content type {content_type.split(';')[0]!r} is not supported here; send "
-                "JSON with 'Content-Type: application/json'")
+                "JSON with 'Content-Type: application/json'"
+            )
         return await read_body(receive, request, self.limit)
 
 
 async def _send_error(send: Send, error: LiterLLMError) -> None:
     status, body, headers = error_response(error)
-    try:
+    with contextlib.suppress(RuntimeError, OSError):  # the response had already started
         await send_bytes(send, status, body, headers)
-    except (RuntimeError, OSError):  # the response had already started
-        pass
 
 
 async def send_response(send: Send, response: Response) -> None:
@@ -147,8 +163,9 @@ async def send_response(send: Send, response: Response) -> None:
     await send_bytes(send, response.status, response.body, headers)
 
 
-async def send_json(send: Send, value: Any, status: int = 200,
-                    headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(
+    send: Send, value: Any, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     await send_bytes(send, status, _encode(value), headers or [])
 
 
@@ -160,8 +177,7 @@ async def chat_completions(app: App, request: Request, receive: Receive, send: S
     proxy = app.proxy
     body = proxy.decode(raw)
     if body.get("stream") is True:
-        stream = await proxy.chat_stream(body, api_key=request.api_key(),
-                                         headers=request.headers)
+        stream = await proxy.chat_stream(body, api_key=request.api_key(), headers=request.headers)
         await stream_sse(stream, receive, send)
         return
     response = await proxy.chat(body, api_key=request.api_key(), headers=request.headers)
@@ -170,24 +186,35 @@ async def chat_completions(app: App, request: Request, receive: Receive, send: S
 
 async def embeddings(app: App, request: Request, receive: Receive, send: Send) -> None:
     raw = await app.json_body(request, receive)
-    response = await app.proxy.embeddings(raw, api_key=request.api_key(),
-                                          headers=request.headers)
+    response = await app.proxy.embeddings(raw, api_key=request.api_key(), headers=request.headers)
     await send_response(send, response)
 
 
 async def stream_sse(stream: ChatStream, receive: Receive, send: Send) -> None:
-    headers = [*_SSE_HEADERS,
-               *((k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers.items())]
+    headers = [
+        *_SSE_HEADERS,
+        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers.items()),
+    ]
     await send({"type": "http.response.start", "status": 200, "headers": headers})
 
     async def pump() -> None:
         try:
             async for chunk in stream:
-                await send({"type": "http.response.body", "body": b"data: " + chunk + b"\n\n",
-                            "more_body": True})
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": b"data: " + chunk + b"\n\n",
+                        "more_body": True,
+                    }
+                )
         except LiterLLMError as error:
-            await send({"type": "http.response.body", "more_body": True,
-                        "body": b"data: " + error.to_json() + b"\n\n"})
+            await send(
+                {
+                    "type": "http.response.body",
+                    "more_body": True,
+                    "body": b"data: " + error.to_json() + b"\n\n",
+                }
+            )
         await send({"type": "http.response.body", "body": _DONE, "more_body": False})
 
     async def watch_disconnect() -> None:
@@ -234,8 +261,11 @@ async def readiness(app: App, request: Request, receive: Receive, send: Send) ->
     ready, reason = app.proxy.readiness()
     if app.draining:
         ready, reason = False, "shutting down"
-    await send_json(send, {"status": "ready" if ready else "not_ready", "reason": reason},
-                    status=200 if ready else 503)
+    await send_json(
+        send,
+        {"status": "ready" if ready else "not_ready", "reason": reason},
+        status=200 if ready else 503,
+    )
 
 
 async def openapi(app: App, request: Request, receive: Receive, send: Send) -> None:

@@ -22,29 +22,51 @@ def _parser() -> argparse.ArgumentParser:
         prog="liter-llm",
         description="An OpenAI-compatible LLM gateway configured by liter-llm-proxy.toml.",
         epilog="Without --config, liter-llm-proxy.toml is looked for in the working "
-               "directory and each parent. Docs: docs/configuration.md.")
+        "directory and each parent. Docs: docs/configuration.md.",
+    )
     parser.add_argument("--version", action="version", version=f"liter-llm {literllm.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    api = commands.add_parser("api", help="serve the gateway over HTTP",
-                              description="Serve the OpenAI-compatible API.")
+    api = commands.add_parser(
+        "api", help="serve the gateway over HTTP", description="Serve the OpenAI-compatible API."
+    )
     api.add_argument("--config", metavar="PATH", help="config file (disables discovery)")
     api.add_argument("--host", help="bind address (overrides [server] host)")
     api.add_argument("--port", type=int, help="bind port (overrides [server] port)")
-    api.add_argument("--master-key", metavar="KEY",
-                     help="master key (overrides [general] master_key)")
-    api.add_argument("--server", choices=("uvicorn", "hypercorn"), default="uvicorn",
-                     help="ASGI server (default: uvicorn with uvloop and httptools)")
-    api.add_argument("--workers", type=int, default=1, metavar="N",
-                     help="worker processes (needs [state] backend sqlite or redis)")
-    api.add_argument("--log-format", choices=("plain", "json"), default="plain",
-                     help="request log lines as key=value text or JSON lines")
-    api.add_argument("--log-level", default="info",
-                     choices=("debug", "info", "warning", "error"), help="log level")
+    api.add_argument(
+        "--master-key", metavar="KEY", help="master key (overrides [general] master_key)"
+    )
+    api.add_argument(
+        "--server",
+        choices=("uvicorn", "hypercorn"),
+        default="uvicorn",
+        help="ASGI server (default: uvicorn with uvloop and httptools)",
+    )
+    api.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (needs [state] backend sqlite or redis)",
+    )
+    api.add_argument(
+        "--log-format",
+        choices=("plain", "json"),
+        default="plain",
+        help="request log lines as key=value text or JSON lines",
+    )
+    api.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warning", "error"),
+        help="log level",
+    )
 
-    check = commands.add_parser("check-config", help="validate the config and print a summary",
-                                description="Validate offline; exit 1 with the error if "
-                                            "the config is invalid.")
+    check = commands.add_parser(
+        "check-config",
+        help="validate the config and print a summary",
+        description="Validate offline; exit 1 with the error if the config is invalid.",
+    )
     check.add_argument("--config", metavar="PATH", help="config file (disables discovery)")
     return parser
 
@@ -76,26 +98,36 @@ def check_config(args: argparse.Namespace) -> int:
 def serve(args: argparse.Namespace) -> int:
     from .serve import run
 
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         config, source = _load(args.config)
-        config = apply_overrides(config, host=args.host, port=args.port,
-                                 master_key=args.master_key)
+        config = apply_overrides(config, host=args.host, port=args.port, master_key=args.master_key)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.workers > 1 and config.state.backend == "memory":
-        print("error: --workers needs shared state: with [state] backend = \"memory\" each "
-              "worker would keep its own rate limits and spend, allowing N times every "
-              "limit. Set [state] backend = \"sqlite\" (one machine) or \"redis\".",
-              file=sys.stderr)
+        print(
+            'error: --workers needs shared state: with [state] backend = "memory" each '
+            "worker would keep its own rate limits and spend, allowing N times every "
+            'limit. Set [state] backend = "sqlite" (one machine) or "redis".',
+            file=sys.stderr,
+        )
         return 1
     for warning in config_warnings(config):
         logging.getLogger("literllm").warning("%s", warning)
     logging.getLogger("literllm").info("config: %s", source)
-    return run(config, config_path=args.config, server=args.server, workers=args.workers,
-               log_format=args.log_format, log_level=args.log_level)
+    return run(
+        config,
+        config_path=args.config,
+        server=args.server,
+        workers=args.workers,
+        log_format=args.log_format,
+        log_level=args.log_level,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,46 +38,62 @@ async def create_file(app: App, request: Request, receive: Receive, send: Send) 
 
     api_key = request.api_key()
     app.proxy.file_owner(api_key)  # refuse unauthenticated uploads before reading them
-    upload = await parse_file_upload(request.headers.get("content-type", ""),
-                                     _body_chunks(receive), limit=app.limit)
+    upload = await parse_file_upload(
+        request.headers.get("content-type", ""), _body_chunks(receive), limit=app.limit
+    )
     created = await app.proxy.create_file(
-        api_key=api_key, filename=upload.filename,
-        purpose=upload.known_purpose or upload.purpose, chunks=upload.chunks)
+        api_key=api_key,
+        filename=upload.filename,
+        purpose=upload.known_purpose or upload.purpose,
+        chunks=upload.chunks,
+    )
     await send_json(send, created)
 
 
 async def list_files(app: App, request: Request, receive: Receive, send: Send) -> None:
     from .app import send_json
 
-    query = {k: v[-1] for k, v in parse_qs(request.scope.get("query_string", b"").decode(
-        "latin-1")).items()}
+    query = {
+        k: v[-1]
+        for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
+    }
     limit = query.get("limit", "10000")
     if not limit.isdigit():
         raise BadRequestError("limit must be a positive whole number", param="limit")
     order = query.get("order", "desc")
-    result = await app.proxy.list_files(api_key=request.api_key(), purpose=query.get("purpose"),
-                                        limit=int(limit), after=query.get("after"), order=order)
+    result = await app.proxy.list_files(
+        api_key=request.api_key(),
+        purpose=query.get("purpose"),
+        limit=int(limit),
+        after=query.get("after"),
+        order=order,
+    )
     await send_json(send, result)
 
 
 async def retrieve_file(app: App, request: Request, receive: Receive, send: Send) -> None:
     from .app import send_json
 
-    await send_json(send, await app.proxy.retrieve_file(_file_id(request),
-                                                        api_key=request.api_key()))
+    await send_json(
+        send, await app.proxy.retrieve_file(_file_id(request), api_key=request.api_key())
+    )
 
 
 async def delete_file(app: App, request: Request, receive: Receive, send: Send) -> None:
     from .app import send_json
 
-    await send_json(send, await app.proxy.delete_file(_file_id(request),
-                                                      api_key=request.api_key()))
+    await send_json(send, await app.proxy.delete_file(_file_id(request), api_key=request.api_key()))
 
 
 async def file_content(app: App, request: Request, receive: Receive, send: Send) -> None:
     chunks = await app.proxy.file_content(_file_id(request), api_key=request.api_key())
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/octet-stream")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/octet-stream")],
+        }
+    )
     async for chunk in chunks:
         await send({"type": "http.response.body", "body": chunk, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})

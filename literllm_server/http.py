@@ -72,11 +72,17 @@ async def read_body(receive: Receive, request: Request, limit: int) -> bytes:
 def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(
         f"the request body is larger than body_limit_bytes ({limit} bytes); send less, or "
-        "raise [server] body_limit_bytes in liter-llm-proxy.toml")
+        "raise [server] body_limit_bytes in liter-llm-proxy.toml"
+    )
 
 
-async def send_bytes(send: Send, status: int, body: bytes,
-                     headers: list[tuple[bytes, bytes]], content_type: bytes = JSON) -> None:
+async def send_bytes(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: list[tuple[bytes, bytes]],
+    content_type: bytes = JSON,
+) -> None:
     headers.append((b"content-type", content_type))
     headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})

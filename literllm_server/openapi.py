@@ -20,79 +20,141 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 
 def _errors(*statuses: int) -> dict[str, Any]:
-    meaning = {400: "Invalid request", 401: "Missing or invalid API key",
-               402: "A spend cap would be crossed", 403: "The key may not use this model",
-               404: "Unknown model or resource", 413: "Body over body_limit_bytes",
-               415: "Body is not JSON", 429: "Rate limited; see retry-after",
-               502: "Upstream failure", 503: "Every route is cooling down or unhealthy",
-               504: "Upstream or request timeout"}
+    meaning = {
+        400: "Invalid request",
+        401: "Missing or invalid API key",
+        402: "A spend cap would be crossed",
+        403: "The key may not use this model",
+        404: "Unknown model or resource",
+        413: "Body over body_limit_bytes",
+        415: "Body is not JSON",
+        429: "Rate limited; see retry-after",
+        502: "Upstream failure",
+        503: "Every route is cooling down or unhealthy",
+        504: "Upstream or request timeout",
+    }
     return {str(s): _json(_ERROR, meaning[s]) for s in statuses}
 
 
 def _openai(name: str) -> dict[str, Any]:
-    return {"type": "object", "description": f"OpenAI's `{name}` schema.",
-            "additionalProperties": True}
+    return {
+        "type": "object",
+        "description": f"OpenAI's `{name}` schema.",
+        "additionalProperties": True,
+    }
 
 
 _V1_ERRORS = (400, 401, 402, 403, 404, 413, 415, 429, 502, 503, 504)
 
 
 def openapi_document() -> dict[str, Any]:
-    chat = {"post": {
-        "summary": "Create a chat completion (JSON, or server-sent events with stream: true)",
-        "operationId": "createChatCompletion", "security": [{"bearer": []}],
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": _openai("CreateChatCompletionRequest")}}},
-        "responses": {"200": {"description": "A completion, or an SSE stream of chunks "
-                              "ending with `data: [DONE]`", "content": {
-                                  "application/json": {
-                                      "schema": _openai("CreateChatCompletionResponse")},
-                                  "text/event-stream": {
-                                      "schema": _openai("CreateChatCompletionStreamResponse")}}},
-                      **_errors(*_V1_ERRORS)}}}
-    embeddings = {"post": {
-        "summary": "Create embeddings", "operationId": "createEmbedding",
-        "security": [{"bearer": []}],
-        "requestBody": {"required": True, "content": {"application/json": {
-            "schema": _openai("CreateEmbeddingRequest")}}},
-        "responses": {"200": _json(_openai("CreateEmbeddingResponse"), "Embeddings"),
-                      **_errors(*_V1_ERRORS)}}}
-    models = {"get": {"summary": "Models the calling key may use", "operationId": "listModels",
-                      "security": [{"bearer": []}],
-                      "responses": {"200": _json(_openai("ListModelsResponse"), "Models"),
-                                    **_errors(401)}}}
-    model = {"get": {"summary": "One model", "operationId": "retrieveModel",
-                     "security": [{"bearer": []}],
-                     "parameters": [{"name": "model", "in": "path", "required": True,
-                                     "schema": {"type": "string"}}],
-                     "responses": {"200": _json(_openai("Model"), "The model"),
-                                   **_errors(401, 404)}}}
+    chat = {
+        "post": {
+            "summary": "Create a chat completion (JSON, or server-sent events with stream: true)",
+            "operationId": "createChatCompletion",
+            "security": [{"bearer": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _openai("CreateChatCompletionRequest")}},
+            },
+            "responses": {
+                "200": {
+                    "description": "A completion, or an SSE stream of chunks "
+                    "ending with `data: [DONE]`",
+                    "content": {
+                        "application/json": {"schema": _openai("CreateChatCompletionResponse")},
+                        "text/event-stream": {
+                            "schema": _openai("CreateChatCompletionStreamResponse")
+                        },
+                    },
+                },
+                **_errors(*_V1_ERRORS),
+            },
+        }
+    }
+    embeddings = {
+        "post": {
+            "summary": "Create embeddings",
+            "operationId": "createEmbedding",
+            "security": [{"bearer": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _openai("CreateEmbeddingRequest")}},
+            },
+            "responses": {
+                "200": _json(_openai("CreateEmbeddingResponse"), "Embeddings"),
+                **_errors(*_V1_ERRORS),
+            },
+        }
+    }
+    models = {
+        "get": {
+            "summary": "Models the calling key may use",
+            "operationId": "listModels",
+            "security": [{"bearer": []}],
+            "responses": {"200": _json(_openai("ListModelsResponse"), "Models"), **_errors(401)},
+        }
+    }
+    model = {
+        "get": {
+            "summary": "One model",
+            "operationId": "retrieveModel",
+            "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "responses": {"200": _json(_openai("Model"), "The model"), **_errors(401, 404)},
+        }
+    }
     plain = {"type": "object", "additionalProperties": True}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "liter-llm gateway", "version": literllm.__version__,
-                 "description": "An OpenAI-compatible LLM gateway. Point the official OpenAI "
-                                "SDK's base_url at /v1."},
+        "info": {
+            "title": "liter-llm gateway",
+            "version": literllm.__version__,
+            "description": "An OpenAI-compatible LLM gateway. Point the official OpenAI "
+            "SDK's base_url at /v1.",
+        },
         "paths": {
             "/v1/chat/completions": chat,
             "/v1/embeddings": embeddings,
             "/v1/models": models,
             "/v1/models/{model}": model,
-            "/health": {"get": {"summary": "Status and per-deployment state",
-                                "responses": {"200": _json(plain, "Health")}}},
-            "/health/liveness": {"get": {"summary": "The process is up",
-                                         "responses": {"200": _json(plain, "Alive")}}},
-            "/health/readiness": {"get": {"summary": "Ready to serve (503 with a reason if not)",
-                                          "responses": {"200": _json(plain, "Ready"),
-                                                        "503": _json(plain, "Not ready")}}},
+            "/health": {
+                "get": {
+                    "summary": "Status and per-deployment state",
+                    "responses": {"200": _json(plain, "Health")},
+                }
+            },
+            "/health/liveness": {
+                "get": {"summary": "The process is up", "responses": {"200": _json(plain, "Alive")}}
+            },
+            "/health/readiness": {
+                "get": {
+                    "summary": "Ready to serve (503 with a reason if not)",
+                    "responses": {"200": _json(plain, "Ready"), "503": _json(plain, "Not ready")},
+                }
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
-                "error": {"type": "object", "required": ["message", "type", "param", "code"],
-                          "properties": {"message": {"type": "string"},
-                                         "type": {"type": "string"},
-                                         "param": {"type": ["string", "null"]},
-                                         "code": {"type": ["string", "null"]}}}}}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["message", "type", "param", "code"],
+                            "properties": {
+                                "message": {"type": "string"},
+                                "type": {"type": "string"},
+                                "param": {"type": ["string", "null"]},
+                                "code": {"type": ["string", "null"]},
+                            },
+                        }
+                    },
+                }
+            },
         },
     }

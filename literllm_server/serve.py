@@ -21,28 +21,52 @@ GRACE_SECS = 30
 def app_factory() -> App:
     """Build the app in a worker process from the arguments the parent left in the env."""
     args = json.loads(os.environ[_WORKER_ENV])
-    config = apply_overrides(load_config(args["config"]), host=args["host"], port=args["port"],
-                             master_key=args["master_key"])
+    config = apply_overrides(
+        load_config(args["config"]),
+        host=args["host"],
+        port=args["port"],
+        master_key=args["master_key"],
+    )
     return create_app(Proxy.from_config(config))
 
 
-def run(config: Config, *, config_path: str | None, server: str, workers: int,
-        log_format: str, log_level: str) -> int:
+def run(
+    config: Config,
+    *,
+    config_path: str | None,
+    server: str,
+    workers: int,
+    log_format: str,
+    log_level: str,
+) -> int:
     host, port = config.server.host, config.server.port
     if server == "hypercorn":
         return _hypercorn(create_app(Proxy.from_config(config)), host, port, log_level)
     import uvicorn
 
-    options = {"host": host, "port": port, "loop": "uvloop", "http": "httptools",
-               "lifespan": "on", "access_log": False, "log_level": log_level,
-               "timeout_graceful_shutdown": GRACE_SECS, "server_header": False,
-               "date_header": True, "timeout_keep_alive": 75}
+    options = {
+        "host": host,
+        "port": port,
+        "loop": "uvloop",
+        "http": "httptools",
+        "lifespan": "on",
+        "access_log": False,
+        "log_level": log_level,
+        "timeout_graceful_shutdown": GRACE_SECS,
+        "server_header": False,
+        "date_header": True,
+        "timeout_keep_alive": 75,
+    }
     if workers > 1:
-        os.environ[_WORKER_ENV] = json.dumps({
-            "config": config_path, "host": host, "port": port,
-            "master_key": config.general.master_key})
-        uvicorn.run("literllm_server.serve:app_factory", factory=True, workers=workers,
-                    **options)  # type: ignore[arg-type]
+        os.environ[_WORKER_ENV] = json.dumps(
+            {
+                "config": config_path,
+                "host": host,
+                "port": port,
+                "master_key": config.general.master_key,
+            }
+        )
+        uvicorn.run("literllm_server.serve:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
         return 0
     uvicorn.run(create_app(Proxy.from_config(config)), **options)  # type: ignore[arg-type]
     return 0

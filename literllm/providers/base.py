@@ -107,8 +107,9 @@ class Adapter(Protocol):
     def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
         """Raise `BadRequestError` when the provider has no embeddings."""
 
-    def embeddings_response(self, target: Target, response: UpstreamResponse) -> EmbeddingResult:
-        ...
+    def embeddings_response(
+        self, target: Target, response: UpstreamResponse
+    ) -> EmbeddingResult: ...
 
     def error(
         self, target: Target, status: int, headers: Mapping[str, str], body: bytes

@@ -36,36 +36,73 @@ def upstream_error(
         return UpstreamError(
             f"the gateway's credential for provider {provider!r} was rejected "
             f"(upstream {status}); the operator must fix the api_key for it",
-            status=502, error_type="upstream_auth_error", retryable=False,
+            status=502,
+            error_type="upstream_auth_error",
+            retryable=False,
             code="upstream_authentication_failed",
         )
     if status == 429:
-        return UpstreamError(f"provider {provider!r} is rate limiting{detail}", status=429,
-                             error_type="rate_limit_error", retryable=retryable,
-                             retry_after=retry_after, code=code or "rate_limit_exceeded")
+        return UpstreamError(
+            f"provider {provider!r} is rate limiting{detail}",
+            status=429,
+            error_type="rate_limit_error",
+            retryable=retryable,
+            retry_after=retry_after,
+            code=code or "rate_limit_exceeded",
+        )
     if status == 529 or (status == 503 and retryable):
-        return UpstreamError(f"provider {provider!r} is overloaded{detail}", status=503,
-                             error_type="service_unavailable", retryable=retryable,
-                             retry_after=retry_after, code=code or "upstream_overloaded")
+        return UpstreamError(
+            f"provider {provider!r} is overloaded{detail}",
+            status=503,
+            error_type="service_unavailable",
+            retryable=retryable,
+            retry_after=retry_after,
+            code=code or "upstream_overloaded",
+        )
     if status in (408, 504):
-        return UpstreamError(f"provider {provider!r} timed out{detail}", status=504,
-                             error_type="timeout", retryable=retryable,
-                             retry_after=retry_after, code=code or "upstream_timeout")
+        return UpstreamError(
+            f"provider {provider!r} timed out{detail}",
+            status=504,
+            error_type="timeout",
+            retryable=retryable,
+            retry_after=retry_after,
+            code=code or "upstream_timeout",
+        )
     if status >= 500:
-        return UpstreamError(f"provider {provider!r} failed with {status}{detail}", status=502,
-                             error_type="upstream_error", retryable=retryable,
-                             retry_after=retry_after, code=code or "upstream_error")
+        return UpstreamError(
+            f"provider {provider!r} failed with {status}{detail}",
+            status=502,
+            error_type="upstream_error",
+            retryable=retryable,
+            retry_after=retry_after,
+            code=code or "upstream_error",
+        )
     if status == 404:
-        return UpstreamError(f"provider {provider!r} answered not found{detail}", status=404,
-                             error_type="invalid_request_error", retryable=retryable,
-                             code=code or "model_not_found", param=param)
+        return UpstreamError(
+            f"provider {provider!r} answered not found{detail}",
+            status=404,
+            error_type="invalid_request_error",
+            retryable=retryable,
+            code=code or "model_not_found",
+            param=param,
+        )
     if status == 413:
-        return UpstreamError(f"provider {provider!r} says the request is too large{detail}",
-                             status=413, error_type="invalid_request_error",
-                             retryable=False, code=code, param=param)
-    return UpstreamError(f"provider {provider!r} rejected the request{detail}", status=400,
-                         error_type="invalid_request_error", retryable=retryable,
-                         code=code, param=param)
+        return UpstreamError(
+            f"provider {provider!r} says the request is too large{detail}",
+            status=413,
+            error_type="invalid_request_error",
+            retryable=False,
+            code=code,
+            param=param,
+        )
+    return UpstreamError(
+        f"provider {provider!r} rejected the request{detail}",
+        status=400,
+        error_type="invalid_request_error",
+        retryable=retryable,
+        code=code,
+        param=param,
+    )
 
 
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:

@@ -93,8 +93,9 @@ class OpenAIAdapter:
     name = "openai"
     default_base_url: str | None = None
 
-    def __init__(self, *, auth: str | None = "bearer",
-                 param_mappings: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, *, auth: str | None = "bearer", param_mappings: Mapping[str, str] | None = None
+    ) -> None:
         self._auth = auth or "bearer"
         self._param_mappings = dict(param_mappings or {})
 
@@ -110,25 +111,34 @@ class OpenAIAdapter:
     def url(self, target: Target, path: str) -> str:
         return target.base_url.rstrip("/") + path
 
-    def chat_request(self, target: Target, body: dict[str, Any], *, stream: bool) -> UpstreamRequest:
+    def chat_request(
+        self, target: Target, body: dict[str, Any], *, stream: bool
+    ) -> UpstreamRequest:
         body["model"] = target.model
         if stream:
             body["stream"] = True
             options = body.get("stream_options")
-            body["stream_options"] = {**options, "include_usage": True} if isinstance(
-                options, dict) else {"include_usage": True}
+            body["stream_options"] = (
+                {**options, "include_usage": True}
+                if isinstance(options, dict)
+                else {"include_usage": True}
+            )
         for ours, theirs in self._param_mappings.items():
             if ours in body and theirs not in body:
                 body[theirs] = body.pop(ours)
-        return UpstreamRequest("POST", self.url(target, "/chat/completions"),
-                               self.headers(target), _encode(body))
+        return UpstreamRequest(
+            "POST", self.url(target, "/chat/completions"), self.headers(target), _encode(body)
+        )
 
     def chat_response(self, target: Target, response: UpstreamResponse) -> ChatResult:
         try:
             peek = _peek.decode(response.body)
         except msgspec.DecodeError:
-            raise UpstreamError(f"provider {target.provider!r} sent a response that is not "
-                                "valid JSON", status=502, retryable=True) from None
+            raise UpstreamError(
+                f"provider {target.provider!r} sent a response that is not valid JSON",
+                status=502,
+                retryable=True,
+            ) from None
         if peek.error is not None:
             raise self.error(target, 500, response.headers, response.body)
         return ChatResult(
@@ -144,20 +154,26 @@ class OpenAIAdapter:
 
     def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
         body["model"] = target.model
-        return UpstreamRequest("POST", self.url(target, "/embeddings"),
-                               self.headers(target), _encode(body))
+        return UpstreamRequest(
+            "POST", self.url(target, "/embeddings"), self.headers(target), _encode(body)
+        )
 
     def embeddings_response(self, target: Target, response: UpstreamResponse) -> EmbeddingResult:
         try:
             peek = _peek.decode(response.body)
         except msgspec.DecodeError:
-            raise UpstreamError(f"provider {target.provider!r} sent a response that is not "
-                                "valid JSON", status=502, retryable=True) from None
-        return EmbeddingResult(body=response.body, usage=usage_from_openai(peek.usage),
-                               model=peek.model)
+            raise UpstreamError(
+                f"provider {target.provider!r} sent a response that is not valid JSON",
+                status=502,
+                retryable=True,
+            ) from None
+        return EmbeddingResult(
+            body=response.body, usage=usage_from_openai(peek.usage), model=peek.model
+        )
 
-    def error(self, target: Target, status: int, headers: Mapping[str, str],
-              body: bytes) -> UpstreamError:
+    def error(
+        self, target: Target, status: int, headers: Mapping[str, str], body: bytes
+    ) -> UpstreamError:
         message: str | None = None
         code: str | None = None
         param: str | None = None
@@ -214,8 +230,11 @@ class OpenAIStreamDecoder:
         try:
             chunk = _peek.decode(payload)
         except msgspec.DecodeError:
-            raise UpstreamError(f"provider {self._target.provider!r} sent a stream chunk that "
-                                "is not valid JSON", status=502, retryable=False) from None
+            raise UpstreamError(
+                f"provider {self._target.provider!r} sent a stream chunk that is not valid JSON",
+                status=502,
+                retryable=False,
+            ) from None
         if chunk.error is not None:
             raise self._adapter.error(self._target, 500, {}, payload)
         if self.response_id is None:
@@ -240,8 +259,8 @@ class OpenAIStreamDecoder:
 
 def _carries_news(payload: bytes) -> bool:
     """Cheap byte test: could this chunk hold usage, a finish reason or an error?"""
-    if b'"usage"' in payload and b'"usage":null' not in payload \
-            and b'"usage": null' not in payload:
+    if b'"usage"' in payload and b'"usage":null' not in payload and b'"usage": null' not in payload:
         return True
-    return (b'"finish_reason":"' in payload or b'"finish_reason": "' in payload
-            or b'"error"' in payload)
+    return (
+        b'"finish_reason":"' in payload or b'"finish_reason": "' in payload or b'"error"' in payload
+    )

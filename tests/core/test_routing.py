@@ -18,17 +18,19 @@ CHAT = {"messages": [{"role": "user", "content": "hi"}]}
 def pool(*urls: str, extra: str = "", name: str = "m", fallbacks: str = "") -> str:
     text = ""
     for url in urls:
-        text += (f'[[models]]\nname = "{name}"\nprovider_model = "openai/gpt-4o"\n'
-                 f'api_key = "sk-x"\nbase_url = "https://{url}/v1"\n{fallbacks}\n')
+        text += (
+            f'[[models]]\nname = "{name}"\nprovider_model = "openai/gpt-4o"\n'
+            f'api_key = "sk-x"\nbase_url = "https://{url}/v1"\n{fallbacks}\n'
+        )
     return text + extra
 
 
-async def run(cfg: Config, upstream: FakeUpstream, clock: FakeClock, model: str = "m",
-              stream: bool = False) -> object:
+async def run(
+    cfg: Config, upstream: FakeUpstream, clock: FakeClock, model: str = "m", stream: bool = False
+) -> object:
     async with Proxy.from_config(cfg, transport=upstream, clock=clock, environ={}) as proxy:
         if stream:
-            s = await proxy.chat_stream({**CHAT, "model": model, "stream": True},
-                                        api_key=MASTER)
+            s = await proxy.chat_stream({**CHAT, "model": model, "stream": True}, api_key=MASTER)
             return [c async for c in s]
         return await proxy.chat({**CHAT, "model": model}, api_key=MASTER)
 
@@ -57,7 +59,8 @@ async def test_round_robin_spreads_across_pool(clock: FakeClock, upstream: FakeU
 
 @pytest.mark.parametrize("status", [500, 503, 502])
 async def test_transient_errors_are_retried_up_to_max_retries(
-        status: int, clock: FakeClock, upstream: FakeUpstream) -> None:
+    status: int, clock: FakeClock, upstream: FakeUpstream
+) -> None:
     upstream.script(*[Reply(status)] * 3)
     answer = await run(config(pool("a.test")), upstream, clock)
     assert len(upstream.requests) == 4
@@ -69,13 +72,19 @@ async def test_transient_errors_are_retried_up_to_max_retries(
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 422])
-async def test_client_errors_are_not_retried(status: int, clock: FakeClock,
-                                             upstream: FakeUpstream) -> None:
+async def test_client_errors_are_not_retried(
+    status: int, clock: FakeClock, upstream: FakeUpstream
+) -> None:
     upstream.script(Reply(status, json={"error": {"message": "no"}}))
     with pytest.raises(UpstreamError):
-        await run(config(pool("a.test", extra=f'[general]\nmaster_key = "{MASTER}"\n'
-                                                  "max_retries = 5\n"), master=False),
-                  upstream, clock)
+        await run(
+            config(
+                pool("a.test", extra=f'[general]\nmaster_key = "{MASTER}"\nmax_retries = 5\n'),
+                master=False,
+            ),
+            upstream,
+            clock,
+        )
     assert len(upstream.requests) == 1
 
 
@@ -88,16 +97,22 @@ async def test_retry_after_is_honoured(clock: FakeClock, upstream: FakeUpstream)
 
 async def test_retry_after_is_capped(clock: FakeClock, upstream: FakeUpstream) -> None:
     upstream.script(Reply(429, headers={"retry-after": "3600"}))
-    await run(config(pool("a.test", extra="[routing]\nretry_after_max_secs = 10\n")),
-              upstream, clock)
+    await run(
+        config(pool("a.test", extra="[routing]\nretry_after_max_secs = 10\n")), upstream, clock
+    )
     assert clock.sleeps == [10.0]
 
 
 async def test_backoff_grows_and_is_capped(clock: FakeClock, upstream: FakeUpstream) -> None:
     upstream.script(*[Reply(500)] * 5)
-    cfg = config(pool("a.test", extra="[general]\nmaster_key = \"" + MASTER + "\"\n"
-                      "max_retries = 5\n[routing]\nbackoff_base_secs = 1\nbackoff_max_secs = 3\n"),
-                 master=False)
+    cfg = config(
+        pool(
+            "a.test",
+            extra='[general]\nmaster_key = "' + MASTER + '"\n'
+            "max_retries = 5\n[routing]\nbackoff_base_secs = 1\nbackoff_max_secs = 3\n",
+        ),
+        master=False,
+    )
     await run(cfg, upstream, clock)
     assert len(clock.sleeps) == 5
     bounds = [1, 2, 3, 3, 3]
@@ -106,7 +121,8 @@ async def test_backoff_grows_and_is_capped(clock: FakeClock, upstream: FakeUpstr
 
 
 async def test_failed_deployment_moves_to_another_without_waiting(
-        clock: FakeClock, upstream: FakeUpstream) -> None:
+    clock: FakeClock, upstream: FakeUpstream
+) -> None:
     upstream.script(Reply(503), url="a.test")
     upstream.script(Reply(503), url="b.test")
     cfg = config(pool("a.test", "b.test"))
@@ -161,21 +177,28 @@ async def test_no_fallback_after_client_error(clock: FakeClock, upstream: FakeUp
 
 
 def test_fallback_chains_never_loop() -> None:
-    raw = {"models": [
-        {"name": "a", "provider_model": "mock/a", "fallbacks": ["b"]},
-        {"name": "b", "provider_model": "mock/b", "fallbacks": ["a", "c"]},
-        {"name": "c", "provider_model": "mock/c", "fallbacks": ["a"]},
-    ]}
+    raw = {
+        "models": [
+            {"name": "a", "provider_model": "mock/a", "fallbacks": ["b"]},
+            {"name": "b", "provider_model": "mock/b", "fallbacks": ["a", "c"]},
+            {"name": "c", "provider_model": "mock/c", "fallbacks": ["a"]},
+        ]
+    }
     resolver = Resolver(msgspec.convert(raw, Config), ProviderRegistry(), {})
     assert [name for name, _ in resolver.routes("a")] == ["a", "b", "c"]
 
 
-COOLING = pool("a.test", "b.test", extra="[cooldown]\nduration_secs = 60\n"
-               "[general]\nmaster_key = \"sk-master-test-0001\"\nmax_retries = 0\n")
+COOLING = pool(
+    "a.test",
+    "b.test",
+    extra="[cooldown]\nduration_secs = 60\n"
+    '[general]\nmaster_key = "sk-master-test-0001"\nmax_retries = 0\n',
+)
 
 
-async def test_cooldown_skip_half_open_and_recover(clock: FakeClock,
-                                                   upstream: FakeUpstream) -> None:
+async def test_cooldown_skip_half_open_and_recover(
+    clock: FakeClock, upstream: FakeUpstream
+) -> None:
     cfg = config(COOLING, master=False)
     upstream.script(Reply(503), url="a.test")
     async with Proxy.from_config(cfg, transport=upstream, clock=clock, environ={}) as proxy:
@@ -185,7 +208,7 @@ async def test_cooldown_skip_half_open_and_recover(clock: FakeClock,
             except UpstreamError:
                 pass
         first_a = hosts(upstream).index("a.test")
-        assert "a.test" not in hosts(upstream)[first_a + 1:]  # cooling: no traffic
+        assert "a.test" not in hosts(upstream)[first_a + 1 :]  # cooling: no traffic
         state = {d["deployment"]: d["state"] for d in proxy.health()["deployments"]}
         assert state == {"m#1": "cooling_down", "m#2": "healthy"}
         clock.advance(61)
@@ -197,8 +220,9 @@ async def test_cooldown_skip_half_open_and_recover(clock: FakeClock,
         assert {d["state"] for d in proxy.health()["deployments"]} == {"healthy"}
 
 
-async def test_all_cooling_answers_503_with_retry_after(clock: FakeClock,
-                                                         upstream: FakeUpstream) -> None:
+async def test_all_cooling_answers_503_with_retry_after(
+    clock: FakeClock, upstream: FakeUpstream
+) -> None:
     cfg = config(COOLING, master=False)
     upstream.script(Reply(503), Reply(503))
     async with Proxy.from_config(cfg, transport=upstream, clock=clock, environ={}) as proxy:
@@ -214,37 +238,50 @@ async def test_all_cooling_answers_503_with_retry_after(clock: FakeClock,
 
 
 async def test_per_model_timeout(clock: FakeClock, upstream: FakeUpstream) -> None:
-    text = FALLBACKS.replace('fallbacks = ["second", "third"]',
-                             'fallbacks = ["second"]\ntimeout_secs = 5')
+    text = FALLBACKS.replace(
+        'fallbacks = ["second", "third"]', 'fallbacks = ["second"]\ntimeout_secs = 5'
+    )
     upstream.script(Delay(10), url="primary.test")
     answer = await run(config(text, master=False), upstream, clock, model="primary")
     assert upstream.timeouts[:2] == [5.0, 120.0]
     assert answer.headers["x-literllm-route"] == "second#2"  # type: ignore[attr-defined]
 
 
-CHUNK = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "gpt-4o",
-         "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}]}
+CHUNK = {
+    "id": "c",
+    "object": "chat.completion.chunk",
+    "created": 1,
+    "model": "gpt-4o",
+    "choices": [{"index": 0, "delta": {"content": "x"}, "finish_reason": None}],
+}
 
 
-async def test_stream_fails_over_before_first_chunk(clock: FakeClock,
-                                                    upstream: FakeUpstream) -> None:
+async def test_stream_fails_over_before_first_chunk(
+    clock: FakeClock, upstream: FakeUpstream
+) -> None:
     upstream.script(Reply(503), url="primary.test")
-    upstream.script(StreamReply([UpstreamError("cut", retryable=True)], done=False),
-                    url="second.test")
-    chunks = await run(config(FALLBACKS, master=False), upstream, clock, model="primary",
-                       stream=True)
+    upstream.script(
+        StreamReply([UpstreamError("cut", retryable=True)], done=False), url="second.test"
+    )
+    chunks = await run(
+        config(FALLBACKS, master=False), upstream, clock, model="primary", stream=True
+    )
     assert hosts(upstream) == ["primary.test", "second.test", "third.test"]
     assert chunks  # the third route streamed
 
 
 async def test_stream_error_after_first_chunk_is_not_retried(
-        clock: FakeClock, upstream: FakeUpstream) -> None:
-    upstream.script(StreamReply([CHUNK, UpstreamError("connection lost", retryable=True)],
-                                done=False), url="primary.test")
+    clock: FakeClock, upstream: FakeUpstream
+) -> None:
+    upstream.script(
+        StreamReply([CHUNK, UpstreamError("connection lost", retryable=True)], done=False),
+        url="primary.test",
+    )
     cfg = config(FALLBACKS, master=False)
     async with Proxy.from_config(cfg, transport=upstream, clock=clock, environ={}) as proxy:
-        stream = await proxy.chat_stream({**CHAT, "model": "primary", "stream": True},
-                                         api_key=MASTER)
+        stream = await proxy.chat_stream(
+            {**CHAT, "model": "primary", "stream": True}, api_key=MASTER
+        )
         got = []
         with pytest.raises(UpstreamError):
             async for chunk in stream:

@@ -37,8 +37,7 @@ def client(server: ServerThread, key: str) -> openai.OpenAI:
 
 
 def test_round_trip_and_ownership(server: ServerThread) -> None:
-    alice, bob, master = (client(server, k) for k in ("vk-alice-000001", "vk-bob-00000002",
-                                                      MASTER))
+    alice, bob, master = (client(server, k) for k in ("vk-alice-000001", "vk-bob-00000002", MASTER))
     created = alice.files.create(file=("notes.jsonl", b'{"a": 1}\n' * 100), purpose="batch")
     assert created.filename == "notes.jsonl" and created.bytes == 900
     assert created.purpose == "batch" and created.id.startswith("file-")
@@ -58,8 +57,7 @@ def test_round_trip_and_ownership(server: ServerThread) -> None:
 
 def test_pagination(server: ServerThread) -> None:
     alice = client(server, "vk-alice-000001")
-    ids = [alice.files.create(file=(f"f{i}.txt", b"x"), purpose="user_data").id
-           for i in range(3)]
+    ids = [alice.files.create(file=(f"f{i}.txt", b"x"), purpose="user_data").id for i in range(3)]
     page = alice.files.list(limit=2, order="asc")
     assert [f.id for f in page.data] == ids[:2] and page.has_more
     rest = alice.files.list(limit=2, order="asc", after=ids[1])

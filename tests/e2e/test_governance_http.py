@@ -40,10 +40,21 @@ backend = "memory"
 max_entries = 10
 """
 
-ANSWER = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o",
-          "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                       "message": {"role": "assistant", "content": "hi", "refusal": None}}],
-          "usage": {"prompt_tokens": 1000, "completion_tokens": 1000, "total_tokens": 2000}}
+ANSWER = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 1,
+    "model": "gpt-4o",
+    "choices": [
+        {
+            "index": 0,
+            "finish_reason": "stop",
+            "logprobs": None,
+            "message": {"role": "assistant", "content": "hi", "refusal": None},
+        }
+    ],
+    "usage": {"prompt_tokens": 1000, "completion_tokens": 1000, "total_tokens": 2000},
+}
 
 
 @pytest.fixture
@@ -55,18 +66,21 @@ def upstream() -> FakeUpstream:
 
 @pytest.fixture
 def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
-    proxy = Proxy.from_config(config(PRICED, master=False), transport=upstream,
-                              clock=FakeClock(), environ={})
+    proxy = Proxy.from_config(
+        config(PRICED, master=False), transport=upstream, clock=FakeClock(), environ={}
+    )
     with ServerThread(proxy) as running:
         yield running
 
 
-def chat(http: httpx.Client, key: str, text: str = "hello",
-         headers: dict[str, str] | None = None) -> httpx.Response:
-    return http.post("/v1/chat/completions",
-                     json={"model": "gpt", "max_tokens": 10,
-                           "messages": [{"role": "user", "content": text}]},
-                     headers={"authorization": f"Bearer {key}", **(headers or {})})
+def chat(
+    http: httpx.Client, key: str, text: str = "hello", headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return http.post(
+        "/v1/chat/completions",
+        json={"model": "gpt", "max_tokens": 10, "messages": [{"role": "user", "content": text}]},
+        headers={"authorization": f"Bearer {key}", **(headers or {})},
+    )
 
 
 def test_rate_limit_headers_and_429(server: ServerThread) -> None:
@@ -103,8 +117,10 @@ def test_cache_hit_miss_and_bypass(server: ServerThread, upstream: FakeUpstream)
     with httpx.Client(base_url=server.url) as http:
         miss = chat(http, MASTER, "cache me")
         hit = chat(http, MASTER, "cache me")
-        assert (miss.headers["x-literllm-cache"], hit.headers["x-literllm-cache"]) == \
-            ("miss", "hit")
+        assert (miss.headers["x-literllm-cache"], hit.headers["x-literllm-cache"]) == (
+            "miss",
+            "hit",
+        )
         assert hit.json() == miss.json()
         assert hit.headers["x-literllm-response-cost"] == "0"
         sent = len(upstream.requests)

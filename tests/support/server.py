@@ -16,9 +16,16 @@ class ServerThread:
     def __init__(self, proxy: Proxy) -> None:
         self.proxy = proxy
         self.app = create_app(proxy)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, loop="asyncio",
-                                http="httptools", lifespan="on", log_level="warning",
-                                access_log=False)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=0,
+            loop="asyncio",
+            http="httptools",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+        )
         self.server = uvicorn.Server(config)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -43,7 +50,11 @@ class ServerThread:
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.server.should_exit = True
         self._thread.join(10)
