@@ -15,7 +15,9 @@ checked against semantic-conventions-genai); docs/observability.md lists them al
   `cache_creation.input_tokens`, `reasoning.output_tokens`), our `gen_ai.usage.cost`
   and `error.type`;
 * each **attempt span** (kind `CLIENT`: the gateway calls the provider) is named
-  `{operation} {provider model id}` and carries `gen_ai.provider.name`,
+  `{operation} {provider model id}` and carries `gen_ai.provider.name` (the
+  conventions' well-known value where one exists: `bedrock` is `aws.bedrock`, our own
+  name stays in `literllm.provider`),
   `gen_ai.request.model` (the id sent upstream), `literllm.deployment`,
   `literllm.attempt` (1-based) and `literllm.fallback`;
 * a **cache hit** is a short `INTERNAL` child span `cache_hit {model}`, and the request
@@ -50,7 +52,7 @@ them. `request.span_context` gives the parent for anything the caller wants nest
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal, Protocol
 
 import msgspec
@@ -83,6 +85,19 @@ class TokenUsage(Protocol):
 Operation = Literal["chat", "embeddings"]
 
 _TRACER_NAME: Final = "literllm"
+_PROVIDER_NAMES: Final = MappingProxyType(
+    {
+        "vertex_ai": "gcp.vertex_ai",
+        "gemini": "gcp.gemini",
+        "bedrock": "aws.bedrock",
+        "azure": "azure.ai.openai",
+        "azure_ai": "azure.ai.inference",
+        "mistral": "mistral_ai",
+        "xai": "x_ai",
+        "watsonx": "ibm.watsonx.ai",
+    }
+)
+"""Our provider names whose well-known `gen_ai.provider.name` value differs."""
 _NUMBER_PARAMS: Final = (
     ("temperature", "gen_ai.request.temperature"),
     ("top_p", "gen_ai.request.top_p"),
@@ -267,15 +282,17 @@ class RequestSpan:
         if not self._span.is_recording():
             return _NO_ATTEMPT
         model_id = provider_model.partition("/")[2] or provider_model
-        self._span.set_attribute("gen_ai.provider.name", provider)
+        provider_name = _PROVIDER_NAMES.get(provider, provider)
+        self._span.set_attribute("gen_ai.provider.name", provider_name)
         span = self._tracer.start_span(
             f"{self._operation} {model_id}",
             context=self.span_context,
             kind=SpanKind.CLIENT,
             attributes={
                 "gen_ai.operation.name": self._operation,
-                "gen_ai.provider.name": provider,
+                "gen_ai.provider.name": provider_name,
                 "gen_ai.request.model": model_id,
+                "literllm.provider": provider,
                 "literllm.deployment": deployment,
                 "literllm.attempt": self._attempts,
                 "literllm.fallback": fallback,

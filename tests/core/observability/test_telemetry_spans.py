@@ -130,6 +130,22 @@ def test_attempts_are_children_and_retries_are_visible(exporter: InMemorySpanExp
     assert root.attributes["gen_ai.provider.name"] == "anthropic"
 
 
+def test_provider_names_use_the_conventions_values(exporter: InMemorySpanExporter) -> None:
+    telemetry = make_telemetry(exporter)
+    with telemetry.start_request("chat", "claude") as request:
+        request.attempt("bedrock", "bedrock/anthropic.claude-v2", "claude#0").__exit__(
+            None, None, None
+        )
+    spans = exporter.get_finished_spans()
+    attempt = by_name(spans, "chat anthropic.claude-v2")
+    assert attempt.attributes is not None
+    assert attempt.attributes["gen_ai.provider.name"] == "aws.bedrock"
+    assert attempt.attributes["literllm.provider"] == "bedrock"
+    root = by_name(spans, "chat claude")
+    assert root.attributes is not None
+    assert root.attributes["gen_ai.provider.name"] == "aws.bedrock"
+
+
 def test_failure_sets_error_type_and_status(exporter: InMemorySpanExporter) -> None:
     telemetry = make_telemetry(exporter)
     with (
