@@ -54,14 +54,16 @@ def test_nothing_configured_installs_nothing() -> None:
 
 
 def test_otlp_http_from_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
+    exporter_module = pytest.importorskip(
+        "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+        reason="the otel extra (OTLP exporter) is not installed",
+    )
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
     provider = configure_sdk_from_env(set_global=False)
     assert provider is not None
     try:
         (exporter,) = exporters_of(provider)
-        assert isinstance(exporter, OTLPSpanExporter)
+        assert isinstance(exporter, exporter_module.OTLPSpanExporter)
         assert provider.resource.attributes["service.name"] == "liter-llm"
     finally:
         provider.shutdown()
