@@ -14,8 +14,21 @@ __all__ = ["native_adapters"]
 
 
 def native_adapters() -> dict[str, Callable[[], Adapter]]:
+    from .anthropic import AnthropicAdapter
+    from .azure import AzureAdapter
+    from .bedrock import BedrockAdapter
+    from .cohere import CohereAdapter
+    from .gemini import GeminiAdapter
     from .mock import MockAdapter
+    from .vertex import VertexAdapter
 
     return {
         "mock": MockAdapter,
+        "anthropic": AnthropicAdapter,
+        "gemini": GeminiAdapter,
+        "vertex_ai": VertexAdapter,
+        "vertex": VertexAdapter,
+        "azure": AzureAdapter,
+        "bedrock": BedrockAdapter,
+        "cohere": CohereAdapter,
     }
