@@ -237,10 +237,12 @@ class FileStore:
         except _Missing:
             return None
         try:
-            meta: dict[str, Any] = json.loads(raw)
+            meta = json.loads(raw)
         except ValueError:
             return None  # a torn or foreign object under the prefix is not a file
-        return meta
+        if not _is_meta(meta, file_id):
+            return None
+        return meta  # type: ignore[no-any-return]
 
     async def _all_metas(self) -> Sequence[dict[str, Any]]:
         file_ids: set[str] = set()
@@ -303,6 +305,14 @@ def _check_purpose(purpose: str) -> None:
             + ".",
             param="purpose",
         )
+
+
+def _is_meta(value: Any, file_id: str) -> bool:
+    """Whether a decoded `meta.json` has the shape `create` writes."""
+    if not isinstance(value, dict) or not isinstance(value.get("file"), dict):
+        return False
+    created = value.get("created")
+    return value["file"].get("id") == file_id and isinstance(created, int | float)
 
 
 def _owned_by(meta: dict[str, Any], owner: str | None) -> bool:

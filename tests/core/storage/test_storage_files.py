@@ -272,6 +272,8 @@ async def test_listing_ignores_unrelated_and_incomplete_objects(tmp_path: Path, 
     (files_root / "file-incomplete" / "content").write_bytes(b"upload in progress")
     (files_root / "file-torn").mkdir()
     (files_root / "file-torn" / "meta.json").write_bytes(b"{not json")
+    (files_root / "file-foreign").mkdir()
+    (files_root / "file-foreign" / "meta.json").write_bytes(b'{"file": {"id": "file-x"}}')
     assert ids(await store.list(owner=None)) == [created["id"]]
 
 
