@@ -69,6 +69,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--long-checkpoint", type=int, default=30_000)
     p.add_argument("--long-target", default="gateway",
                    help="target of the long run (falls back to floor when gateway is missing)")
+    p.add_argument("--wait-quiet", type=float, default=0.0, metavar="S",
+                   help="first wait up to S seconds for the machine to be idle (other work "
+                        "below 0.3 cores over 3 s)")
     p.add_argument("--out", type=Path, default=HERE / "results",
                    help="directory for latest.md and latest.json")
     args = p.parse_args(argv)
@@ -84,6 +87,18 @@ def _run_text(argv: list[str]) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return "n/a"
     return (out.stdout + out.stderr).strip().splitlines()[0] if (out.stdout + out.stderr) else ""
+
+
+def wait_quiet(limit: float) -> float:
+    """Wait until the machine is nearly idle, or `limit` seconds; return the last load."""
+    deadline = time.monotonic() + limit
+    while True:
+        before = proc.machine_busy_seconds()
+        time.sleep(3)
+        load = (proc.machine_busy_seconds() - before) / 3
+        if load < 0.3 or time.monotonic() > deadline:
+            return load
+        log(f"machine busy ({load:.2f} cores), waiting")
 
 
 def environment(args: argparse.Namespace) -> dict[str, Any]:
@@ -284,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             sys.exit(f"{tool} not found: see benchmarks/README.md (apt-get install ...)")
     if args.pin and (os.cpu_count() or 1) < 2:
         args.pin = False
+    if args.wait_quiet:
+        log(f"machine load before start: {wait_quiet(args.wait_quiet):.2f} cores")
     result: dict[str, Any] = {"env": environment(args), "targets": {}, "skipped": {},
                               "imports": [], "mock_capacity": [], "runs": [], "ttfc": [],
                               "long": None}
