@@ -163,6 +163,8 @@ class Metrics:
         self._key = _BoundedLabel(known_keys, max_dynamic_labels)
         self._bound: dict[tuple[str, str, str], _Bound] = {}
         self._in_flight_children: dict[str, Gauge] = {}
+        self._first_token_children: dict[tuple[str, str], Histogram] = {}
+        self._cache_by_model: dict[str, tuple[Counter, Counter, Counter]] = {}
         r = self.registry
         p = prefix
         self._requests = Counter(
@@ -280,18 +282,30 @@ class Metrics:
             bound.cost.inc(cost)
 
     def time_to_first_token(self, model: str, deployment: str, seconds: float) -> None:
-        self._first_token.labels(self._model(model), self._deployment(deployment)).observe(seconds)
+        labels = (self._model(model), self._deployment(deployment))
+        child = self._first_token_children.get(labels)
+        if child is None:
+            child = self._first_token_children[labels] = self._first_token.labels(*labels)
+        child.observe(seconds)
 
     # -- events -------------------------------------------------------------------------
 
     def cache_hit(self, model: str) -> None:
-        self._cache.labels(self._model(model), "hit").inc()
+        self._cache_children(model)[0].inc()
 
     def cache_miss(self, model: str) -> None:
-        self._cache.labels(self._model(model), "miss").inc()
+        self._cache_children(model)[1].inc()
 
     def cache_error(self, model: str) -> None:
-        self._cache.labels(self._model(model), "error").inc()
+        self._cache_children(model)[2].inc()
+
+    def _cache_children(self, model: str) -> tuple[Counter, Counter, Counter]:
+        label = self._model(model)
+        children = self._cache_by_model.get(label)
+        if children is None:
+            hit, miss, error = (self._cache.labels(label, r) for r in ("hit", "miss", "error"))
+            children = self._cache_by_model[label] = (hit, miss, error)
+        return children
 
     def retry(self, model: str, deployment: str) -> None:
         self._retries.labels(self._model(model), self._deployment(deployment)).inc()
