@@ -224,4 +224,13 @@ def render(result: dict[str, Any]) -> str:
                 f"{lr['rss_checkpoint_kib'] / 1024:.1f} MiB, "
                 f"after {lr['requests']:,} {lr['rss_final_kib'] / 1024:.1f} MiB "
                 f"({growth:+.1f}%).", ""]
+        samples = lr["samples"]
+        half = next((rss for n, rss in samples if n >= lr["requests"] / 2), samples[-1][1])
+        out.append(f"Growth over the second half of the run: "
+                   f"{(lr['rss_final_kib'] / half - 1) * 100:+.1f}% (a leak keeps growing; a "
+                   f"bounded structure filling up levels off).  ")
+        step = max(1, len(samples) // 10)
+        curve = ", ".join(f"{n // 1000}k: {rss / 1024:.1f}" for n, rss in samples[::step])
+        out += [f"RSS (MiB) by requests served: {curve}, "
+                f"{samples[-1][0] // 1000}k: {samples[-1][1] / 1024:.1f}.", ""]
     return "\n".join(out)
