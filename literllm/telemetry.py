@@ -98,19 +98,24 @@ _PROVIDER_NAMES: Final = MappingProxyType(
     }
 )
 """Our provider names whose well-known `gen_ai.provider.name` value differs."""
-_NUMBER_PARAMS: Final = (
-    ("temperature", "gen_ai.request.temperature"),
-    ("top_p", "gen_ai.request.top_p"),
-    ("top_k", "gen_ai.request.top_k"),
-    ("frequency_penalty", "gen_ai.request.frequency_penalty"),
-    ("presence_penalty", "gen_ai.request.presence_penalty"),
+_PARAMS: Final = MappingProxyType(
+    {
+        "temperature": ("gen_ai.request.temperature", "float"),
+        "top_p": ("gen_ai.request.top_p", "float"),
+        "top_k": ("gen_ai.request.top_k", "float"),
+        "frequency_penalty": ("gen_ai.request.frequency_penalty", "float"),
+        "presence_penalty": ("gen_ai.request.presence_penalty", "float"),
+        "max_completion_tokens": ("gen_ai.request.max_tokens", "int"),
+        "max_tokens": ("gen_ai.request.max_tokens", "int"),
+        "seed": ("gen_ai.request.seed", "int"),
+        "dimensions": ("gen_ai.embeddings.dimension.count", "int"),
+        "n": ("gen_ai.request.choice.count", "count"),
+        "stream": ("gen_ai.request.stream", "bool"),
+        "stop": ("gen_ai.request.stop_sequences", "strings"),
+        "encoding_format": ("gen_ai.request.encoding_formats", "strings"),
+    }
 )
-_INT_PARAMS: Final = (
-    ("max_completion_tokens", "gen_ai.request.max_tokens"),
-    ("max_tokens", "gen_ai.request.max_tokens"),
-    ("seed", "gen_ai.request.seed"),
-    ("dimensions", "gen_ai.embeddings.dimension.count"),
-)
+"""Request body field -> (attribute, how the value is checked and converted)."""
 
 
 def error_type_of(error: BaseException) -> str:
@@ -138,28 +143,31 @@ def _request_attributes(
         "gen_ai.operation.name": operation,
         "gen_ai.request.model": request_model,
     }
-    for name, attribute in _NUMBER_PARAMS:
-        value = params.get(name)
-        if isinstance(value, int | float) and not isinstance(value, bool):
+    for name, value in params.items():  # one pass over the few fields a body has
+        known = _PARAMS.get(name)
+        if known is None or value is None:
+            continue
+        attribute, kind = known
+        if kind == "strings":
+            if isinstance(value, str):
+                attributes[attribute] = (value,)
+            elif isinstance(value, list) and all(isinstance(s, str) for s in value):
+                attributes[attribute] = tuple(value)
+        elif kind == "bool":
+            if isinstance(value, bool):
+                attributes[attribute] = value
+        elif isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        elif kind == "float":
             attributes[attribute] = float(value)
-    for name, attribute in _INT_PARAMS:
-        value = params.get(name)
-        if isinstance(value, int) and not isinstance(value, bool) and attribute not in attributes:
+        elif not isinstance(value, int):
+            continue
+        elif kind == "int":
+            # max_completion_tokens wins over the older max_tokens
+            if name != "max_tokens" or attribute not in attributes:
+                attributes[attribute] = value
+        elif value != 1:  # count: only when not the default
             attributes[attribute] = value
-    stop = params.get("stop")
-    if isinstance(stop, str):
-        attributes["gen_ai.request.stop_sequences"] = (stop,)
-    elif isinstance(stop, list) and all(isinstance(s, str) for s in stop):
-        attributes["gen_ai.request.stop_sequences"] = tuple(stop)
-    count = params.get("n")
-    if isinstance(count, int) and not isinstance(count, bool) and count != 1:
-        attributes["gen_ai.request.choice.count"] = count
-    stream = params.get("stream")
-    if isinstance(stream, bool):
-        attributes["gen_ai.request.stream"] = stream
-    encoding = params.get("encoding_format")
-    if isinstance(encoding, str):
-        attributes["gen_ai.request.encoding_formats"] = (encoding,)
     if record_content:
         content = params.get("messages", params.get("input"))
         if content is not None:

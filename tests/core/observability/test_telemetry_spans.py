@@ -254,3 +254,25 @@ def test_enabled_without_sdk_is_harmless() -> None:
         with request.attempt("openai", "openai/gpt-4o", "gpt-4o#0"):
             pass
         request.finish("gpt-4o", "id", ["stop"], Usage(prompt_tokens=1), 1.0)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"max_tokens": 10, "max_completion_tokens": 20},
+        {"max_completion_tokens": 20, "max_tokens": 10},
+    ],
+)
+def test_max_completion_tokens_wins(exporter: InMemorySpanExporter, params: dict[str, int]) -> None:
+    make_telemetry(exporter).start_request("chat", "gpt-4o", params).end()
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.request.max_tokens"] == 20
+
+
+def test_ill_typed_params_are_ignored(exporter: InMemorySpanExporter) -> None:
+    params = {"temperature": True, "seed": 1.5, "n": 1, "stop": [1], "stream": "yes", "top_p": None}
+    make_telemetry(exporter).start_request("chat", "gpt-4o", params).end()
+    (span,) = exporter.get_finished_spans()
+    assert span.attributes is not None
+    assert set(span.attributes) == {"gen_ai.operation.name", "gen_ai.request.model"}
