@@ -21,21 +21,26 @@ __all__ = ["AwsCredentialSource", "VertexTokenSource"]
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
 
-def _load_google_credentials(service_account_file: str | None,
-                             service_account_info: Mapping[str, Any] | None) -> Any:
+def _load_google_credentials(
+    service_account_file: str | None, service_account_info: Mapping[str, Any] | None
+) -> Any:
     try:
         import google.auth
         from google.oauth2 import service_account
     except ImportError:
-        raise ConfigError("provider 'vertex_ai' obtains OAuth tokens with google-auth; "
-                          "install it with: pip install 'liter-llm[vertex]'") from None
+        raise ConfigError(
+            "provider 'vertex_ai' obtains OAuth tokens with google-auth; "
+            "install it with: pip install 'liter-llm[vertex]'"
+        ) from None
     scopes = [CLOUD_PLATFORM_SCOPE]
     if service_account_info is not None:
         return service_account.Credentials.from_service_account_info(  # type: ignore[no-untyped-call]
-            dict(service_account_info), scopes=scopes)
+            dict(service_account_info), scopes=scopes
+        )
     if service_account_file:
         return service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
-            service_account_file, scopes=scopes)
+            service_account_file, scopes=scopes
+        )
     credentials, _project = google.auth.default(scopes=scopes)
     return credentials
 
@@ -56,11 +61,16 @@ class VertexTokenSource:
     replace google-auth in tests.
     """
 
-    def __init__(self, *, service_account_file: str | None = None,
-                 service_account_info: Mapping[str, Any] | None = None,
-                 refresh_margin: float = 300.0, clock: Callable[[], float] = time.time,
-                 credentials: Any = None,
-                 refresh: Callable[[Any], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        service_account_file: str | None = None,
+        service_account_info: Mapping[str, Any] | None = None,
+        refresh_margin: float = 300.0,
+        clock: Callable[[], float] = time.time,
+        credentials: Any = None,
+        refresh: Callable[[Any], None] | None = None,
+    ) -> None:
         self._file = service_account_file
         self._info = service_account_info
         self._margin = refresh_margin
@@ -97,10 +107,13 @@ class VertexTokenSource:
             except ConfigError:
                 raise
             except Exception as exc:  # google-auth raises many kinds; none is the caller's
-                raise UpstreamError(f"could not obtain a Vertex AI access token "
-                                    f"({type(exc).__name__}); check the service account or "
-                                    "application default credentials",
-                                    status=502, retryable=True) from None
+                raise UpstreamError(
+                    f"could not obtain a Vertex AI access token "
+                    f"({type(exc).__name__}); check the service account or "
+                    "application default credentials",
+                    status=502,
+                    retryable=True,
+                ) from None
 
 
 class AwsCredentialSource:
@@ -112,8 +125,13 @@ class AwsCredentialSource:
     container or instance metadata. Temporary credentials are refreshed by botocore.
     """
 
-    def __init__(self, *, environ: Mapping[str, str] | None = None,
-                 profile: str | None = None, session: Any = None) -> None:
+    def __init__(
+        self,
+        *,
+        environ: Mapping[str, str] | None = None,
+        profile: str | None = None,
+        session: Any = None,
+    ) -> None:
         self._environ = environ
         self._profile = profile
         self._session = session
@@ -127,19 +145,25 @@ class AwsCredentialSource:
                 try:
                     import botocore.session
                 except ImportError:
-                    raise ConfigError("provider 'bedrock' resolves AWS credentials with "
-                                      "botocore; install it with: "
-                                      "pip install 'liter-llm[bedrock]'") from None
+                    raise ConfigError(
+                        "provider 'bedrock' resolves AWS credentials with "
+                        "botocore; install it with: "
+                        "pip install 'liter-llm[bedrock]'"
+                    ) from None
                 session = botocore.session.Session(profile=self._profile)
             self._credentials = session.get_credentials()
             if self._credentials is None:
-                raise ConfigError("no AWS credentials found for provider 'bedrock': set "
-                                  "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, "
-                                  "or AWS_BEARER_TOKEN_BEDROCK")
+                raise ConfigError(
+                    "no AWS credentials found for provider 'bedrock': set "
+                    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, "
+                    "or AWS_BEARER_TOKEN_BEDROCK"
+                )
         frozen = self._credentials.get_frozen_credentials()
-        return AwsCredentials(access_key_id=frozen.access_key,
-                              secret_access_key=frozen.secret_key,
-                              session_token=frozen.token or None)
+        return AwsCredentials(
+            access_key_id=frozen.access_key,
+            secret_access_key=frozen.secret_key,
+            session_token=frozen.token or None,
+        )
 
     async def credentials(self) -> AwsCredentials:
         async with self._lock:

@@ -66,13 +66,16 @@ def _block(part: Mapping[str, Any]) -> dict[str, Any]:
         url = image_url_of(part)
         data_url = parse_data_url(url)
         if data_url is not None:
-            block = {"type": "image", "source": {"type": "base64", "media_type": data_url[0],
-                                                 "data": data_url[1]}}
+            block = {
+                "type": "image",
+                "source": {"type": "base64", "media_type": data_url[0], "data": data_url[1]},
+            }
         else:
             block = {"type": "image", "source": {"type": "url", "url": url}}
     else:
-        raise BadRequestError(f"provider 'anthropic' does not accept content parts of type "
-                              f"{kind!r}", param="messages")
+        raise BadRequestError(
+            f"provider 'anthropic' does not accept content parts of type {kind!r}", param="messages"
+        )
     if "cache_control" in part:
         block["cache_control"] = part["cache_control"]
     return block
@@ -84,10 +87,15 @@ def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
     try:
         tool_input = msgspec.json.decode(arguments) if isinstance(arguments, str) else arguments
     except msgspec.DecodeError:
-        raise BadRequestError("tool call arguments must be a JSON object",
-                              param="messages") from None
-    return {"type": "tool_use", "id": call.get("id"), "name": function.get("name"),
-            "input": tool_input}
+        raise BadRequestError(
+            "tool call arguments must be a JSON object", param="messages"
+        ) from None
+    return {
+        "type": "tool_use",
+        "id": call.get("id"),
+        "name": function.get("name"),
+        "input": tool_input,
+    }
 
 
 def _messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -102,13 +110,21 @@ def _messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str,
         if role == "user":
             blocks = [_block(p) for p in content_parts(message.get("content"))]
         elif role == "assistant":
-            blocks = [_block(p) for p in content_parts(message.get("content"))
-                      if p.get("type") != "refusal"]
+            blocks = [
+                _block(p)
+                for p in content_parts(message.get("content"))
+                if p.get("type") != "refusal"
+            ]
             blocks.extend(_tool_use(c) for c in message.get("tool_calls") or ())
         elif role == "tool":
             role = "user"
-            blocks = [{"type": "tool_result", "tool_use_id": message.get("tool_call_id"),
-                       "content": text_of(message.get("content"))}]
+            blocks = [
+                {
+                    "type": "tool_result",
+                    "tool_use_id": message.get("tool_call_id"),
+                    "content": text_of(message.get("content")),
+                }
+            ]
         else:
             raise BadRequestError(f"unknown message role {role!r}", param="messages")
         blocks = [b for b in blocks if b.get("type") != "text" or b["text"]]
@@ -134,8 +150,9 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
     elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
         result = {"type": "tool", "name": choice["function"].get("name")}
     else:
-        raise BadRequestError("tool_choice must be 'auto', 'none', 'required' or a "
-                              "function", param="tool_choice")
+        raise BadRequestError(
+            "tool_choice must be 'auto', 'none', 'required' or a function", param="tool_choice"
+        )
     if result is not None and parallel is False and result["type"] != "none":
         result["disable_parallel_tool_use"] = True
     return result
@@ -145,10 +162,13 @@ def build_messages_body(target: Target, body: dict[str, Any]) -> dict[str, Any]:
     reject_n(body, "anthropic")
     reject_params(body, "anthropic", _UNSUPPORTED)
     system, messages = _messages(list(body.get("messages") or ()))
-    max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") \
-        or target.max_output_tokens or DEFAULT_MAX_TOKENS
-    native: dict[str, Any] = {"model": target.model, "max_tokens": max_tokens,
-                              "messages": messages}
+    max_tokens = (
+        body.get("max_completion_tokens")
+        or body.get("max_tokens")
+        or target.max_output_tokens
+        or DEFAULT_MAX_TOKENS
+    )
+    native: dict[str, Any] = {"model": target.model, "max_tokens": max_tokens, "messages": messages}
     if system:
         native["system"] = system
     for name in ("temperature", "top_p", "top_k"):
@@ -160,10 +180,13 @@ def build_messages_body(target: Target, body: dict[str, Any]) -> dict[str, Any]:
     tools = body.get("tools")
     if tools:
         native["tools"] = [
-            {"name": t["function"]["name"],
-             "description": t["function"].get("description", ""),
-             "input_schema": t["function"].get("parameters") or {"type": "object"}}
-            for t in tools if t.get("type") == "function"
+            {
+                "name": t["function"]["name"],
+                "description": t["function"].get("description", ""),
+                "input_schema": t["function"].get("parameters") or {"type": "object"},
+            }
+            for t in tools
+            if t.get("type") == "function"
         ]
     choice = _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls"))
     if choice is not None and tools:
@@ -172,9 +195,11 @@ def build_messages_body(target: Target, body: dict[str, Any]) -> dict[str, Any]:
     if isinstance(response_format, dict) and response_format.get("type") != "text":
         schema = (response_format.get("json_schema") or {}).get("schema")
         if response_format.get("type") != "json_schema" or not isinstance(schema, dict):
-            raise BadRequestError("provider 'anthropic' supports response_format "
-                                  "json_schema (with a schema) only, not JSON mode",
-                                  param="response_format")
+            raise BadRequestError(
+                "provider 'anthropic' supports response_format "
+                "json_schema (with a schema) only, not JSON mode",
+                param="response_format",
+            )
         native["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
     user = body.get("user")
     if isinstance(user, str) and user:
@@ -193,13 +218,15 @@ class AnthropicAdapter:
             headers["x-api-key"] = target.api_key
         return headers
 
-    def chat_request(self, target: Target, body: dict[str, Any], *,
-                     stream: bool) -> UpstreamRequest:
+    def chat_request(
+        self, target: Target, body: dict[str, Any], *, stream: bool
+    ) -> UpstreamRequest:
         native = build_messages_body(target, body)
         if stream:
             native["stream"] = True
-        return UpstreamRequest("POST", target.base_url.rstrip("/") + "/messages",
-                               self.headers(target), _encode(native))
+        return UpstreamRequest(
+            "POST", target.base_url.rstrip("/") + "/messages", self.headers(target), _encode(native)
+        )
 
     def chat_response(self, target: Target, response: UpstreamResponse) -> ChatResult:
         raw = decode_json(target, response.body)
@@ -211,39 +238,54 @@ class AnthropicAdapter:
             if block.get("type") == "text":
                 text.append(block.get("text", ""))
             elif block.get("type") == "tool_use":
-                tool_calls.append({
-                    "id": block.get("id"), "type": "function",
-                    "function": {"name": block.get("name"),
-                                 "arguments": _encode(block.get("input") or {}).decode()},
-                })
-        message: dict[str, Any] = {"role": "assistant",
-                                   "content": "".join(text) if text else None,
-                                   "refusal": None}
+                tool_calls.append(
+                    {
+                        "id": block.get("id"),
+                        "type": "function",
+                        "function": {
+                            "name": block.get("name"),
+                            "arguments": _encode(block.get("input") or {}).decode(),
+                        },
+                    }
+                )
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(text) if text else None,
+            "refusal": None,
+        }
         if tool_calls:
             message["tool_calls"] = tool_calls
         finish = finish_reason(raw.get("stop_reason"))
         usage = anthropic_usage(raw.get("usage") or {})
         response_id = raw.get("id") or ""
         model = raw.get("model") or target.model
-        body = chat_completion(response_id=response_id, model=model, usage=usage, choices=[
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}])
-        return ChatResult(body=body, usage=usage, model=model, response_id=response_id,
-                          finish_reasons=[finish])
+        body = chat_completion(
+            response_id=response_id,
+            model=model,
+            usage=usage,
+            choices=[{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        )
+        return ChatResult(
+            body=body, usage=usage, model=model, response_id=response_id, finish_reasons=[finish]
+        )
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> AnthropicStreamDecoder:
         return AnthropicStreamDecoder(target, include_usage=include_usage, adapter=self)
 
     def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
-        raise BadRequestError("provider 'anthropic' has no embeddings API; route embeddings "
-                              "to a provider that offers them", param="model",
-                              code="embeddings_not_supported")
+        raise BadRequestError(
+            "provider 'anthropic' has no embeddings API; route embeddings "
+            "to a provider that offers them",
+            param="model",
+            code="embeddings_not_supported",
+        )
 
-    def embeddings_response(self, target: Target,
-                            response: UpstreamResponse) -> EmbeddingResult:
+    def embeddings_response(self, target: Target, response: UpstreamResponse) -> EmbeddingResult:
         raise BadRequestError("provider 'anthropic' has no embeddings API", param="model")
 
-    def error(self, target: Target, status: int, headers: Mapping[str, str],
-              body: bytes) -> UpstreamError:
+    def error(
+        self, target: Target, status: int, headers: Mapping[str, str], body: bytes
+    ) -> UpstreamError:
         message: str | None = None
         error_type: str | None = None
         try:
@@ -259,5 +301,11 @@ class AnthropicAdapter:
             # an error inside a 200 stream or body: its type says what the status would be
             status = _ERROR_STATUS[error_type]
         retryable = True if error_type == "overloaded_error" else None
-        return upstream_error(target.provider, status, redact(message, target.api_key),
-                              headers, retryable=retryable, code=error_type)
+        return upstream_error(
+            target.provider,
+            status,
+            redact(message, target.api_key),
+            headers,
+            retryable=retryable,
+            code=error_type,
+        )

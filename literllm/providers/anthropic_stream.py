@@ -40,14 +40,19 @@ def anthropic_usage(raw: Mapping[str, Any]) -> Usage:
     cache_write = int(raw.get("cache_creation_input_tokens") or 0)
     prompt = int(raw.get("input_tokens") or 0) + cache_read + cache_write
     completion = int(raw.get("output_tokens") or 0)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=prompt + completion, cached_tokens=cache_read,
-                 cache_write_tokens=cache_write)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cached_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )
 
 
 class _ErrorMapper(Protocol):
-    def error(self, target: Target, status: int, headers: Mapping[str, str],
-              body: bytes) -> UpstreamError: ...
+    def error(
+        self, target: Target, status: int, headers: Mapping[str, str], body: bytes
+    ) -> UpstreamError: ...
 
 
 class AnthropicStreamDecoder:
@@ -76,13 +81,21 @@ class AnthropicStreamDecoder:
         for event in self._parser.close():
             out.extend(self._on_event(event.data))
         if not self._done:
-            raise UpstreamError(f"provider {self._target.provider!r} ended the stream before "
-                                "message_stop", status=502, retryable=False)
+            raise UpstreamError(
+                f"provider {self._target.provider!r} ended the stream before message_stop",
+                status=502,
+                retryable=False,
+            )
         return out
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        return chunk(response_id=self.response_id or "", model=self.model or self._target.model,
-                     created=self._created, delta=delta, finish_reason=finish)
+        return chunk(
+            response_id=self.response_id or "",
+            model=self.model or self._target.model,
+            created=self._created,
+            delta=delta,
+            finish_reason=finish,
+        )
 
     def _update_usage(self, raw: Mapping[str, Any] | None) -> None:
         if raw:
@@ -101,8 +114,7 @@ class AnthropicStreamDecoder:
             self._update_usage(message.get("usage"))
             return [self._chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
-            return self._block_start(int(event.get("index", 0)),
-                                     event.get("content_block") or {})
+            return self._block_start(int(event.get("index", 0)), event.get("content_block") or {})
         if kind == "content_block_delta":
             return self._block_delta(int(event.get("index", 0)), event.get("delta") or {})
         if kind == "message_delta":
@@ -116,9 +128,14 @@ class AnthropicStreamDecoder:
         if kind == "message_stop":
             self._done = True
             if self._include_usage and self.usage is not None:
-                return [usage_chunk(response_id=self.response_id or "",
-                                    model=self.model or self._target.model,
-                                    created=self._created, usage=self.usage)]
+                return [
+                    usage_chunk(
+                        response_id=self.response_id or "",
+                        model=self.model or self._target.model,
+                        created=self._created,
+                        usage=self.usage,
+                    )
+                ]
             return []
         if kind == "error":
             raise self._adapter.error(self._target, 200, {}, payload)
@@ -130,20 +147,37 @@ class AnthropicStreamDecoder:
         if block.get("type") == "tool_use":
             tool_index = len(self._tool_index)
             self._tool_index[index] = tool_index
-            return [self._chunk({"tool_calls": [{
-                "index": tool_index, "id": block.get("id"), "type": "function",
-                "function": {"name": block.get("name"), "arguments": ""},
-            }]})]
+            return [
+                self._chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": tool_index,
+                                "id": block.get("id"),
+                                "type": "function",
+                                "function": {"name": block.get("name"), "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            ]
         return []
 
     def _block_delta(self, index: int, delta: Mapping[str, Any]) -> list[bytes]:
         kind = delta.get("type")
         if kind == "text_delta" and delta.get("text"):
             return [self._chunk({"content": delta["text"]})]
-        if kind == "input_json_delta" and delta.get("partial_json") \
-                and index in self._tool_index:
-            return [self._chunk({"tool_calls": [{
-                "index": self._tool_index[index],
-                "function": {"arguments": delta["partial_json"]},
-            }]})]
+        if kind == "input_json_delta" and delta.get("partial_json") and index in self._tool_index:
+            return [
+                self._chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": self._tool_index[index],
+                                "function": {"arguments": delta["partial_json"]},
+                            }
+                        ]
+                    }
+                )
+            ]
         return []  # thinking, signature and citation deltas have no chat-completions field

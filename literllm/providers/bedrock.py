@@ -63,28 +63,34 @@ class BedrockAdapter:
     def __init__(self, *, sign: Callable[..., dict[str, str]] = sign_request) -> None:
         self._sign = sign
 
-    def _request(self, target: Target, path: str, native: dict[str, Any],
-                 accept: str) -> UpstreamRequest:
+    def _request(
+        self, target: Target, path: str, native: dict[str, Any], accept: str
+    ) -> UpstreamRequest:
         url = f"{target.base_url.rstrip('/')}/model/{quote(target.model, safe='')}/{path}"
         body = _encode(native)
         headers = {"content-type": "application/json", "accept": accept}
         if not target.api_key:
-            raise ConfigError("provider 'bedrock' has no credentials: the gateway must pass "
-                              "AWS credentials or a Bedrock API key as the api_key")
+            raise ConfigError(
+                "provider 'bedrock' has no credentials: the gateway must pass "
+                "AWS credentials or a Bedrock API key as the api_key"
+            )
         credentials = AwsCredentials.from_api_key(target.api_key)
         if credentials is None:
             headers["authorization"] = "Bearer " + target.api_key
         else:
-            headers = self._sign("POST", url, headers, body, credentials,
-                                 region=region_from_url(target.base_url))
+            headers = self._sign(
+                "POST", url, headers, body, credentials, region=region_from_url(target.base_url)
+            )
         return UpstreamRequest("POST", url, headers, body)
 
-    def chat_request(self, target: Target, body: dict[str, Any], *,
-                     stream: bool) -> UpstreamRequest:
+    def chat_request(
+        self, target: Target, body: dict[str, Any], *, stream: bool
+    ) -> UpstreamRequest:
         native = build_converse(body)
         if stream:
-            return self._request(target, "converse-stream", native,
-                                 "application/vnd.amazon.eventstream")
+            return self._request(
+                target, "converse-stream", native, "application/vnd.amazon.eventstream"
+            )
         return self._request(target, "converse", native, "application/json")
 
     def chat_response(self, target: Target, response: UpstreamResponse) -> ChatResult:
@@ -96,28 +102,47 @@ class BedrockAdapter:
                 text.append(block["text"])
             elif "toolUse" in block:
                 use = block["toolUse"]
-                tool_calls.append({"id": use.get("toolUseId"), "type": "function",
-                                   "function": {"name": use.get("name"),
-                                                "arguments": _encode(use.get("input") or {})
-                                                .decode()}})
-        message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None,
-                                   "refusal": None}
+                tool_calls.append(
+                    {
+                        "id": use.get("toolUseId"),
+                        "type": "function",
+                        "function": {
+                            "name": use.get("name"),
+                            "arguments": _encode(use.get("input") or {}).decode(),
+                        },
+                    }
+                )
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": "".join(text) or None,
+            "refusal": None,
+        }
         if tool_calls:
             message["tool_calls"] = tool_calls
         finish = bedrock_finish(raw.get("stopReason"))
         usage = bedrock_usage(raw.get("usage") or {})
         request_id = _header(response.headers, "x-amzn-requestid")
         response_id = "chatcmpl-" + request_id if request_id else new_id()
-        body = chat_completion(response_id=response_id, model=target.model, usage=usage,
-                               choices=[{"index": 0, "message": message, "logprobs": None,
-                                         "finish_reason": finish}])
-        return ChatResult(body=body, usage=usage, model=target.model, response_id=response_id,
-                          finish_reasons=[finish])
+        body = chat_completion(
+            response_id=response_id,
+            model=target.model,
+            usage=usage,
+            choices=[{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+        )
+        return ChatResult(
+            body=body,
+            usage=usage,
+            model=target.model,
+            response_id=response_id,
+            finish_reasons=[finish],
+        )
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> BedrockStreamDecoder:
         return BedrockStreamDecoder(
-            target, include_usage=include_usage,
-            on_exception=lambda kind, payload: self._error(target, 200, {}, payload, kind))
+            target,
+            include_usage=include_usage,
+            on_exception=lambda kind, payload: self._error(target, 200, {}, payload, kind),
+        )
 
     def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
         texts = embedding_texts(body, target.provider)
@@ -125,22 +150,29 @@ class BedrockAdapter:
         native: dict[str, Any]
         if "titan-embed" in model:
             if len(texts) != 1:
-                raise BadRequestError("Titan embedding models embed one text per request; "
-                                      "send input as a single string", param="input")
+                raise BadRequestError(
+                    "Titan embedding models embed one text per request; "
+                    "send input as a single string",
+                    param="input",
+                )
             native = {"inputText": texts[0]}
             if body.get("dimensions"):
                 native["dimensions"] = body["dimensions"]
         elif "cohere.embed" in model:
-            native = {"texts": texts, "input_type": body.get("input_type") or
-                      "search_document", "embedding_types": ["float"]}
+            native = {
+                "texts": texts,
+                "input_type": body.get("input_type") or "search_document",
+                "embedding_types": ["float"],
+            }
         else:
-            raise BadRequestError(f"bedrock model {target.model!r} is not a known embedding "
-                                  "model (amazon.titan-embed-* or cohere.embed-*)",
-                                  param="model")
+            raise BadRequestError(
+                f"bedrock model {target.model!r} is not a known embedding "
+                "model (amazon.titan-embed-* or cohere.embed-*)",
+                param="model",
+            )
         return self._request(target, "invoke", native, "application/json")
 
-    def embeddings_response(self, target: Target,
-                            response: UpstreamResponse) -> EmbeddingResult:
+    def embeddings_response(self, target: Target, response: UpstreamResponse) -> EmbeddingResult:
         raw = decode_json(target, response.body)
         vectors: list[list[float]]
         if "embedding" in raw:  # Titan
@@ -152,17 +184,21 @@ class BedrockAdapter:
             vectors = found if isinstance(found, list) else []
             tokens = int(_header(response.headers, "x-amzn-bedrock-input-token-count") or 0)
         usage = Usage(prompt_tokens=tokens, total_tokens=tokens)
-        return EmbeddingResult(body=embedding_list(vectors, model=target.model,
-                                                   usage=usage),
-                               usage=usage, model=target.model)
+        return EmbeddingResult(
+            body=embedding_list(vectors, model=target.model, usage=usage),
+            usage=usage,
+            model=target.model,
+        )
 
-    def error(self, target: Target, status: int, headers: Mapping[str, str],
-              body: bytes) -> UpstreamError:
+    def error(
+        self, target: Target, status: int, headers: Mapping[str, str], body: bytes
+    ) -> UpstreamError:
         kind = (_header(headers, "x-amzn-errortype") or "").split(":", 1)[0]
         return self._error(target, status, headers, body, kind)
 
-    def _error(self, target: Target, status: int, headers: Mapping[str, str], body: bytes,
-               kind: str) -> UpstreamError:
+    def _error(
+        self, target: Target, status: int, headers: Mapping[str, str], body: bytes, kind: str
+    ) -> UpstreamError:
         try:
             raw = msgspec.json.decode(body)
         except msgspec.DecodeError:
@@ -183,8 +219,14 @@ class BedrockAdapter:
         if target.api_key and message:
             for secret in target.api_key.split(":"):
                 message = redact(message, secret)
-        return upstream_error(target.provider, status if status >= 400 else 502, message,
-                              headers, retryable=retryable, code=kind or None)
+        return upstream_error(
+            target.provider,
+            status if status >= 400 else 502,
+            message,
+            headers,
+            retryable=retryable,
+            code=kind or None,
+        )
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

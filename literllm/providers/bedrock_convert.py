@@ -23,8 +23,13 @@ from .openai_shape import (
 
 __all__ = ["build_converse"]
 
-_IMAGE_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/jpg": "jpeg",
-                  "image/gif": "gif", "image/webp": "webp"}
+_IMAGE_FORMATS = {
+    "image/png": "png",
+    "image/jpeg": "jpeg",
+    "image/jpg": "jpeg",
+    "image/gif": "gif",
+    "image/webp": "webp",
+}
 _UNSUPPORTED = ("logprobs", "top_logprobs", "response_format", "audio", "prediction")
 
 
@@ -33,18 +38,24 @@ def _image(url: str) -> dict[str, Any]:
     if data_url is not None:
         image_format = _IMAGE_FORMATS.get(data_url[0])
         if image_format is None:
-            raise BadRequestError(f"Bedrock accepts png, jpeg, gif and webp images, not "
-                                  f"{data_url[0]!r}", param="messages")
+            raise BadRequestError(
+                f"Bedrock accepts png, jpeg, gif and webp images, not {data_url[0]!r}",
+                param="messages",
+            )
         return {"image": {"format": image_format, "source": {"bytes": data_url[1]}}}
     if url.startswith("s3://"):
         extension = url.rsplit(".", 1)[-1].lower()
         image_format = {"jpg": "jpeg"}.get(extension, extension)
         if image_format not in _IMAGE_FORMATS.values():
-            raise BadRequestError("an s3:// image URL must end in .png, .jpg, .jpeg, .gif "
-                                  "or .webp", param="messages")
+            raise BadRequestError(
+                "an s3:// image URL must end in .png, .jpg, .jpeg, .gif or .webp", param="messages"
+            )
         return {"image": {"format": image_format, "source": {"s3Location": {"uri": url}}}}
-    raise BadRequestError("Bedrock takes images as base64 data URLs or s3:// URLs; the "
-                          "gateway does not fetch http(s) image URLs", param="messages")
+    raise BadRequestError(
+        "Bedrock takes images as base64 data URLs or s3:// URLs; the "
+        "gateway does not fetch http(s) image URLs",
+        param="messages",
+    )
 
 
 def _block(part: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,8 +64,9 @@ def _block(part: Mapping[str, Any]) -> dict[str, Any]:
         return {"text": part.get("text", "")}
     if kind == "image_url":
         return _image(image_url_of(part))
-    raise BadRequestError(f"provider 'bedrock' does not accept content parts of type "
-                          f"{kind!r}", param="messages")
+    raise BadRequestError(
+        f"provider 'bedrock' does not accept content parts of type {kind!r}", param="messages"
+    )
 
 
 def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,10 +75,12 @@ def _tool_use(call: Mapping[str, Any]) -> dict[str, Any]:
     try:
         tool_input = msgspec.json.decode(arguments) if isinstance(arguments, str) else arguments
     except msgspec.DecodeError:
-        raise BadRequestError("tool call arguments must be a JSON object",
-                              param="messages") from None
-    return {"toolUse": {"toolUseId": call.get("id"), "name": function.get("name"),
-                        "input": tool_input}}
+        raise BadRequestError(
+            "tool call arguments must be a JSON object", param="messages"
+        ) from None
+    return {
+        "toolUse": {"toolUseId": call.get("id"), "name": function.get("name"), "input": tool_input}
+    }
 
 
 def _messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -83,13 +97,22 @@ def _messages(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str,
         if role == "user":
             blocks = [_block(p) for p in content_parts(message.get("content"))]
         elif role == "assistant":
-            blocks = [_block(p) for p in content_parts(message.get("content"))
-                      if p.get("type") != "refusal"]
+            blocks = [
+                _block(p)
+                for p in content_parts(message.get("content"))
+                if p.get("type") != "refusal"
+            ]
             blocks.extend(_tool_use(c) for c in message.get("tool_calls") or ())
         elif role == "tool":
             role = "user"
-            blocks = [{"toolResult": {"toolUseId": message.get("tool_call_id"),
-                                      "content": [{"text": text_of(message.get("content"))}]}}]
+            blocks = [
+                {
+                    "toolResult": {
+                        "toolUseId": message.get("tool_call_id"),
+                        "content": [{"text": text_of(message.get("content"))}],
+                    }
+                }
+            ]
         else:
             raise BadRequestError(f"unknown message role {role!r}", param="messages")
         blocks = [b for b in blocks if b.get("text", True)]
@@ -110,10 +133,18 @@ def _tool_config(body: Mapping[str, Any], messages: list[dict[str, Any]]) -> dic
     used_tools = any("toolUse" in b or "toolResult" in b for m in messages for b in m["content"])
     if choice == "none" and not used_tools:
         return None  # Converse has no "none"; without tools the model cannot call one
-    config: dict[str, Any] = {"tools": [
-        {"toolSpec": {"name": f["name"], "description": f.get("description") or f["name"],
-                      "inputSchema": {"json": f.get("parameters") or {"type": "object"}}}}
-        for f in tools]}
+    config: dict[str, Any] = {
+        "tools": [
+            {
+                "toolSpec": {
+                    "name": f["name"],
+                    "description": f.get("description") or f["name"],
+                    "inputSchema": {"json": f.get("parameters") or {"type": "object"}},
+                }
+            }
+            for f in tools
+        ]
+    }
     if choice == "auto":
         config["toolChoice"] = {"auto": {}}
     elif choice == "required":
@@ -121,8 +152,9 @@ def _tool_config(body: Mapping[str, Any], messages: list[dict[str, Any]]) -> dic
     elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
         config["toolChoice"] = {"tool": {"name": choice["function"].get("name")}}
     elif choice not in (None, "none"):
-        raise BadRequestError("tool_choice must be 'auto', 'none', 'required' or a "
-                              "function", param="tool_choice")
+        raise BadRequestError(
+            "tool_choice must be 'auto', 'none', 'required' or a function", param="tool_choice"
+        )
     return config
 
 

@@ -47,33 +47,54 @@ class AwsCredentials(msgspec.Struct, frozen=True, kw_only=True):
         if len(parts) == 1:
             return None
         if len(parts) not in (2, 3) or not all(parts):
-            raise ConfigError("a bedrock api_key is either a Bedrock API key or "
-                              "ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]")
-        return cls(access_key_id=parts[0], secret_access_key=parts[1],
-                   session_token=parts[2] if len(parts) == 3 else None)
+            raise ConfigError(
+                "a bedrock api_key is either a Bedrock API key or "
+                "ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]"
+            )
+        return cls(
+            access_key_id=parts[0],
+            secret_access_key=parts[1],
+            session_token=parts[2] if len(parts) == 3 else None,
+        )
 
 
 def region_from_url(url: str) -> str:
     match = _REGION.search(url)
     if match is None:
-        raise ConfigError(f"cannot tell the AWS region from the bedrock base_url {url!r}; "
-                          "use https://bedrock-runtime.<region>.amazonaws.com")
+        raise ConfigError(
+            f"cannot tell the AWS region from the bedrock base_url {url!r}; "
+            "use https://bedrock-runtime.<region>.amazonaws.com"
+        )
     return match.group(1)
 
 
-def sign_request(method: str, url: str, headers: Mapping[str, str], body: bytes,
-                 credentials: AwsCredentials, *, region: str,
-                 service: str = "bedrock") -> dict[str, str]:
+def sign_request(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    credentials: AwsCredentials,
+    *,
+    region: str,
+    service: str = "bedrock",
+) -> dict[str, str]:
     """The headers plus `Authorization`, `X-Amz-Date` (and `X-Amz-Security-Token`)."""
     try:
         from botocore.auth import SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
     except ImportError:
-        raise ConfigError("provider 'bedrock' signs requests with botocore; install it "
-                          "with: pip install 'liter-llm[bedrock]'") from None
+        raise ConfigError(
+            "provider 'bedrock' signs requests with botocore; install it "
+            "with: pip install 'liter-llm[bedrock]'"
+        ) from None
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
-    signer = SigV4Auth(Credentials(credentials.access_key_id, credentials.secret_access_key,
-                                   credentials.session_token), service, region)
+    signer = SigV4Auth(
+        Credentials(
+            credentials.access_key_id, credentials.secret_access_key, credentials.session_token
+        ),
+        service,
+        region,
+    )
     signer.add_auth(request)
     return {name: str(value) for name, value in request.headers.items()}

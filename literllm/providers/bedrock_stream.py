@@ -44,19 +44,26 @@ def bedrock_usage(raw: Mapping[str, Any]) -> Usage:
     cache_write = int(raw.get("cacheWriteInputTokens") or 0)
     prompt = int(raw.get("inputTokens") or 0) + cache_read + cache_write
     completion = int(raw.get("outputTokens") or 0)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=int(raw.get("totalTokens") or prompt + completion),
-                 cached_tokens=cache_read, cache_write_tokens=cache_write)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=int(raw.get("totalTokens") or prompt + completion),
+        cached_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )
 
 
 class BedrockStreamDecoder:
-    def __init__(self, target: Target, *, include_usage: bool,
-                 on_exception: ExceptionMapper) -> None:
+    def __init__(
+        self, target: Target, *, include_usage: bool, on_exception: ExceptionMapper
+    ) -> None:
         try:
             from botocore.eventstream import EventStreamBuffer
         except ImportError:
-            raise ConfigError("provider 'bedrock' decodes streams with botocore; install "
-                              "it with: pip install 'liter-llm[bedrock]'") from None
+            raise ConfigError(
+                "provider 'bedrock' decodes streams with botocore; install "
+                "it with: pip install 'liter-llm[bedrock]'"
+            ) from None
         self._buffer = EventStreamBuffer()
         self._target = target
         self._include_usage = include_usage
@@ -78,20 +85,31 @@ class BedrockStreamDecoder:
             for message in self._buffer:
                 out.extend(self._on_frame(message.headers, message.payload))
         except ParserError as exc:
-            raise UpstreamError(f"provider {self._target.provider!r} sent a corrupt "
-                                f"event-stream frame ({type(exc).__name__})", status=502,
-                                retryable=False) from None
+            raise UpstreamError(
+                f"provider {self._target.provider!r} sent a corrupt "
+                f"event-stream frame ({type(exc).__name__})",
+                status=502,
+                retryable=False,
+            ) from None
         return out
 
     def close(self) -> list[bytes]:
         if not self._done:
-            raise UpstreamError(f"provider {self._target.provider!r} ended the stream "
-                                "before its metadata event", status=502, retryable=False)
+            raise UpstreamError(
+                f"provider {self._target.provider!r} ended the stream before its metadata event",
+                status=502,
+                retryable=False,
+            )
         return []
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        return chunk(response_id=self.response_id or "", model=self.model or "",
-                     created=self._created, delta=delta, finish_reason=finish)
+        return chunk(
+            response_id=self.response_id or "",
+            model=self.model or "",
+            created=self._created,
+            delta=delta,
+            finish_reason=finish,
+        )
 
     def _on_frame(self, headers: Mapping[str, Any], payload: bytes) -> list[bytes]:
         message_type = headers.get(":message-type")
@@ -99,8 +117,9 @@ class BedrockStreamDecoder:
             raise self._on_exception(str(headers.get(":exception-type") or ""), payload)
         if message_type == "error":
             message = str(headers.get(":error-message") or headers.get(":error-code") or "")
-            raise self._on_exception(str(headers.get(":error-code") or ""),
-                                     msgspec.json.encode({"message": message}))
+            raise self._on_exception(
+                str(headers.get(":error-code") or ""), msgspec.json.encode({"message": message})
+            )
         event_type = headers.get(":event-type")
         event = decode_json(self._target, payload, "a stream event") if payload else {}
         if event_type == "messageStart":
@@ -111,9 +130,20 @@ class BedrockStreamDecoder:
                 return []
             tool_index = len(self._tool_index)
             self._tool_index[int(event.get("contentBlockIndex", 0))] = tool_index
-            return [self._chunk({"tool_calls": [{
-                "index": tool_index, "id": start.get("toolUseId"), "type": "function",
-                "function": {"name": start.get("name"), "arguments": ""}}]})]
+            return [
+                self._chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": tool_index,
+                                "id": start.get("toolUseId"),
+                                "type": "function",
+                                "function": {"name": start.get("name"), "arguments": ""},
+                            }
+                        ]
+                    }
+                )
+            ]
         if event_type == "contentBlockDelta":
             return self._delta(int(event.get("contentBlockIndex", 0)), event.get("delta") or {})
         if event_type == "messageStop":
@@ -124,8 +154,14 @@ class BedrockStreamDecoder:
             self._done = True
             self.usage = bedrock_usage(event.get("usage") or {})
             if self._include_usage:
-                return [usage_chunk(response_id=self.response_id or "", model=self.model or "",
-                                    created=self._created, usage=self.usage)]
+                return [
+                    usage_chunk(
+                        response_id=self.response_id or "",
+                        model=self.model or "",
+                        created=self._created,
+                        usage=self.usage,
+                    )
+                ]
         return []
 
     def _delta(self, index: int, delta: Mapping[str, Any]) -> list[bytes]:
@@ -133,7 +169,16 @@ class BedrockStreamDecoder:
             return [self._chunk({"content": delta["text"]})]
         tool_use = delta.get("toolUse")
         if tool_use and tool_use.get("input") and index in self._tool_index:
-            return [self._chunk({"tool_calls": [{
-                "index": self._tool_index[index],
-                "function": {"arguments": tool_use["input"]}}]})]
+            return [
+                self._chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": self._tool_index[index],
+                                "function": {"arguments": tool_use["input"]},
+                            }
+                        ]
+                    }
+                )
+            ]
         return []  # reasoningContent and citations have no chat-completions field

@@ -48,8 +48,10 @@ def _content(content: Any) -> str | list[dict[str, Any]]:
         elif part.get("type") == "image_url":
             out.append({"type": "image_url", "image_url": part.get("image_url")})
         else:
-            raise BadRequestError(f"provider 'cohere' does not accept content parts of type "
-                                  f"{part.get('type')!r}", param="messages")
+            raise BadRequestError(
+                f"provider 'cohere' does not accept content parts of type {part.get('type')!r}",
+                param="messages",
+            )
     return out
 
 
@@ -68,15 +70,25 @@ def _messages(messages: list[Any]) -> list[dict[str, Any]]:
                 native["content"] = text
             if message.get("tool_calls"):
                 native["tool_calls"] = [
-                    {"id": c.get("id"), "type": "function",
-                     "function": {"name": (c.get("function") or {}).get("name"),
-                                  "arguments": (c.get("function") or {}).get("arguments")
-                                  or "{}"}}
-                    for c in message["tool_calls"]]
+                    {
+                        "id": c.get("id"),
+                        "type": "function",
+                        "function": {
+                            "name": (c.get("function") or {}).get("name"),
+                            "arguments": (c.get("function") or {}).get("arguments") or "{}",
+                        },
+                    }
+                    for c in message["tool_calls"]
+                ]
             out.append(native)
         elif role == "tool":
-            out.append({"role": "tool", "tool_call_id": message.get("tool_call_id"),
-                        "content": text_of(message.get("content"))})
+            out.append(
+                {
+                    "role": "tool",
+                    "tool_call_id": message.get("tool_call_id"),
+                    "content": text_of(message.get("content")),
+                }
+            )
         else:
             raise BadRequestError(f"unknown message role {role!r}", param="messages")
     return out
@@ -85,11 +97,17 @@ def _messages(messages: list[Any]) -> list[dict[str, Any]]:
 def build_chat(target: Target, body: Mapping[str, Any]) -> dict[str, Any]:
     reject_n(body, "cohere")
     reject_params(body, "cohere", _UNSUPPORTED)
-    native: dict[str, Any] = {"model": target.model,
-                              "messages": _messages(list(body.get("messages") or ()))}
-    for ours, theirs in (("temperature", "temperature"), ("top_p", "p"), ("seed", "seed"),
-                         ("frequency_penalty", "frequency_penalty"),
-                         ("presence_penalty", "presence_penalty")):
+    native: dict[str, Any] = {
+        "model": target.model,
+        "messages": _messages(list(body.get("messages") or ())),
+    }
+    for ours, theirs in (
+        ("temperature", "temperature"),
+        ("top_p", "p"),
+        ("seed", "seed"),
+        ("frequency_penalty", "frequency_penalty"),
+        ("presence_penalty", "presence_penalty"),
+    ):
         if body.get(ours) is not None:
             native[theirs] = body[ours]
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
@@ -112,11 +130,14 @@ def build_chat(target: Target, body: Mapping[str, Any]) -> dict[str, Any]:
         elif choice == "none":
             native["tool_choice"] = "NONE"
         elif choice not in (None, "auto"):
-            raise BadRequestError("tool_choice must be 'auto', 'none', 'required' or a "
-                                  "function", param="tool_choice")
+            raise BadRequestError(
+                "tool_choice must be 'auto', 'none', 'required' or a function", param="tool_choice"
+            )
     response_format = body.get("response_format")
     if isinstance(response_format, dict) and response_format.get("type") in (
-            "json_object", "json_schema"):
+        "json_object",
+        "json_schema",
+    ):
         native_format: dict[str, Any] = {"type": "json_object"}
         schema = (response_format.get("json_schema") or {}).get("schema")
         if response_format["type"] == "json_schema" and isinstance(schema, dict):
@@ -136,42 +157,63 @@ class CohereAdapter:
             headers["authorization"] = "Bearer " + target.api_key
         return headers
 
-    def chat_request(self, target: Target, body: dict[str, Any], *,
-                     stream: bool) -> UpstreamRequest:
+    def chat_request(
+        self, target: Target, body: dict[str, Any], *, stream: bool
+    ) -> UpstreamRequest:
         native = build_chat(target, body)
         headers = self.headers(target)
         if stream:
             native["stream"] = True
             headers["accept"] = "text/event-stream"
-        return UpstreamRequest("POST", target.base_url.rstrip("/") + "/chat", headers,
-                               _encode(native))
+        return UpstreamRequest(
+            "POST", target.base_url.rstrip("/") + "/chat", headers, _encode(native)
+        )
 
     def chat_response(self, target: Target, response: UpstreamResponse) -> ChatResult:
         raw = decode_json(target, response.body)
         message = raw.get("message") or {}
-        text = "".join(part.get("text", "") for part in message.get("content") or ()
-                       if part.get("type") == "text")
-        tool_calls = [{"id": c.get("id"), "type": "function",
-                       "function": {"name": (c.get("function") or {}).get("name"),
-                                    "arguments": (c.get("function") or {}).get("arguments")
-                                    or "{}"}}
-                      for c in message.get("tool_calls") or ()]
-        answer: dict[str, Any] = {"role": "assistant", "content": text or None,
-                                  "refusal": None}
+        text = "".join(
+            part.get("text", "")
+            for part in message.get("content") or ()
+            if part.get("type") == "text"
+        )
+        tool_calls = [
+            {
+                "id": c.get("id"),
+                "type": "function",
+                "function": {
+                    "name": (c.get("function") or {}).get("name"),
+                    "arguments": (c.get("function") or {}).get("arguments") or "{}",
+                },
+            }
+            for c in message.get("tool_calls") or ()
+        ]
+        answer: dict[str, Any] = {"role": "assistant", "content": text or None, "refusal": None}
         if tool_calls:
             answer["tool_calls"] = tool_calls
         finish = cohere_finish(raw.get("finish_reason"), called_tools=bool(tool_calls))
         usage = cohere_usage(raw.get("usage") or {})
         response_id = raw.get("id") or new_id()
-        body = chat_completion(response_id=response_id, model=target.model, usage=usage,
-                               choices=[{"index": 0, "message": answer, "logprobs": None,
-                                         "finish_reason": finish}])
-        return ChatResult(body=body, usage=usage, model=target.model, response_id=response_id,
-                          finish_reasons=[finish])
+        body = chat_completion(
+            response_id=response_id,
+            model=target.model,
+            usage=usage,
+            choices=[{"index": 0, "message": answer, "logprobs": None, "finish_reason": finish}],
+        )
+        return ChatResult(
+            body=body,
+            usage=usage,
+            model=target.model,
+            response_id=response_id,
+            finish_reasons=[finish],
+        )
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> CohereStreamDecoder:
-        return CohereStreamDecoder(target, include_usage=include_usage,
-                                   on_error=lambda payload: self.error(target, 502, {}, payload))
+        return CohereStreamDecoder(
+            target,
+            include_usage=include_usage,
+            on_error=lambda payload: self.error(target, 502, {}, payload),
+        )
 
     def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
         native: dict[str, Any] = {
@@ -182,11 +224,11 @@ class CohereAdapter:
         }
         if body.get("dimensions"):
             native["output_dimension"] = body["dimensions"]
-        return UpstreamRequest("POST", target.base_url.rstrip("/") + "/embed",
-                               self.headers(target), _encode(native))
+        return UpstreamRequest(
+            "POST", target.base_url.rstrip("/") + "/embed", self.headers(target), _encode(native)
+        )
 
-    def embeddings_response(self, target: Target,
-                            response: UpstreamResponse) -> EmbeddingResult:
+    def embeddings_response(self, target: Target, response: UpstreamResponse) -> EmbeddingResult:
         raw = decode_json(target, response.body)
         embeddings = raw.get("embeddings")
         found = embeddings.get("float") if isinstance(embeddings, dict) else embeddings
@@ -194,11 +236,15 @@ class CohereAdapter:
         billed = ((raw.get("meta") or {}).get("billed_units") or {}).get("input_tokens")
         tokens = int(billed or 0)
         usage = Usage(prompt_tokens=tokens, total_tokens=tokens)
-        return EmbeddingResult(body=embedding_list(vectors, model=target.model, usage=usage),
-                               usage=usage, model=target.model)
+        return EmbeddingResult(
+            body=embedding_list(vectors, model=target.model, usage=usage),
+            usage=usage,
+            model=target.model,
+        )
 
-    def error(self, target: Target, status: int, headers: Mapping[str, str],
-              body: bytes) -> UpstreamError:
+    def error(
+        self, target: Target, status: int, headers: Mapping[str, str], body: bytes
+    ) -> UpstreamError:
         try:
             raw = msgspec.json.decode(body)
         except msgspec.DecodeError:
@@ -208,5 +254,4 @@ class CohereAdapter:
             message = raw.get("message") or (raw.get("delta") or {}).get("error")
         elif body:
             message = body[:200].decode("utf-8", "replace").strip() or None
-        return upstream_error(target.provider, status, redact(message, target.api_key),
-                              headers)
+        return upstream_error(target.provider, status, redact(message, target.api_key), headers)

@@ -18,8 +18,13 @@ from .sse import SSEParser
 
 __all__ = ["CohereStreamDecoder", "cohere_finish", "cohere_usage"]
 
-_FINISH = {"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
-           "TOOL_CALL": "tool_calls", "ERROR_TOXIC": "content_filter"}
+_FINISH = {
+    "COMPLETE": "stop",
+    "STOP_SEQUENCE": "stop",
+    "MAX_TOKENS": "length",
+    "TOOL_CALL": "tool_calls",
+    "ERROR_TOXIC": "content_filter",
+}
 
 
 def cohere_finish(reason: str | None, *, called_tools: bool) -> str:
@@ -34,14 +39,18 @@ def cohere_usage(raw: Mapping[str, Any]) -> Usage:
     counted = raw.get("tokens") or raw.get("billed_units") or {}
     prompt = int(counted.get("input_tokens") or 0)
     completion = int(counted.get("output_tokens") or 0)
-    return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=prompt + completion,
-                 cached_tokens=int(raw.get("cached_tokens") or 0))
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=prompt + completion,
+        cached_tokens=int(raw.get("cached_tokens") or 0),
+    )
 
 
 class CohereStreamDecoder:
-    def __init__(self, target: Target, *, include_usage: bool,
-                 on_error: Callable[[bytes], UpstreamError]) -> None:
+    def __init__(
+        self, target: Target, *, include_usage: bool, on_error: Callable[[bytes], UpstreamError]
+    ) -> None:
         self._target = target
         self._include_usage = include_usage
         self._on_error = on_error
@@ -65,13 +74,21 @@ class CohereStreamDecoder:
         for event in self._parser.close():
             out.extend(self._on_event(event.data))
         if not self._done:
-            raise UpstreamError(f"provider {self._target.provider!r} ended the stream before "
-                                "message-end", status=502, retryable=False)
+            raise UpstreamError(
+                f"provider {self._target.provider!r} ended the stream before message-end",
+                status=502,
+                retryable=False,
+            )
         return out
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        return chunk(response_id=self.response_id or "", model=self.model or "",
-                     created=self._created, delta=delta, finish_reason=finish)
+        return chunk(
+            response_id=self.response_id or "",
+            model=self.model or "",
+            created=self._created,
+            delta=delta,
+            finish_reason=finish,
+        )
 
     def _on_event(self, payload: bytes) -> list[bytes]:
         if not payload or payload == b"[DONE]":
@@ -91,9 +108,14 @@ class CohereStreamDecoder:
             entry: dict[str, Any] = {"index": int(event.get("index", 0))}
             if kind == "tool-call-start":
                 self._called_tools = True
-                entry.update(id=call.get("id"), type="function",
-                             function={"name": function.get("name"),
-                                       "arguments": function.get("arguments") or ""})
+                entry.update(
+                    id=call.get("id"),
+                    type="function",
+                    function={
+                        "name": function.get("name"),
+                        "arguments": function.get("arguments") or "",
+                    },
+                )
             elif function.get("arguments"):
                 entry["function"] = {"arguments": function["arguments"]}
             else:
@@ -112,6 +134,12 @@ class CohereStreamDecoder:
         self.usage = cohere_usage(delta.get("usage") or {})
         out = [self._chunk({}, finish)]
         if self._include_usage:
-            out.append(usage_chunk(response_id=self.response_id or "", model=self.model or "",
-                                   created=self._created, usage=self.usage))
+            out.append(
+                usage_chunk(
+                    response_id=self.response_id or "",
+                    model=self.model or "",
+                    created=self._created,
+                    usage=self.usage,
+                )
+            )
         return out

@@ -23,10 +23,20 @@ from .openai_shape import decode_json, embedding_list, embedding_texts, redact
 __all__ = ["GeminiAdapter", "google_error"]
 
 _STATUS = {
-    "INVALID_ARGUMENT": 400, "FAILED_PRECONDITION": 400, "OUT_OF_RANGE": 400,
-    "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403, "NOT_FOUND": 404,
-    "ALREADY_EXISTS": 409, "ABORTED": 409, "RESOURCE_EXHAUSTED": 429, "CANCELLED": 499,
-    "INTERNAL": 500, "UNKNOWN": 500, "UNAVAILABLE": 503, "DEADLINE_EXCEEDED": 504,
+    "INVALID_ARGUMENT": 400,
+    "FAILED_PRECONDITION": 400,
+    "OUT_OF_RANGE": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "ABORTED": 409,
+    "RESOURCE_EXHAUSTED": 429,
+    "CANCELLED": 499,
+    "INTERNAL": 500,
+    "UNKNOWN": 500,
+    "UNAVAILABLE": 503,
+    "DEADLINE_EXCEEDED": 504,
 }
 _TRANSIENT = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE", "INTERNAL", "DEADLINE_EXCEEDED"})
 _encode = msgspec.json.Encoder().encode
@@ -43,8 +53,9 @@ def _retry_delay(details: Any) -> float | None:
     return None
 
 
-def google_error(target: Target, status: int, headers: Mapping[str, str],
-                 body: bytes) -> UpstreamError:
+def google_error(
+    target: Target, status: int, headers: Mapping[str, str], body: bytes
+) -> UpstreamError:
     """Map a `google.rpc.Status` error body (`{"error": {code, message, status}}`)."""
     try:
         raw = msgspec.json.decode(body)
@@ -60,14 +71,21 @@ def google_error(target: Target, status: int, headers: Mapping[str, str],
         if status < 400:
             status = _STATUS.get(rpc_status or "", 0) or int(error.get("code") or 500)
         retryable = True if rpc_status in _TRANSIENT else None
-        result = upstream_error(target.provider, status, redact(message, target.api_key),
-                                headers, retryable=retryable, code=rpc_status)
+        result = upstream_error(
+            target.provider,
+            status,
+            redact(message, target.api_key),
+            headers,
+            retryable=retryable,
+            code=rpc_status,
+        )
         if result.retry_after is None:
             result.retry_after = _retry_delay(error.get("details"))
         return result
     message = body[:200].decode("utf-8", "replace").strip() or None if body else None
-    return upstream_error(target.provider, status if status >= 400 else 502,
-                          redact(message, target.api_key), headers)
+    return upstream_error(
+        target.provider, status if status >= 400 else 502, redact(message, target.api_key), headers
+    )
 
 
 class GeminiAdapter:
@@ -85,11 +103,13 @@ class GeminiAdapter:
         model = target.model if "/" in target.model else "models/" + target.model
         return f"{target.base_url.rstrip('/')}/{model}:{method}"
 
-    def chat_request(self, target: Target, body: dict[str, Any], *,
-                     stream: bool) -> UpstreamRequest:
+    def chat_request(
+        self, target: Target, body: dict[str, Any], *, stream: bool
+    ) -> UpstreamRequest:
         native = build_generate_content(body)
-        url = self.model_url(target, "streamGenerateContent?alt=sse" if stream
-                             else "generateContent")
+        url = self.model_url(
+            target, "streamGenerateContent?alt=sse" if stream else "generateContent"
+        )
         return UpstreamRequest("POST", url, self.headers(target), _encode(native))
 
     def chat_response(self, target: Target, response: UpstreamResponse) -> ChatResult:
@@ -100,8 +120,10 @@ class GeminiAdapter:
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> GeminiStreamDecoder:
         return GeminiStreamDecoder(
-            target, include_usage=include_usage,
-            on_error=lambda status, body: self.error(target, status, {}, body))
+            target,
+            include_usage=include_usage,
+            on_error=lambda status, body: self.error(target, status, {}, body),
+        )
 
     def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
         texts = embedding_texts(body, target.provider)
@@ -112,19 +134,25 @@ class GeminiAdapter:
             if body.get("dimensions"):
                 request["outputDimensionality"] = body["dimensions"]
             requests.append(request)
-        return UpstreamRequest("POST", self.model_url(target, "batchEmbedContents"),
-                               self.headers(target), _encode({"requests": requests}))
+        return UpstreamRequest(
+            "POST",
+            self.model_url(target, "batchEmbedContents"),
+            self.headers(target),
+            _encode({"requests": requests}),
+        )
 
-    def embeddings_response(self, target: Target,
-                            response: UpstreamResponse) -> EmbeddingResult:
+    def embeddings_response(self, target: Target, response: UpstreamResponse) -> EmbeddingResult:
         raw = decode_json(target, response.body)
         vectors = [e.get("values") or [] for e in (raw.get("embeddings") or ())]
         # batchEmbedContents reports no token counts
         usage = Usage()
         return EmbeddingResult(
             body=embedding_list(vectors, model=target.model, usage=usage),
-            usage=usage, model=target.model)
+            usage=usage,
+            model=target.model,
+        )
 
-    def error(self, target: Target, status: int, headers: Mapping[str, str],
-              body: bytes) -> UpstreamError:
+    def error(
+        self, target: Target, status: int, headers: Mapping[str, str], body: bytes
+    ) -> UpstreamError:
         return google_error(target, status, headers, body)

@@ -26,12 +26,32 @@ from .openai_shape import (
 __all__ = ["build_generate_content", "gemini_schema"]
 
 # The OpenAPI subset Gemini's `Schema` object accepts; other JSON Schema keys are dropped.
-_SCHEMA_KEYS = frozenset({
-    "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems",
-    "properties", "required", "minProperties", "maxProperties", "minLength", "maxLength",
-    "pattern", "example", "anyOf", "propertyOrdering", "default", "items", "minimum",
-    "maximum",
-})
+_SCHEMA_KEYS = frozenset(
+    {
+        "type",
+        "format",
+        "title",
+        "description",
+        "nullable",
+        "enum",
+        "maxItems",
+        "minItems",
+        "properties",
+        "required",
+        "minProperties",
+        "maxProperties",
+        "minLength",
+        "maxLength",
+        "pattern",
+        "example",
+        "anyOf",
+        "propertyOrdering",
+        "default",
+        "items",
+        "minimum",
+        "maximum",
+    }
+)
 _UNSUPPORTED = ("logprobs", "top_logprobs", "logit_bias", "audio", "prediction")
 
 
@@ -46,10 +66,10 @@ def gemini_schema(schema: Any, defs: Mapping[str, Any] | None = None) -> Any:
     if isinstance(ref, str):
         name = ref.rsplit("/", 1)[-1]
         if name not in defs:
-            raise BadRequestError(f"schema reference {ref!r} cannot be resolved",
-                                  param="tools")
-        return gemini_schema({**defs[name], **{k: v for k, v in schema.items()
-                                               if k != "$ref"}}, defs)
+            raise BadRequestError(f"schema reference {ref!r} cannot be resolved", param="tools")
+        return gemini_schema(
+            {**defs[name], **{k: v for k, v in schema.items() if k != "$ref"}}, defs
+        )
     out: dict[str, Any] = {}
     for key, value in schema.items():
         if key == "const":
@@ -83,8 +103,9 @@ def _part(part: Mapping[str, Any]) -> dict[str, Any]:
             return {"inlineData": {"mimeType": data_url[0], "data": data_url[1]}}
         mime = mimetypes.guess_type(url.split("?", 1)[0])[0] or "image/jpeg"
         return {"fileData": {"mimeType": mime, "fileUri": url}}
-    raise BadRequestError(f"Gemini does not accept content parts of type {kind!r} here",
-                          param="messages")
+    raise BadRequestError(
+        f"Gemini does not accept content parts of type {kind!r} here", param="messages"
+    )
 
 
 def _function_call(call: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,8 +114,9 @@ def _function_call(call: Mapping[str, Any]) -> dict[str, Any]:
     try:
         args = msgspec.json.decode(arguments) if isinstance(arguments, str) else arguments
     except msgspec.DecodeError:
-        raise BadRequestError("tool call arguments must be a JSON object",
-                              param="messages") from None
+        raise BadRequestError(
+            "tool call arguments must be a JSON object", param="messages"
+        ) from None
     return {"functionCall": {"name": function.get("name"), "args": args}}
 
 
@@ -102,9 +124,11 @@ def _function_response(message: Mapping[str, Any], names: Mapping[str, str]) -> 
     call_id = message.get("tool_call_id")
     name = names.get(call_id or "")
     if name is None:
-        raise BadRequestError(f"tool message {call_id!r} answers no tool call of an earlier "
-                              "assistant message; Gemini needs the function name",
-                              param="messages")
+        raise BadRequestError(
+            f"tool message {call_id!r} answers no tool call of an earlier "
+            "assistant message; Gemini needs the function name",
+            param="messages",
+        )
     text = text_of(message.get("content"))
     try:
         parsed = msgspec.json.decode(text)
@@ -128,8 +152,11 @@ def _contents(messages: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str,
             parts = [_part(p) for p in content_parts(message.get("content"))]
         elif role == "assistant":
             role = "model"
-            parts = [_part(p) for p in content_parts(message.get("content"))
-                     if p.get("type") != "refusal"]
+            parts = [
+                _part(p)
+                for p in content_parts(message.get("content"))
+                if p.get("type") != "refusal"
+            ]
             parts.extend(_function_call(c) for c in message.get("tool_calls") or ())
         elif role == "tool":
             role = "user"
@@ -158,17 +185,22 @@ def _tool_config(choice: Any) -> dict[str, Any] | None:
     elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
         config = {"mode": "ANY", "allowedFunctionNames": [choice["function"].get("name")]}
     else:
-        raise BadRequestError("tool_choice must be 'auto', 'none', 'required' or a "
-                              "function", param="tool_choice")
+        raise BadRequestError(
+            "tool_choice must be 'auto', 'none', 'required' or a function", param="tool_choice"
+        )
     return {"functionCallingConfig": config}
 
 
 def _generation_config(body: Mapping[str, Any]) -> dict[str, Any]:
     config: dict[str, Any] = {}
-    for ours, theirs in (("temperature", "temperature"), ("top_p", "topP"),
-                         ("n", "candidateCount"), ("seed", "seed"),
-                         ("presence_penalty", "presencePenalty"),
-                         ("frequency_penalty", "frequencyPenalty")):
+    for ours, theirs in (
+        ("temperature", "temperature"),
+        ("top_p", "topP"),
+        ("n", "candidateCount"),
+        ("seed", "seed"),
+        ("presence_penalty", "presencePenalty"),
+        ("frequency_penalty", "frequencyPenalty"),
+    ):
         if body.get(ours) is not None:
             config[theirs] = body[ours]
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens")
@@ -198,8 +230,7 @@ def build_generate_content(body: Mapping[str, Any]) -> dict[str, Any]:
     if tools:
         declarations = []
         for function in tools:
-            declaration = {"name": function["name"],
-                           "description": function.get("description", "")}
+            declaration = {"name": function["name"], "description": function.get("description", "")}
             if function.get("parameters"):
                 declaration["parameters"] = gemini_schema(function["parameters"])
             declarations.append(declaration)

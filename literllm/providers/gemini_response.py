@@ -19,8 +19,17 @@ from .sse import SSEParser
 
 __all__ = ["GeminiStreamDecoder", "gemini_chat_result", "gemini_finish", "gemini_usage"]
 
-_CONTENT_FILTER = frozenset({"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT",
-                             "SPII", "IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT"})
+_CONTENT_FILTER = frozenset(
+    {
+        "SAFETY",
+        "RECITATION",
+        "BLOCKLIST",
+        "PROHIBITED_CONTENT",
+        "SPII",
+        "IMAGE_SAFETY",
+        "IMAGE_PROHIBITED_CONTENT",
+    }
+)
 _encode = msgspec.json.Encoder().encode
 
 ErrorMapper = Callable[[int, bytes], UpstreamError]
@@ -40,10 +49,13 @@ def gemini_usage(raw: Mapping[str, Any]) -> Usage:
     prompt = int(raw.get("promptTokenCount") or 0) + int(raw.get("toolUsePromptTokenCount") or 0)
     thoughts = int(raw.get("thoughtsTokenCount") or 0)
     completion = int(raw.get("candidatesTokenCount") or 0) + thoughts
-    return Usage(prompt_tokens=prompt, completion_tokens=completion,
-                 total_tokens=int(raw.get("totalTokenCount") or prompt + completion),
-                 cached_tokens=int(raw.get("cachedContentTokenCount") or 0),
-                 reasoning_tokens=thoughts)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        total_tokens=int(raw.get("totalTokenCount") or prompt + completion),
+        cached_tokens=int(raw.get("cachedContentTokenCount") or 0),
+        reasoning_tokens=thoughts,
+    )
 
 
 def _split_parts(parts: Any) -> tuple[str, list[dict[str, Any]]]:
@@ -57,9 +69,16 @@ def _split_parts(parts: Any) -> tuple[str, list[dict[str, Any]]]:
             text.append(part["text"])
         elif "functionCall" in part:
             call = part["functionCall"]
-            calls.append({"id": call.get("id") or new_id("call_"), "type": "function",
-                          "function": {"name": call.get("name"),
-                                       "arguments": _encode(call.get("args") or {}).decode()}})
+            calls.append(
+                {
+                    "id": call.get("id") or new_id("call_"),
+                    "type": "function",
+                    "function": {
+                        "name": call.get("name"),
+                        "arguments": _encode(call.get("args") or {}).decode(),
+                    },
+                }
+            )
     return "".join(text), calls
 
 
@@ -67,24 +86,38 @@ def gemini_chat_result(target: Target, raw: Mapping[str, Any]) -> ChatResult:
     choices: list[dict[str, Any]] = []
     for position, candidate in enumerate(raw.get("candidates") or ()):
         text, calls = _split_parts((candidate.get("content") or {}).get("parts"))
-        message: dict[str, Any] = {"role": "assistant", "content": text or None,
-                                   "refusal": None}
+        message: dict[str, Any] = {"role": "assistant", "content": text or None, "refusal": None}
         if calls:
             message["tool_calls"] = calls
-        choices.append({"index": candidate.get("index", position), "message": message,
-                        "logprobs": None,
-                        "finish_reason": gemini_finish(candidate.get("finishReason"),
-                                                       called_tools=bool(calls))})
+        choices.append(
+            {
+                "index": candidate.get("index", position),
+                "message": message,
+                "logprobs": None,
+                "finish_reason": gemini_finish(
+                    candidate.get("finishReason"), called_tools=bool(calls)
+                ),
+            }
+        )
     if not choices and (raw.get("promptFeedback") or {}).get("blockReason"):
-        choices.append({"index": 0, "logprobs": None, "finish_reason": "content_filter",
-                        "message": {"role": "assistant", "content": None, "refusal": None}})
+        choices.append(
+            {
+                "index": 0,
+                "logprobs": None,
+                "finish_reason": "content_filter",
+                "message": {"role": "assistant", "content": None, "refusal": None},
+            }
+        )
     usage = gemini_usage(raw.get("usageMetadata") or {})
     response_id = raw.get("responseId") or new_id()
     model = raw.get("modelVersion") or target.model
-    return ChatResult(body=chat_completion(response_id=response_id, model=model,
-                                           choices=choices, usage=usage),
-                      usage=usage, model=model, response_id=response_id,
-                      finish_reasons=[c["finish_reason"] for c in choices])
+    return ChatResult(
+        body=chat_completion(response_id=response_id, model=model, choices=choices, usage=usage),
+        usage=usage,
+        model=model,
+        response_id=response_id,
+        finish_reasons=[c["finish_reason"] for c in choices],
+    )
 
 
 class GeminiStreamDecoder:
@@ -112,17 +145,31 @@ class GeminiStreamDecoder:
         for event in self._parser.close():
             out.extend(self._on_event(event.data))
         if not self.finish_reasons:
-            raise UpstreamError(f"provider {self._target.provider!r} ended the stream "
-                                "without a finish reason", status=502, retryable=False)
+            raise UpstreamError(
+                f"provider {self._target.provider!r} ended the stream without a finish reason",
+                status=502,
+                retryable=False,
+            )
         if self._include_usage and self.usage is not None:
-            out.append(usage_chunk(response_id=self.response_id or "",
-                                   model=self.model or self._target.model,
-                                   created=self._created, usage=self.usage))
+            out.append(
+                usage_chunk(
+                    response_id=self.response_id or "",
+                    model=self.model or self._target.model,
+                    created=self._created,
+                    usage=self.usage,
+                )
+            )
         return out
 
     def _chunk(self, index: int, delta: dict[str, Any], finish: str | None = None) -> bytes:
-        return chunk(response_id=self.response_id or "", model=self.model or self._target.model,
-                     created=self._created, delta=delta, finish_reason=finish, index=index)
+        return chunk(
+            response_id=self.response_id or "",
+            model=self.model or self._target.model,
+            created=self._created,
+            delta=delta,
+            finish_reason=finish,
+            index=index,
+        )
 
     def _on_event(self, payload: bytes) -> list[bytes]:
         if not payload:
@@ -160,8 +207,9 @@ class GeminiStreamDecoder:
             delta["tool_calls"] = [{"index": first + i, **call} for i, call in enumerate(calls)]
         finish: str | None = None
         if candidate.get("finishReason"):
-            finish = gemini_finish(candidate["finishReason"],
-                                   called_tools=index in self._tool_count)
+            finish = gemini_finish(
+                candidate["finishReason"], called_tools=index in self._tool_count
+            )
             self.finish_reasons.append(finish)
         if not delta and finish is None:
             return []

@@ -52,8 +52,11 @@ def decode_json(target: Target, body: bytes, what: str = "a response") -> Any:
     try:
         return _decode.decode(body)
     except msgspec.DecodeError:
-        raise UpstreamError(f"provider {target.provider!r} sent {what} that is not valid JSON",
-                            status=502, retryable=True) from None
+        raise UpstreamError(
+            f"provider {target.provider!r} sent {what} that is not valid JSON",
+            status=502,
+            retryable=True,
+        ) from None
 
 
 def redact(message: str | None, secret: str | None) -> str | None:
@@ -78,8 +81,14 @@ def usage_dict(usage: Usage) -> dict[str, Any]:
     return out
 
 
-def chat_completion(*, response_id: str, model: str, choices: list[dict[str, Any]],
-                    usage: Usage | None, created: int | None = None) -> bytes:
+def chat_completion(
+    *,
+    response_id: str,
+    model: str,
+    choices: list[dict[str, Any]],
+    usage: Usage | None,
+    created: int | None = None,
+) -> bytes:
     body: dict[str, Any] = {
         "id": response_id,
         "object": "chat.completion",
@@ -92,27 +101,39 @@ def chat_completion(*, response_id: str, model: str, choices: list[dict[str, Any
     return _encode(body)
 
 
-def chunk(*, response_id: str, model: str, created: int, delta: dict[str, Any],
-          finish_reason: str | None = None, index: int = 0) -> bytes:
-    return _encode({
-        "id": response_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [{"index": index, "delta": delta, "logprobs": None,
-                     "finish_reason": finish_reason}],
-    })
+def chunk(
+    *,
+    response_id: str,
+    model: str,
+    created: int,
+    delta: dict[str, Any],
+    finish_reason: str | None = None,
+    index: int = 0,
+) -> bytes:
+    return _encode(
+        {
+            "id": response_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [
+                {"index": index, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+            ],
+        }
+    )
 
 
 def usage_chunk(*, response_id: str, model: str, created: int, usage: Usage) -> bytes:
-    return _encode({
-        "id": response_id,
-        "object": "chat.completion.chunk",
-        "created": created,
-        "model": model,
-        "choices": [],
-        "usage": usage_dict(usage),
-    })
+    return _encode(
+        {
+            "id": response_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [],
+            "usage": usage_dict(usage),
+        }
+    )
 
 
 def text_of(content: Any) -> str:
@@ -121,8 +142,11 @@ def text_of(content: Any) -> str:
         return ""
     if isinstance(content, str):
         return content
-    return "".join(part.get("text", "") for part in content
-                   if isinstance(part, dict) and part.get("type") == "text")
+    return "".join(
+        part.get("text", "")
+        for part in content
+        if isinstance(part, dict) and part.get("type") == "text"
+    )
 
 
 def content_parts(content: Any) -> list[dict[str, Any]]:
@@ -133,8 +157,9 @@ def content_parts(content: Any) -> list[dict[str, Any]]:
         return [{"type": "text", "text": content}] if content else []
     if isinstance(content, list):
         return [part for part in content if isinstance(part, dict)]
-    raise BadRequestError("message content must be a string or a list of content parts",
-                          param="messages")
+    raise BadRequestError(
+        "message content must be a string or a list of content parts", param="messages"
+    )
 
 
 def parse_data_url(url: str) -> tuple[str, str] | None:
@@ -143,8 +168,9 @@ def parse_data_url(url: str) -> tuple[str, str] | None:
         return None
     header, sep, data = url[5:].partition(",")
     if not sep or not header.endswith(";base64"):
-        raise BadRequestError("image data URLs must be base64 encoded "
-                              "(data:<mime>;base64,<data>)", param="messages")
+        raise BadRequestError(
+            "image data URLs must be base64 encoded (data:<mime>;base64,<data>)", param="messages"
+        )
     return header[: -len(";base64")] or "application/octet-stream", data
 
 
@@ -169,15 +195,19 @@ def stop_list(stop: Any) -> list[str] | None:
 def reject_n(body: Mapping[str, Any], provider: str) -> None:
     n = body.get("n")
     if n is not None and n != 1:
-        raise BadRequestError(f"provider {provider!r} returns one choice per request; "
-                              "n must be 1 or absent", param="n")
+        raise BadRequestError(
+            f"provider {provider!r} returns one choice per request; n must be 1 or absent",
+            param="n",
+        )
 
 
 def reject_params(body: Mapping[str, Any], provider: str, names: Iterable[str]) -> None:
     for name in names:
         if body.get(name) not in (None, False):
-            raise BadRequestError(f"provider {provider!r} does not support {name!r}; "
-                                  "remove it from the request", param=name)
+            raise BadRequestError(
+                f"provider {provider!r} does not support {name!r}; remove it from the request",
+                param=name,
+            )
 
 
 def tool_names_by_id(messages: Sequence[Any]) -> dict[str, str]:
@@ -199,19 +229,26 @@ def embedding_texts(body: Mapping[str, Any], provider: str) -> list[str]:
         return [value]
     if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
         return list(value)
-    raise BadRequestError(f"provider {provider!r} embeds text only: input must be a string "
-                          "or a non-empty list of strings", param="input")
+    raise BadRequestError(
+        f"provider {provider!r} embeds text only: input must be a string "
+        "or a non-empty list of strings",
+        param="input",
+    )
 
 
 def embedding_list(vectors: Sequence[Sequence[float]], *, model: str, usage: Usage) -> bytes:
     """An OpenAI embeddings list with float vectors (see `embeddings_as_base64`)."""
-    return _encode({
-        "object": "list",
-        "data": [{"object": "embedding", "index": i, "embedding": list(vector)}
-                 for i, vector in enumerate(vectors)],
-        "model": model,
-        "usage": {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.total_tokens},
-    })
+    return _encode(
+        {
+            "object": "list",
+            "data": [
+                {"object": "embedding", "index": i, "embedding": list(vector)}
+                for i, vector in enumerate(vectors)
+            ],
+            "model": model,
+            "usage": {"prompt_tokens": usage.prompt_tokens, "total_tokens": usage.total_tokens},
+        }
+    )
 
 
 def embeddings_as_base64(body: bytes) -> bytes:

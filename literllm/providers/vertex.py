@@ -24,8 +24,11 @@ _encode = msgspec.json.Encoder().encode
 
 
 def vertex_base_url(project: str, location: str = DEFAULT_LOCATION) -> str:
-    host = "aiplatform.googleapis.com" if location == "global" \
+    host = (
+        "aiplatform.googleapis.com"
+        if location == "global"
         else f"{location}-aiplatform.googleapis.com"
+    )
     return f"https://{host}/v1/projects/{project}/locations/{location}"
 
 
@@ -36,8 +39,9 @@ def resolve_base_url(environ: Mapping[str, str]) -> str | None:
     project = environ.get("VERTEXAI_PROJECT") or environ.get("GOOGLE_CLOUD_PROJECT")
     if not project:
         return None
-    location = environ.get("VERTEXAI_LOCATION") or environ.get("GOOGLE_CLOUD_LOCATION") \
-        or DEFAULT_LOCATION
+    location = (
+        environ.get("VERTEXAI_LOCATION") or environ.get("GOOGLE_CLOUD_LOCATION") or DEFAULT_LOCATION
+    )
     return vertex_base_url(project, location)
 
 
@@ -53,8 +57,7 @@ class VertexAdapter(GeminiAdapter):
         return headers
 
     def model_url(self, target: Target, method: str) -> str:
-        model = target.model if "/" in target.model \
-            else "publishers/google/models/" + target.model
+        model = target.model if "/" in target.model else "publishers/google/models/" + target.model
         return f"{target.base_url.rstrip('/')}/{model}:{method}"
 
     def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
@@ -62,11 +65,11 @@ class VertexAdapter(GeminiAdapter):
         native: dict[str, Any] = {"instances": [{"content": text} for text in texts]}
         if body.get("dimensions"):
             native["parameters"] = {"outputDimensionality": body["dimensions"]}
-        return UpstreamRequest("POST", self.model_url(target, "predict"),
-                               self.headers(target), _encode(native))
+        return UpstreamRequest(
+            "POST", self.model_url(target, "predict"), self.headers(target), _encode(native)
+        )
 
-    def embeddings_response(self, target: Target,
-                            response: UpstreamResponse) -> EmbeddingResult:
+    def embeddings_response(self, target: Target, response: UpstreamResponse) -> EmbeddingResult:
         raw = decode_json(target, response.body)
         vectors: list[list[float]] = []
         tokens = 0
@@ -75,5 +78,8 @@ class VertexAdapter(GeminiAdapter):
             vectors.append(embeddings.get("values") or [])
             tokens += int((embeddings.get("statistics") or {}).get("token_count") or 0)
         usage = Usage(prompt_tokens=tokens, total_tokens=tokens)
-        return EmbeddingResult(body=embedding_list(vectors, model=target.model, usage=usage),
-                               usage=usage, model=target.model)
+        return EmbeddingResult(
+            body=embedding_list(vectors, model=target.model, usage=usage),
+            usage=usage,
+            model=target.model,
+        )

@@ -54,9 +54,11 @@ def _nullable_to_type(node: Any) -> Any:
 def _validator(schema_name: str) -> Draft202012Validator:
     document = _nullable_to_type(json.loads(SPEC.read_text()))
     registry: Registry[Any] = Registry().with_resource(
-        "urn:openai", Resource.from_contents(document, default_specification=DRAFT202012))
-    return Draft202012Validator({"$ref": f"urn:openai#/components/schemas/{schema_name}"},
-                                registry=registry)
+        "urn:openai", Resource.from_contents(document, default_specification=DRAFT202012)
+    )
+    return Draft202012Validator(
+        {"$ref": f"urn:openai#/components/schemas/{schema_name}"}, registry=registry
+    )
 
 
 def validate_openai(schema_name: str, payload: bytes | dict[str, Any]) -> dict[str, Any]:
@@ -96,7 +98,7 @@ def assert_every_split_equal(make: Callable[[], StreamDecoder], data: bytes) -> 
     byte_by_byte = make()
     out: list[bytes] = []
     for i in range(len(data)):
-        out.extend(byte_by_byte.feed(data[i:i + 1]))
+        out.extend(byte_by_byte.feed(data[i : i + 1]))
     out.extend(byte_by_byte.close())
     assert without_volatile(out) == whole
 
@@ -135,8 +137,13 @@ async def fake_upstream(
 
 def _event_stream_header(name: str, value: str) -> bytes:
     raw_name, raw_value = name.encode(), value.encode()
-    return (struct.pack(">B", len(raw_name)) + raw_name + b"\x07"
-            + struct.pack(">H", len(raw_value)) + raw_value)
+    return (
+        struct.pack(">B", len(raw_name))
+        + raw_name
+        + b"\x07"
+        + struct.pack(">H", len(raw_value))
+        + raw_value
+    )
 
 
 def event_stream_frame(headers: dict[str, str], payload: bytes) -> bytes:
@@ -157,10 +164,16 @@ def converse_stream_bytes(events: list[dict[str, Any]]) -> bytes:
     for item in events:
         payload = json.dumps(item["payload"]).encode()
         if "exception" in item:
-            headers = {":message-type": "exception", ":exception-type": item["exception"],
-                       ":content-type": "application/json"}
+            headers = {
+                ":message-type": "exception",
+                ":exception-type": item["exception"],
+                ":content-type": "application/json",
+            }
         else:
-            headers = {":message-type": "event", ":event-type": item["event"],
-                       ":content-type": "application/json"}
+            headers = {
+                ":message-type": "event",
+                ":event-type": item["event"],
+                ":content-type": "application/json",
+            }
         out += event_stream_frame(headers, payload)
     return out

@@ -18,12 +18,17 @@ from literllm.providers.anthropic_stream import AnthropicStreamDecoder
 from literllm.providers.base import Target
 from literllm.transport import UpstreamResponse
 
-TARGET = Target(provider="anthropic", model="claude-sonnet-4-5-20250929",
-                base_url="https://api.anthropic.com/v1", api_key="sk-ant-secret")
+TARGET = Target(
+    provider="anthropic",
+    model="claude-sonnet-4-5-20250929",
+    base_url="https://api.anthropic.com/v1",
+    api_key="sk-ant-secret",
+)
 
 
-def _request(body: dict[str, object], *, stream: bool = False,
-             target: Target = TARGET) -> dict[str, object]:
+def _request(
+    body: dict[str, object], *, stream: bool = False, target: Target = TARGET
+) -> dict[str, object]:
     request = AnthropicAdapter().chat_request(target, body, stream=stream)
     parsed: dict[str, object] = json.loads(request.body)
     return parsed
@@ -31,8 +36,9 @@ def _request(body: dict[str, object], *, stream: bool = False,
 
 def test_request_matches_recorded_messages_body_field_by_field() -> None:
     adapter = AnthropicAdapter()
-    request = adapter.chat_request(TARGET, load_json("anthropic", "openai_request.json"),
-                                   stream=False)
+    request = adapter.chat_request(
+        TARGET, load_json("anthropic", "openai_request.json"), stream=False
+    )
     assert request.method == "POST"
     assert request.url == "https://api.anthropic.com/v1/messages"
     assert request.headers["x-api-key"] == "sk-ant-secret"
@@ -54,14 +60,21 @@ def test_max_tokens_defaults_from_pricing_then_constant() -> None:
 
 
 def test_stream_flag_and_consecutive_tool_results_merge() -> None:
-    body = {"messages": [
-        {"role": "user", "content": "weather in two cities"},
-        {"role": "assistant", "content": "Checking.", "tool_calls": [
-            {"id": "a", "type": "function", "function": {"name": "w", "arguments": "{}"}},
-            {"id": "b", "type": "function", "function": {"name": "w", "arguments": "{}"}}]},
-        {"role": "tool", "tool_call_id": "a", "content": "1"},
-        {"role": "tool", "tool_call_id": "b", "content": [{"type": "text", "text": "2"}]},
-    ]}
+    body = {
+        "messages": [
+            {"role": "user", "content": "weather in two cities"},
+            {
+                "role": "assistant",
+                "content": "Checking.",
+                "tool_calls": [
+                    {"id": "a", "type": "function", "function": {"name": "w", "arguments": "{}"}},
+                    {"id": "b", "type": "function", "function": {"name": "w", "arguments": "{}"}},
+                ],
+            },
+            {"role": "tool", "tool_call_id": "a", "content": "1"},
+            {"role": "tool", "tool_call_id": "b", "content": [{"type": "text", "text": "2"}]},
+        ]
+    }
     sent = _request(body, stream=True)
     assert sent["stream"] is True
     messages = sent["messages"]
@@ -87,9 +100,15 @@ def test_unsupported_parameters_are_rejected_by_name() -> None:
 
 def test_json_schema_maps_to_output_config() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
-    sent = _request({"messages": [{"role": "user", "content": "hi"}],
-                     "response_format": {"type": "json_schema",
-                                         "json_schema": {"name": "x", "schema": schema}}})
+    sent = _request(
+        {
+            "messages": [{"role": "user", "content": "hi"}],
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "x", "schema": schema},
+            },
+        }
+    )
     assert sent["output_config"] == {"format": {"type": "json_schema", "schema": schema}}
 
 
@@ -120,14 +139,17 @@ def test_tool_use_response() -> None:
     call = choice["message"]["tool_calls"][0]
     assert call["id"] == "toolu_01A09q90qw90lq917835lq9"
     assert call["function"]["name"] == "get_weather"
-    assert json.loads(call["function"]["arguments"]) == {"location": "San Francisco, CA",
-                                                         "unit": "celsius"}
+    assert json.loads(call["function"]["arguments"]) == {
+        "location": "San Francisco, CA",
+        "unit": "celsius",
+    }
 
 
 def test_text_stream_becomes_openai_chunks() -> None:
     decoder = AnthropicAdapter().stream_decoder(TARGET, include_usage=True)
-    chunks = [json.loads(c) for c in run_stream(decoder, load_bytes("anthropic",
-                                                                   "stream_text.sse"))]
+    chunks = [
+        json.loads(c) for c in run_stream(decoder, load_bytes("anthropic", "stream_text.sse"))
+    ]
     for c in chunks:
         validate_openai("CreateChatCompletionStreamResponse", c)
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
@@ -135,26 +157,30 @@ def test_text_stream_becomes_openai_chunks() -> None:
     assert text == "Hello!"
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["choices"] == []
-    assert chunks[-1]["usage"] == {"prompt_tokens": 25, "completion_tokens": 15,
-                                   "total_tokens": 40}
+    assert chunks[-1]["usage"] == {"prompt_tokens": 25, "completion_tokens": 15, "total_tokens": 40}
     assert {c["id"] for c in chunks} == {"msg_1nZdL29xx5MUA1yADyHTEsnR8uuvGzszyY"}
     assert decoder.finish_reasons == ["stop"]
 
 
 def test_usage_is_filled_even_without_usage_chunk() -> None:
     decoder = AnthropicAdapter().stream_decoder(TARGET, include_usage=False)
-    chunks = [json.loads(c) for c in run_stream(decoder, load_bytes("anthropic",
-                                                                   "stream_text.sse"))]
+    chunks = [
+        json.loads(c) for c in run_stream(decoder, load_bytes("anthropic", "stream_text.sse"))
+    ]
     assert all(c["choices"] for c in chunks)
     assert decoder.usage is not None and decoder.usage.completion_tokens == 15
 
 
 def test_tool_stream_keeps_index_and_id() -> None:
     decoder = AnthropicAdapter().stream_decoder(TARGET, include_usage=True)
-    chunks = [json.loads(c) for c in run_stream(decoder, load_bytes("anthropic",
-                                                                   "stream_tool_use.sse"))]
-    calls = [c["choices"][0]["delta"]["tool_calls"][0] for c in chunks
-             if c["choices"] and "tool_calls" in c["choices"][0]["delta"]]
+    chunks = [
+        json.loads(c) for c in run_stream(decoder, load_bytes("anthropic", "stream_tool_use.sse"))
+    ]
+    calls = [
+        c["choices"][0]["delta"]["tool_calls"][0]
+        for c in chunks
+        if c["choices"] and "tool_calls" in c["choices"][0]["delta"]
+    ]
     assert calls[0]["id"] == "toolu_01T1x1fJ34qAmk2tNTrN7Up6"
     assert calls[0]["function"]["name"] == "get_weather"
     assert {c["index"] for c in calls} == {0}
@@ -177,7 +203,8 @@ def test_chunks_arrive_as_events_arrive() -> None:
 def test_every_byte_split_gives_the_same_chunks(name: str) -> None:
     assert_every_split_equal(
         lambda: AnthropicStreamDecoder(TARGET, include_usage=True, adapter=AnthropicAdapter()),
-        load_bytes("anthropic", name))
+        load_bytes("anthropic", name),
+    )
 
 
 def test_stream_error_event_is_retryable_overload() -> None:
@@ -202,11 +229,20 @@ def test_errors_map_status_type_and_retryability() -> None:
     assert overloaded.retryable and overloaded.status == 503
     bad = adapter.error(TARGET, 400, {}, load_bytes("anthropic", "error_invalid_request.json"))
     assert not bad.retryable and bad.status == 400 and "roles must alternate" in bad.message
-    limited = adapter.error(TARGET, 429, {"retry-after": "7"}, b'{"type":"error","error":'
-                            b'{"type":"rate_limit_error","message":"slow down"}}')
+    limited = adapter.error(
+        TARGET,
+        429,
+        {"retry-after": "7"},
+        b'{"type":"error","error":{"type":"rate_limit_error","message":"slow down"}}',
+    )
     assert limited.retryable and limited.retry_after == 7.0
-    leaked = adapter.error(TARGET, 400, {}, b'{"type":"error","error":{"type":'
-                           b'"invalid_request_error","message":"bad key sk-ant-secret"}}')
+    leaked = adapter.error(
+        TARGET,
+        400,
+        {},
+        b'{"type":"error","error":{"type":'
+        b'"invalid_request_error","message":"bad key sk-ant-secret"}}',
+    )
     assert "sk-ant-secret" not in leaked.message
 
 
@@ -218,21 +254,29 @@ def test_embeddings_are_refused_with_the_provider_named() -> None:
 async def test_official_sdk_parses_the_recorded_payloads() -> None:
     anthropic = pytest.importorskip("anthropic")
     routes = {
-        ("POST", "/v1/messages"): (200, "application/json",
-                                   load_bytes("anthropic", "messages_response.json")),
+        ("POST", "/v1/messages"): (
+            200,
+            "application/json",
+            load_bytes("anthropic", "messages_response.json"),
+        ),
     }
     async with fake_upstream(routes) as (url, seen):
         client = anthropic.AsyncAnthropic(base_url=url, api_key="k", max_retries=0)
         message = await client.messages.create(
-            model="claude-3-7-sonnet-20250219", max_tokens=10,
-            messages=[{"role": "user", "content": "hi"}])
+            model="claude-3-7-sonnet-20250219",
+            max_tokens=10,
+            messages=[{"role": "user", "content": "hi"}],
+        )
         assert message.content[0].text == "Hi! My name is Claude."
         assert message.usage.cache_read_input_tokens == 2051
-        routes[("POST", "/v1/messages")] = (200, "text/event-stream",
-                                            load_bytes("anthropic", "stream_tool_use.sse"))
+        routes[("POST", "/v1/messages")] = (
+            200,
+            "text/event-stream",
+            load_bytes("anthropic", "stream_tool_use.sse"),
+        )
         async with client.messages.stream(
-                model="m", max_tokens=10,
-                messages=[{"role": "user", "content": "hi"}]) as stream:
+            model="m", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
             final = await stream.get_final_message()
         assert final.content[1].input == {"location": "San Francisco, CA"}
         assert final.stop_reason == "tool_use"

@@ -16,27 +16,29 @@ from literllm.providers.base import Target
 from literllm.transport import UpstreamResponse
 
 RESOURCE = "https://contoso.openai.azure.com"
-TARGET = Target(provider="azure", model="gpt-4o-prod", base_url=RESOURCE,
-                api_key="azure-secret")
+TARGET = Target(provider="azure", model="gpt-4o-prod", base_url=RESOURCE, api_key="azure-secret")
 
 
 def test_versioned_deployment_urls() -> None:
     assert azure_url(RESOURCE, "gpt-4o-prod", "/chat/completions") == (
         f"{RESOURCE}/openai/deployments/gpt-4o-prod/chat/completions"
-        f"?api-version={DEFAULT_API_VERSION}")
+        f"?api-version={DEFAULT_API_VERSION}"
+    )
     assert azure_url(RESOURCE + "/?api-version=2025-04-01-preview", "d", "/embeddings") == (
-        f"{RESOURCE}/openai/deployments/d/embeddings?api-version=2025-04-01-preview")
-    assert azure_url(RESOURCE + "/openai/deployments/other?api-version=2024-06-01", "d",
-                     "/chat/completions") == (
-        f"{RESOURCE}/openai/deployments/other/chat/completions?api-version=2024-06-01")
+        f"{RESOURCE}/openai/deployments/d/embeddings?api-version=2025-04-01-preview"
+    )
+    assert azure_url(
+        RESOURCE + "/openai/deployments/other?api-version=2024-06-01", "d", "/chat/completions"
+    ) == (f"{RESOURCE}/openai/deployments/other/chat/completions?api-version=2024-06-01")
 
 
 def test_v1_url_keeps_model_in_body() -> None:
-    target = Target(provider="azure", model="gpt-4o-prod", base_url=RESOURCE + "/openai/v1/",
-                    api_key="k")
+    target = Target(
+        provider="azure", model="gpt-4o-prod", base_url=RESOURCE + "/openai/v1/", api_key="k"
+    )
     request = AzureAdapter().chat_request(
-        target, {"model": "alias", "messages": [{"role": "user", "content": "hi"}]},
-        stream=True)
+        target, {"model": "alias", "messages": [{"role": "user", "content": "hi"}]}, stream=True
+    )
     assert request.url == f"{RESOURCE}/openai/v1/chat/completions"
     body = json.loads(request.body)
     assert body["model"] == "gpt-4o-prod"
@@ -66,13 +68,16 @@ def test_stream_drops_prompt_filter_chunk() -> None:
     assert decoder.usage is not None and decoder.usage.completion_tokens == 2
     assert decoder.finish_reasons == ["stop"]
     quiet = AzureAdapter().stream_decoder(TARGET, include_usage=False)
-    assert all(json.loads(c)["choices"] for c in run_stream(quiet, load_bytes("azure",
-                                                                             "stream.sse")))
+    assert all(
+        json.loads(c)["choices"] for c in run_stream(quiet, load_bytes("azure", "stream.sse"))
+    )
 
 
 def test_every_byte_split_gives_the_same_chunks() -> None:
-    assert_every_split_equal(lambda: AzureAdapter().stream_decoder(TARGET, include_usage=True),
-                             load_bytes("azure", "stream.sse"))
+    assert_every_split_equal(
+        lambda: AzureAdapter().stream_decoder(TARGET, include_usage=True),
+        load_bytes("azure", "stream.sse"),
+    )
 
 
 def test_errors() -> None:
@@ -80,8 +85,9 @@ def test_errors() -> None:
     filtered = adapter.error(TARGET, 400, {}, load_bytes("azure", "error_content_filter.json"))
     assert filtered.status == 400 and filtered.code == "content_filter"
     assert not filtered.retryable
-    limited = adapter.error(TARGET, 429, {"retry-after": "6"},
-                            load_bytes("azure", "error_rate_limit.json"))
+    limited = adapter.error(
+        TARGET, 429, {"retry-after": "6"}, load_bytes("azure", "error_rate_limit.json")
+    )
     assert limited.retryable and limited.retry_after == 6.0
 
 
@@ -95,20 +101,25 @@ async def test_official_azure_client_parses_the_recorded_payloads() -> None:
     path = "/openai/deployments/gpt-4o-prod/chat/completions"
     routes = {("POST", path): (200, "application/json", load_bytes("azure", "chat_response.json"))}
     async with fake_upstream(routes) as (url, seen):
-        client = openai.AsyncAzureOpenAI(azure_endpoint=url, api_key="k", max_retries=0,
-                                         api_version=DEFAULT_API_VERSION)
+        client = openai.AsyncAzureOpenAI(
+            azure_endpoint=url, api_key="k", max_retries=0, api_version=DEFAULT_API_VERSION
+        )
         answer = await client.chat.completions.create(
-            model="gpt-4o-prod", messages=[{"role": "user", "content": "hi"}])
+            model="gpt-4o-prod", messages=[{"role": "user", "content": "hi"}]
+        )
         assert answer.choices[0].message.content.startswith("Yes, customer managed keys")
         routes[("POST", path)] = (200, "text/event-stream", load_bytes("azure", "stream.sse"))
         text = ""
         async for part in await client.chat.completions.create(
-                model="gpt-4o-prod", messages=[{"role": "user", "content": "hi"}], stream=True):
+            model="gpt-4o-prod", messages=[{"role": "user", "content": "hi"}], stream=True
+        ):
             if part.choices:
                 text += part.choices[0].delta.content or ""
         assert text == "Yes"
         await client.close()
         ours = AzureAdapter().chat_request(
-            Target(provider="azure", model="gpt-4o-prod", base_url=url), {"messages": []},
-            stream=False)
+            Target(provider="azure", model="gpt-4o-prod", base_url=url),
+            {"messages": []},
+            stream=False,
+        )
         assert ours.url.endswith(str(seen[0].rel_url))

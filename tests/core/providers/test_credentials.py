@@ -37,8 +37,9 @@ def _refresher(credentials: FakeGoogleCredentials) -> None:
 async def test_vertex_token_is_cached_and_refreshed_before_expiry() -> None:
     clock = Clock()
     credentials = FakeGoogleCredentials()
-    source = VertexTokenSource(credentials=credentials, refresh=_refresher, clock=clock,
-                               refresh_margin=300)
+    source = VertexTokenSource(
+        credentials=credentials, refresh=_refresher, clock=clock, refresh_margin=300
+    )
     assert await source.token() == "ya29.token-1"
     clock.now += 3600 - 301  # still more than the margin before expiry
     assert await source.token() == "ya29.token-1"
@@ -76,11 +77,18 @@ async def test_service_account_key_loads_through_google_auth(tmp_path: Any) -> N
     rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
     serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()).decode()
-    info = {"type": "service_account", "project_id": "p", "private_key_id": "1",
-            "private_key": pem, "client_email": "sa@p.iam.gserviceaccount.com",
-            "client_id": "1", "token_uri": "https://oauth2.googleapis.com/token"}
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    info = {
+        "type": "service_account",
+        "project_id": "p",
+        "private_key_id": "1",
+        "private_key": pem,
+        "client_email": "sa@p.iam.gserviceaccount.com",
+        "client_id": "1",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    }
     seen: list[Any] = []
 
     def offline_refresh(credentials: Any) -> None:
@@ -95,8 +103,9 @@ async def test_service_account_key_loads_through_google_auth(tmp_path: Any) -> N
     assert "https://www.googleapis.com/auth/cloud-platform" in seen[0].scopes
 
 
-async def test_aws_source_reads_the_standard_environment(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Any) -> None:
+async def test_aws_source_reads_the_standard_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
     pytest.importorskip("botocore")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
@@ -105,7 +114,8 @@ async def test_aws_source_reads_the_standard_environment(monkeypatch: pytest.Mon
     monkeypatch.setenv("AWS_SESSION_TOKEN", "session")
     source = AwsCredentialSource(environ={})
     assert await source.credentials() == AwsCredentials(
-        access_key_id="AKIAEXAMPLE", secret_access_key="secret/key+1", session_token="session")
+        access_key_id="AKIAEXAMPLE", secret_access_key="secret/key+1", session_token="session"
+    )
     assert await source.api_key() == "AKIAEXAMPLE:secret/key+1:session"
 
 

@@ -21,16 +21,21 @@ from literllm.providers.gemini_convert import gemini_schema
 from literllm.providers.openai_shape import embeddings_as_base64
 from literllm.transport import UpstreamResponse
 
-TARGET = Target(provider="gemini", model="gemini-2.0-flash",
-                base_url="https://generativelanguage.googleapis.com/v1beta",
-                api_key="AIza-secret")
+TARGET = Target(
+    provider="gemini",
+    model="gemini-2.0-flash",
+    base_url="https://generativelanguage.googleapis.com/v1beta",
+    api_key="AIza-secret",
+)
 
 
 def test_request_matches_recorded_generate_content_field_by_field() -> None:
-    request = GeminiAdapter().chat_request(TARGET, load_json("gemini", "openai_request.json"),
-                                           stream=False)
-    assert request.url == ("https://generativelanguage.googleapis.com/v1beta/models/"
-                           "gemini-2.0-flash:generateContent")
+    request = GeminiAdapter().chat_request(
+        TARGET, load_json("gemini", "openai_request.json"), stream=False
+    )
+    assert request.url == (
+        "https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent"
+    )
     assert request.headers["x-goog-api-key"] == "AIza-secret"
     sent = json.loads(request.body)
     expected = load_json("gemini", "generate_content_request.json")
@@ -41,19 +46,28 @@ def test_request_matches_recorded_generate_content_field_by_field() -> None:
 
 def test_stream_url_asks_for_sse() -> None:
     request = GeminiAdapter().chat_request(
-        TARGET, {"messages": [{"role": "user", "content": "hi"}]}, stream=True)
+        TARGET, {"messages": [{"role": "user", "content": "hi"}]}, stream=True
+    )
     assert request.url.endswith("/models/gemini-2.0-flash:streamGenerateContent?alt=sse")
 
 
 def test_schema_refs_are_inlined_and_unknown_keys_dropped() -> None:
-    schema = {"type": "object", "$defs": {"P": {"type": "string", "const": "x"}},
-              "properties": {"p": {"$ref": "#/$defs/P"},
-                             "l": {"type": "array", "items": {"$ref": "#/$defs/P"}}},
-              "additionalProperties": False}
+    schema = {
+        "type": "object",
+        "$defs": {"P": {"type": "string", "const": "x"}},
+        "properties": {
+            "p": {"$ref": "#/$defs/P"},
+            "l": {"type": "array", "items": {"$ref": "#/$defs/P"}},
+        },
+        "additionalProperties": False,
+    }
     assert gemini_schema(schema) == {
         "type": "object",
-        "properties": {"p": {"type": "string", "enum": ["x"]},
-                       "l": {"type": "array", "items": {"type": "string", "enum": ["x"]}}}}
+        "properties": {
+            "p": {"type": "string", "enum": ["x"]},
+            "l": {"type": "array", "items": {"type": "string", "enum": ["x"]}},
+        },
+    }
 
 
 def test_tool_result_without_matching_call_is_a_400() -> None:
@@ -65,8 +79,7 @@ def test_tool_result_without_matching_call_is_a_400() -> None:
 
 def test_logprobs_rejected_by_name() -> None:
     with pytest.raises(BadRequestError) as info:
-        GeminiAdapter().chat_request(
-            TARGET, {"messages": [], "logprobs": True}, stream=False)
+        GeminiAdapter().chat_request(TARGET, {"messages": [], "logprobs": True}, stream=False)
     assert info.value.param == "logprobs"
 
 
@@ -79,9 +92,12 @@ def test_response_with_thoughts_and_cache() -> None:
     assert parsed["choices"][0]["message"]["content"].startswith("AI learns")
     assert parsed["choices"][0]["finish_reason"] == "stop"
     assert parsed["usage"] == {
-        "prompt_tokens": 8, "completion_tokens": 42, "total_tokens": 50,
+        "prompt_tokens": 8,
+        "completion_tokens": 42,
+        "total_tokens": 50,
         "prompt_tokens_details": {"cached_tokens": 4},
-        "completion_tokens_details": {"reasoning_tokens": 32}}
+        "completion_tokens_details": {"reasoning_tokens": 32},
+    }
     assert result.usage is not None and result.usage.reasoning_tokens == 32
 
 
@@ -93,8 +109,7 @@ def test_function_call_response() -> None:
     assert choice["finish_reason"] == "tool_calls"
     call = choice["message"]["tool_calls"][0]
     assert call["id"].startswith("call_")
-    assert json.loads(call["function"]["arguments"]) == {"brightness": 25,
-                                                         "color_temp": "warm"}
+    assert json.loads(call["function"]["arguments"]) == {"brightness": 25, "color_temp": "warm"}
 
 
 def test_blocked_prompt_is_content_filter() -> None:
@@ -106,8 +121,7 @@ def test_blocked_prompt_is_content_filter() -> None:
 
 def test_text_stream() -> None:
     decoder = GeminiAdapter().stream_decoder(TARGET, include_usage=True)
-    chunks = [json.loads(c) for c in run_stream(decoder, load_bytes("gemini",
-                                                                   "stream_text.sse"))]
+    chunks = [json.loads(c) for c in run_stream(decoder, load_bytes("gemini", "stream_text.sse"))]
     for c in chunks:
         validate_openai("CreateChatCompletionStreamResponse", c)
     assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": "The"}
@@ -128,8 +142,9 @@ def test_each_event_is_emitted_when_it_arrives() -> None:
 
 def test_tool_call_stream_indexes() -> None:
     decoder = GeminiAdapter().stream_decoder(TARGET, include_usage=False)
-    chunks = [json.loads(c) for c in run_stream(decoder, load_bytes("gemini",
-                                                                   "stream_tool_calls.sse"))]
+    chunks = [
+        json.loads(c) for c in run_stream(decoder, load_bytes("gemini", "stream_tool_calls.sse"))
+    ]
     calls = chunks[0]["choices"][0]["delta"]["tool_calls"]
     assert [c["index"] for c in calls] == [0, 1]
     assert all(c["id"] for c in calls)
@@ -141,13 +156,15 @@ def test_tool_call_stream_indexes() -> None:
 def test_every_byte_split_gives_the_same_chunks() -> None:
     assert_every_split_equal(
         lambda: GeminiAdapter().stream_decoder(TARGET, include_usage=True),
-        load_bytes("gemini", "stream_text.sse"))
+        load_bytes("gemini", "stream_text.sse"),
+    )
 
 
 def test_errors() -> None:
     adapter = GeminiAdapter()
-    exhausted = adapter.error(TARGET, 429, {}, load_bytes("gemini",
-                                                          "error_resource_exhausted.json"))
+    exhausted = adapter.error(
+        TARGET, 429, {}, load_bytes("gemini", "error_resource_exhausted.json")
+    )
     assert exhausted.retryable and exhausted.status == 429 and exhausted.retry_after == 38.0
     invalid = adapter.error(TARGET, 400, {}, load_bytes("gemini", "error_invalid_argument.json"))
     assert not invalid.retryable and invalid.status == 400
@@ -161,13 +178,17 @@ def test_embeddings_round_trip() -> None:
     adapter = GeminiAdapter()
     request = adapter.embeddings_request(
         Target(provider="gemini", model="gemini-embedding-001", base_url=TARGET.base_url),
-        {"input": ["a", "b"], "dimensions": 3})
+        {"input": ["a", "b"], "dimensions": 3},
+    )
     assert request.url.endswith("/models/gemini-embedding-001:batchEmbedContents")
     assert json.loads(request.body)["requests"][1] == {
-        "model": "models/gemini-embedding-001", "content": {"parts": [{"text": "b"}]},
-        "outputDimensionality": 3}
-    result = adapter.embeddings_response(TARGET, UpstreamResponse(
-        200, {}, load_bytes("gemini", "batch_embed_response.json")))
+        "model": "models/gemini-embedding-001",
+        "content": {"parts": [{"text": "b"}]},
+        "outputDimensionality": 3,
+    }
+    result = adapter.embeddings_response(
+        TARGET, UpstreamResponse(200, {}, load_bytes("gemini", "batch_embed_response.json"))
+    )
     parsed = validate_openai("CreateEmbeddingResponse", result.body)
     assert [d["index"] for d in parsed["data"]] == [0, 1]
     assert parsed["data"][1]["embedding"] == [0.02, 0.5, -0.25]
@@ -182,22 +203,34 @@ async def test_official_sdk_parses_the_recorded_payloads() -> None:
     genai = pytest.importorskip("google.genai")
     routes = {
         ("POST", "/v1beta/models/gemini-2.0-flash:generateContent"): (
-            200, "application/json", load_bytes("gemini", "function_call_response.json")),
+            200,
+            "application/json",
+            load_bytes("gemini", "function_call_response.json"),
+        ),
         ("POST", "/v1beta/models/gemini-2.0-flash:streamGenerateContent"): (
-            200, "text/event-stream", load_bytes("gemini", "stream_text.sse")),
+            200,
+            "text/event-stream",
+            load_bytes("gemini", "stream_text.sse"),
+        ),
         ("POST", "/v1beta/models/gemini-embedding-001:batchEmbedContents"): (
-            200, "application/json", load_bytes("gemini", "batch_embed_response.json")),
+            200,
+            "application/json",
+            load_bytes("gemini", "batch_embed_response.json"),
+        ),
     }
     async with fake_upstream(routes) as (url, _seen):
         client = genai.Client(api_key="k", http_options={"base_url": url, "api_version": "v1beta"})
-        response = await client.aio.models.generate_content(model="gemini-2.0-flash",
-                                                            contents="lights")
+        response = await client.aio.models.generate_content(
+            model="gemini-2.0-flash", contents="lights"
+        )
         assert response.function_calls[0].args == {"brightness": 25, "color_temp": "warm"}
         text = ""
         async for part in await client.aio.models.generate_content_stream(
-                model="gemini-2.0-flash", contents="fox"):
+            model="gemini-2.0-flash", contents="fox"
+        ):
             text += part.text or ""
         assert text == "The quick brown fox jumps."
-        embedded = await client.aio.models.embed_content(model="gemini-embedding-001",
-                                                         contents=["a", "b"])
+        embedded = await client.aio.models.embed_content(
+            model="gemini-embedding-001", contents=["a", "b"]
+        )
         assert embedded.embeddings[1].values == [0.02, 0.5, -0.25]

@@ -11,20 +11,32 @@ from literllm.providers.registry import ProviderRegistry
 from literllm.providers.vertex import VertexAdapter
 
 
-@pytest.mark.parametrize(("name", "kind", "base_url", "env_var"), [
-    ("anthropic", AnthropicAdapter, "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY"),
-    ("gemini", GeminiAdapter, "https://generativelanguage.googleapis.com/v1beta",
-     "GEMINI_API_KEY"),
-    ("google", GeminiAdapter, "https://generativelanguage.googleapis.com/v1beta",
-     "GEMINI_API_KEY"),
-    ("vertex_ai", VertexAdapter, None, None),
-    ("vertex", VertexAdapter, None, None),
-    ("azure", AzureAdapter, None, "AZURE_API_KEY"),
-    ("bedrock", BedrockAdapter, None, None),
-    ("cohere", CohereAdapter, "https://api.cohere.com/v2", "COHERE_API_KEY"),
-])
-def test_registry_picks_the_native_adapter(name: str, kind: type, base_url: str | None,
-                                           env_var: str | None) -> None:
+@pytest.mark.parametrize(
+    ("name", "kind", "base_url", "env_var"),
+    [
+        ("anthropic", AnthropicAdapter, "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY"),
+        (
+            "gemini",
+            GeminiAdapter,
+            "https://generativelanguage.googleapis.com/v1beta",
+            "GEMINI_API_KEY",
+        ),
+        (
+            "google",
+            GeminiAdapter,
+            "https://generativelanguage.googleapis.com/v1beta",
+            "GEMINI_API_KEY",
+        ),
+        ("vertex_ai", VertexAdapter, None, None),
+        ("vertex", VertexAdapter, None, None),
+        ("azure", AzureAdapter, None, "AZURE_API_KEY"),
+        ("bedrock", BedrockAdapter, None, None),
+        ("cohere", CohereAdapter, "https://api.cohere.com/v2", "COHERE_API_KEY"),
+    ],
+)
+def test_registry_picks_the_native_adapter(
+    name: str, kind: type, base_url: str | None, env_var: str | None
+) -> None:
     registry = ProviderRegistry()
     assert registry.known(name)
     assert isinstance(registry.adapter(name), kind)
