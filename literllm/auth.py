@@ -55,6 +55,15 @@ class Authenticator:
                 digest = hashlib.sha256(key.key.encode()).digest()
                 self._keys[digest] = (key.key, key, index)
 
+    def describe(self, key: KeyConfig) -> str:
+        """The label logs and metrics show for a key: its description, else its index."""
+        if key.description:
+            return key.description
+        for _, candidate, index in self._keys.values():
+            if candidate is key:
+                return f"key #{index}"
+        return "key"
+
     @property
     def closed(self) -> bool:
         """No master key and no virtual keys: nobody can call the API."""
@@ -85,5 +94,5 @@ class Authenticator:
         found = self._keys.get(digest)
         if found is not None and hmac.compare_digest(encoded, found[0].encode()):
             _, key, index = found
-            return Caller(False, key, key_identity(found[0]), key.description or f"key #{index}")
+            return Caller(False, key, key_identity(found[0]), self.describe(key))
         raise AuthenticationError("invalid API key")

@@ -1,8 +1,8 @@
 """One request's journey: admit, look in the cache, dispatch, settle, record.
 
 `Exchange` holds everything a request touches (the proxy's parts, the caller, the
-decoded body) so that the non-streaming and streaming paths share one admission,
-one settlement and one telemetry record.
+decoded body, its `Outcome`) so that the non-streaming and streaming paths share one
+admission, one settlement, one span and one metrics record.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from .auth import Caller
 from .dispatch import AttemptLog
+from .errors import BudgetExceededError, LiterLLMError, RateLimitError
+from .outcome import Outcome
 from .providers import ChatResult, Usage
 from .ratelimit import estimate_prompt_tokens, estimate_request_tokens
 from .results import ChatStream, Response
@@ -23,14 +25,12 @@ if TYPE_CHECKING:
     from .proxy import Proxy
     from .telemetry import RequestSpan
 
-__all__ = ["Exchange"]
+__all__ = ["Exchange", "cache_policy"]
 
 
-def _cache_policy(headers: Mapping[str, str] | None) -> tuple[bool, bool]:
+def cache_policy(headers: Mapping[str, str] | None) -> tuple[bool, bool]:
     """(may read, may write) from the client's `Cache-Control`."""
-    if not headers:
-        return True, True
-    value = headers.get("cache-control") or headers.get("Cache-Control")
+    value = headers.get("cache-control") if headers else None
     if not value:
         return True, True
     directives = {d.strip().lower() for d in value.split(",")}
@@ -45,6 +45,7 @@ class Exchange:
         "kind",
         "log",
         "model",
+        "outcome",
         "proxy",
         "request",
         "span",
@@ -57,6 +58,7 @@ class Exchange:
         request: dict[str, Any],
         kind: str,
         headers: Mapping[str, str] | None,
+        outcome: Outcome | None,
     ) -> None:
         self.proxy = proxy
         self.caller = caller
@@ -66,6 +68,9 @@ class Exchange:
         self.headers = headers
         self.log = AttemptLog()
         self.admission: Admission | None = None
+        self.outcome = outcome if outcome is not None else Outcome(proxy.clock.monotonic())
+        self.outcome.model = self.model
+        self.outcome.key = caller.description
         self.span: RequestSpan = proxy.telemetry.start_request(
             operation=kind,
             request_model=self.model,
@@ -73,6 +78,9 @@ class Exchange:
             traceparent=headers.get("traceparent") if headers else None,
             tracestate=headers.get("tracestate") if headers else None,
         )
+        proxy.metrics.request_started(self.model)
+
+    # -- shared steps -------------------------------------------------------------------
 
     async def _admit(self) -> Admission:
         governor = self.proxy.governor
@@ -106,18 +114,59 @@ class Exchange:
             headers["x-literllm-response-cost"] = f"{cost:.10f}".rstrip("0").rstrip(".") or "0"
         return headers
 
+    def _finish(self, error: BaseException | None) -> None:
+        """Close the books on this request: span, metrics, outcome."""
+        outcome = self.outcome
+        metrics = self.proxy.metrics
+        deployment = self.log.deployment
+        if deployment is not None:
+            outcome.deployment = deployment.label
+            outcome.provider_model = deployment.provider_model
+            outcome.route = deployment.name
+        if error is not None:
+            self.span.fail(error)
+            outcome.status = error.status if isinstance(error, LiterLLMError) else 500
+            if isinstance(error, RateLimitError):
+                metrics.rate_limit_refusal(
+                    self.caller.description, self._limit_scope(), _limit_kind(error)
+                )
+            elif isinstance(error, BudgetExceededError):
+                metrics.budget_refusal(self.caller.description, "any")
+        self.span.end()
+        if self.log.retries:
+            for _ in range(self.log.retries):
+                metrics.retry(self.model, outcome.deployment or "-")
+        if self.log.fallbacks and outcome.route:
+            metrics.fallback(self.model, outcome.route)
+        metrics.request_finished(self.model)
+        metrics.observe_request(
+            model=self.model,
+            deployment=outcome.deployment or "-",
+            key=outcome.key or "-",
+            status=outcome.status,
+            duration=self.proxy.clock.monotonic() - outcome.started,
+            upstream=outcome.upstream_seconds,
+            usage=outcome.usage,
+            cost=outcome.cost,
+        )
+
+    def _limit_scope(self) -> str:
+        key = self.caller.key
+        return "key" if key is not None and (key.rpm or key.tpm) else "global"
+
     # -- non-streaming ---------------------------------------------------------------
 
     async def complete(self) -> Response:
+        error: BaseException | None = None
         try:
             return await self._complete()
-        except BaseException as error:
-            self.span.fail(error)
+        except BaseException as exc:
+            error = exc
             raise
         finally:
-            self.span.end()
             if self.admission is not None:
                 await self.admission.release()
+            self._finish(error)
 
     async def _complete(self) -> Response:
         proxy = self.proxy
@@ -125,21 +174,17 @@ class Exchange:
         cache = proxy.cache
         cache_key: str | None = None
         may_write = False
-        cache_state: str | None = None
         if cache is not None:
-            may_read, may_write = _cache_policy(self.headers)
+            may_read, may_write = cache_policy(self.headers)
             cache_key = cache.key(
                 endpoint=self.kind, model=self.model, body=self.request, caller=self.caller.identity
             )
             if may_read:
                 cached = await cache.get(cache_key)
                 if cached is not None:
-                    self.span.cache_hit()
-                    await admission.settle(provider_model=None, usage=None)
-                    headers = self._headers(0.0)
-                    headers["x-literllm-cache"] = "hit"
-                    return Response(cached, headers)
-            cache_state = "miss" if may_read else "bypass"
+                    return await self._cache_hit(admission, cached)
+                proxy.metrics.cache_miss(self.model)
+            self.outcome.cache = "miss" if may_read else "bypass"
 
         routes = proxy.resolver.routes(self.model)
         result = await proxy.dispatcher.run(self.model, routes, self._attempt, self.log)
@@ -147,6 +192,8 @@ class Exchange:
         assert deployment is not None
         cost = await admission.settle(provider_model=deployment.provider_model, usage=result.usage)
         tracked = cost if proxy.config.general.enable_cost_tracking else None
+        self.outcome.usage = result.usage
+        self.outcome.cost = cost
         self.span.finish(
             result.model,
             result.response_id,
@@ -158,14 +205,25 @@ class Exchange:
         if cache is not None and cache_key is not None and may_write:
             await cache.set(cache_key, result.body)
         headers = self._headers(cost)
-        if cache_state is not None:
-            headers["x-literllm-cache"] = cache_state
+        if self.outcome.cache is not None:
+            headers["x-literllm-cache"] = self.outcome.cache
         return Response(result.body, headers)
+
+    async def _cache_hit(self, admission: Admission, cached: bytes) -> Response:
+        self.span.cache_hit()
+        self.proxy.metrics.cache_hit(self.model)
+        await admission.settle(provider_model=None, usage=None)
+        self.outcome.cache = "hit"
+        self.outcome.cost = 0.0
+        headers = self._headers(0.0)
+        headers["x-literllm-cache"] = "hit"
+        return Response(cached, headers)
 
     async def _attempt(self, deployment: Deployment) -> ChatResult:
         await self._reserve(deployment)
         target = deployment.target
         adapter = deployment.adapter
+        clock = self.proxy.clock
         with self.span.attempt(
             target.provider,
             deployment.provider_model,
@@ -176,7 +234,13 @@ class Exchange:
                 upstream = adapter.chat_request(target, dict(self.request), stream=False)
             else:
                 upstream = adapter.embeddings_request(target, dict(self.request))
-            response = await self.proxy.transport.send(upstream, timeout=deployment.timeout)
+            sent = clock.monotonic()
+            try:
+                response = await self.proxy.transport.send(upstream, timeout=deployment.timeout)
+            finally:
+                self.outcome.upstream_seconds = (
+                    (self.outcome.upstream_seconds or 0.0) + clock.monotonic() - sent
+                )
             attempt.status_code(response.status)
             if response.status >= 400:
                 raise adapter.error(target, response.status, response.headers, response.body)
@@ -191,10 +255,9 @@ class Exchange:
         try:
             return await self._stream()
         except BaseException as error:
-            self.span.fail(error)
-            self.span.end()
             if self.admission is not None:
                 await self.admission.release()
+            self._finish(error)
             raise
 
     async def _stream(self) -> ChatStream:
@@ -204,10 +267,6 @@ class Exchange:
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         routes = proxy.resolver.routes(self.model)
         started = proxy.clock.monotonic()
-
-        async def reserve_then_open(deployment: Deployment) -> None:
-            await self._reserve(deployment)
-
         stream = await open_chat_stream(
             proxy.dispatcher,
             proxy.transport,
@@ -218,16 +277,21 @@ class Exchange:
             log=self.log,
             headers=lambda _log: self._headers(None),
             on_done=self._stream_done,
-            before_attempt=reserve_then_open,
+            before_attempt=self._reserve,
         )
-        self.span.first_chunk(proxy.clock.monotonic() - started)
+        first = proxy.clock.monotonic() - started
+        self.span.first_chunk(first)
+        deployment = self.log.deployment
+        proxy.metrics.time_to_first_token(
+            self.model, deployment.label if deployment else "-", first
+        )
+        self.outcome.upstream_seconds = first
         return stream
 
     async def _stream_done(self, opened: OpenedStream, error: BaseException | None) -> None:
         usage = opened.usage
         if usage is None:
-            # Cut short before the provider reported usage: charge what was seen.
-            # About one token per streamed chunk, as OpenAI-style providers send them.
+            # Cut short before the provider reported usage: about one token a chunk.
             prompt = estimate_prompt_tokens(self.request)
             completion = opened.streamed_chunks
             usage = Usage(
@@ -239,11 +303,16 @@ class Exchange:
                     provider_model=opened.deployment.provider_model, usage=usage
                 )
                 tracked = cost if self.proxy.config.general.enable_cost_tracking else None
+                self.outcome.usage = usage
+                self.outcome.cost = cost
                 decoder = opened.decoder
                 self.span.finish(
                     decoder.model, decoder.response_id, decoder.finish_reasons, usage, tracked
                 )
-            if error is not None:
-                self.span.fail(error)
         finally:
-            self.span.end()
+            self.outcome.upstream_seconds = self.proxy.clock.monotonic() - self.outcome.started
+            self._finish(error)
+
+
+def _limit_kind(error: RateLimitError) -> str:
+    return "rpm" if error.headers.get("x-ratelimit-remaining-requests") == "0" else "tpm"

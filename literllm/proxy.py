@@ -21,12 +21,21 @@ from .cache import ResponseCache
 from .clock import Clock, SystemClock
 from .config import Config, load_config
 from .dispatch import Dispatcher
-from .errors import BadRequestError, GatewayTimeoutError, NotFoundError
+from .errors import (
+    BadRequestError,
+    GatewayTimeoutError,
+    LiterLLMError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from .exchange import Exchange
 from .files import FileStore
 from .governance import Governor
 from .health import HealthProber
+from .metrics import Metrics, SpendCap
+from .outcome import Outcome
 from .pricing import Pricing
+from .redact import effective_config
 from .providers import ProviderRegistry
 from .requests import decode_body, validate_chat, validate_embeddings
 from .resolve import Resolver
@@ -87,6 +96,11 @@ class Proxy:
             FileStore.from_config(config.files, clock=self.clock)
             if config.files is not None
             else None
+        )
+        self.metrics = Metrics(
+            known_models=list(self.resolver.pools),
+            known_deployments=[d.label for d in self.router.deployments()],
+            known_keys=["master", *(self.auth.describe(k) for k in config.keys)],
         )
         self.telemetry = Telemetry(
             config.general.enable_tracing,
@@ -230,14 +244,12 @@ class Proxy:
         *,
         api_key: str | None,
         headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
     ) -> Response:
-        """A non-streaming chat completion (a body with `stream: true` is refused)."""
-        request = decode_body(body)
-        validate_chat(request)
-        if request.get("stream"):
-            raise BadRequestError("'stream': true needs chat_stream()", param="stream")
-        caller = self._caller_for(api_key, request["model"])
-        exchange = Exchange(self, caller, request, "chat", headers)
+        """A non-streaming chat completion (a body with `stream: true` is refused).
+
+        `outcome`, when given, is filled in with what happened (for access logs)."""
+        exchange = self._exchange(body, api_key, "chat", headers, outcome)
         return await self._within_deadline(exchange.complete())
 
     async def embeddings(
@@ -246,11 +258,9 @@ class Proxy:
         *,
         api_key: str | None,
         headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
     ) -> Response:
-        request = decode_body(body)
-        validate_embeddings(request)
-        caller = self._caller_for(api_key, request["model"])
-        exchange = Exchange(self, caller, request, "embeddings", headers)
+        exchange = self._exchange(body, api_key, "embeddings", headers, outcome)
         return await self._within_deadline(exchange.complete())
 
     async def chat_stream(
@@ -259,23 +269,51 @@ class Proxy:
         *,
         api_key: str | None,
         headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
     ) -> ChatStream:
         """Open a streaming chat completion; returns once its first chunk is in hand.
 
         Iterate the result for chunk JSON bytes (or `json_chunks()` for dicts) and
         `aclose()` it when done early.
         """
-        request = decode_body(body)
-        validate_chat(request)
-        request["stream"] = True
-        caller = self._caller_for(api_key, request["model"])
-        exchange = Exchange(self, caller, request, "chat", headers)
+        exchange = self._exchange(body, api_key, "chat", headers, outcome, stream=True)
         return await self._within_deadline(exchange.stream())
 
-    def _caller_for(self, api_key: str | None, model: str) -> Caller:
-        caller = self.auth.authenticate(api_key)
-        caller.check_model(model)
-        return caller
+    def _exchange(
+        self,
+        body: bytes | Mapping[str, Any],
+        api_key: str | None,
+        kind: str,
+        headers: Mapping[str, str] | None,
+        outcome: Outcome | None,
+        stream: bool = False,
+    ) -> Exchange:
+        """Decode, validate and authenticate; refusals here are counted in metrics."""
+        model = "-"
+        key = "-"
+        try:
+            request = decode_body(body)
+            if isinstance(request.get("model"), str):
+                model = request["model"]
+            if kind == "chat":
+                validate_chat(request)
+                if request.get("stream") and not stream:
+                    raise BadRequestError("'stream': true needs chat_stream()", param="stream")
+            else:
+                validate_embeddings(request)
+            if stream:
+                request["stream"] = True
+            caller = self.auth.authenticate(api_key)
+            key = caller.description
+            caller.check_model(model)
+        except LiterLLMError as error:
+            if outcome is not None:
+                outcome.model, outcome.key, outcome.status = model, key, error.status
+            self.metrics.observe_request(
+                model=model, deployment="-", key=key, status=error.status, duration=0.0
+            )
+            raise
+        return Exchange(self, caller, request, kind, headers, outcome)
 
     async def _within_deadline(self, work: Coroutine[Any, Any, T]) -> T:
         limit = self.config.server.request_timeout_secs
@@ -321,9 +359,15 @@ class Proxy:
         order: str = "desc",
     ) -> dict[str, Any]:
         owner = self.file_owner(api_key)
+        if order not in ("asc", "desc"):
+            raise BadRequestError("order must be 'asc' or 'desc'", param="order")
         return await self._file_store().list(
-            owner=owner, purpose=purpose, limit=limit, after=after, order=order
-        )  # type: ignore[arg-type]
+            owner=owner,
+            purpose=purpose,
+            limit=limit,
+            after=after,
+            order="asc" if order == "asc" else "desc",
+        )
 
     async def retrieve_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
         owner = self.file_owner(api_key)
@@ -336,3 +380,82 @@ class Proxy:
     async def delete_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
         owner = self.file_owner(api_key)
         return await self._file_store().delete(owner=owner, file_id=file_id)
+
+    # -- operators ----------------------------------------------------------------------
+
+    def require_master(self, api_key: str | None) -> None:
+        """Admin and metrics endpoints: the master key only (403 for virtual keys)."""
+        caller = self.auth.authenticate(api_key)
+        if not caller.is_master:
+            raise PermissionDeniedError(
+                "this endpoint needs the master key", code="master_key_required"
+            )
+
+    async def render_metrics(self) -> tuple[bytes, str]:
+        snapshot = await self.governor.snapshot()
+        self.metrics.update_spend(_spend_caps(snapshot))
+        return self.metrics.render()
+
+    async def admin_keys(self) -> dict[str, Any]:
+        snapshot = await self.governor.snapshot()
+        return {"object": "list", "data": snapshot["keys"]}
+
+    async def admin_spend(self) -> dict[str, Any]:
+        snapshot = await self.governor.snapshot()
+        return {
+            "global": snapshot["global"],
+            "master": snapshot["master"],
+            "models": snapshot["models"],
+            "keys": [
+                {
+                    "id": k["id"],
+                    "description": k["description"],
+                    "spend": k["spend"],
+                    "remaining_budget": k["remaining_budget"],
+                }
+                for k in snapshot["keys"]
+            ],
+        }
+
+    def admin_models(self) -> dict[str, Any]:
+        pools = []
+        for name, deployments in self.resolver.pools.items():
+            states = [self.router.state_of(d) for d in deployments]
+            pools.append(
+                {
+                    "name": name,
+                    "fallbacks": self.resolver.fallbacks(name),
+                    "deployments": [
+                        {f: getattr(s, f) for f in s.__struct_fields__} for s in states
+                    ],
+                }
+            )
+        return {"strategy": self.config.routing.strategy, "pools": pools}
+
+    def admin_config(self) -> dict[str, Any]:
+        return effective_config(self.config)
+
+
+def _spend_caps(snapshot: dict[str, Any]) -> list[SpendCap]:
+    caps = [
+        SpendCap(
+            scope="global",
+            name="global",
+            spent=snapshot["global"]["spend"],
+            limit=snapshot["global"]["limits"]["budget_limit"],
+        )
+    ]
+    caps += [
+        SpendCap(scope="model", name=name, spent=m["spend"], limit=m["limit"])
+        for name, m in snapshot["models"].items()
+    ]
+    caps += [
+        SpendCap(
+            scope="key",
+            name=k["description"] or k["id"],
+            spent=k["spend"],
+            limit=k["limits"]["budget_limit"],
+        )
+        for k in snapshot["keys"]
+    ]
+    return caps

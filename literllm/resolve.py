@@ -95,6 +95,9 @@ class Resolver:
             self._passthrough.popitem(last=False)
         return [deployment]
 
+    def fallbacks(self, model: str) -> list[str]:
+        return list(self._fallbacks.get(model, ()))
+
     def is_pool(self, model: str) -> bool:
         return model in self.pools
 

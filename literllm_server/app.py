@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,7 +20,8 @@ from literllm.errors import (
 )
 from literllm.results import ChatStream, Response
 
-from . import file_routes
+from . import admin_routes, file_routes
+from .accesslog import AccessLog, AccessRecord
 from .cors import Cors
 from .http import Receive, Request, Scope, Send, error_response, read_body, send_bytes
 from .openapi import openapi_document
@@ -39,8 +41,9 @@ Handler = Callable[["App", Request, Receive, Send], Awaitable[None]]
 
 
 class App:
-    def __init__(self, proxy: Proxy) -> None:
+    def __init__(self, proxy: Proxy, access_log: AccessLog | None = None) -> None:
         self.proxy = proxy
+        self.access_log = access_log if access_log is not None and access_log.enabled else None
         self.limit = proxy.config.server.body_limit_bytes
         self.cors = Cors(proxy.config.server.cors_origins)
         self._openapi: bytes | None = None
@@ -124,14 +127,41 @@ class App:
             self.in_flight -= 1
             if not self.in_flight:
                 self._idle.set()
+            if self.access_log is not None:
+                self._log(request)
+
+    def _log(self, request: Request) -> None:
+        outcome = request.outcome
+        usage = outcome.usage
+        cache = outcome.cache
+        self.access_log.log(
+            AccessRecord(  # type: ignore[union-attr]
+                timestamp=request.arrived,
+                request_id=request.request_id,
+                method=request.method,
+                path=request.path,
+                status=outcome.status,
+                latency_ms=(time.monotonic() - request.started) * 1000.0,
+                key=outcome.key,
+                model=outcome.model,
+                deployment=outcome.deployment,
+                tokens_in=usage.prompt_tokens if usage else None,
+                tokens_out=usage.completion_tokens if usage else None,
+                cost=outcome.cost,
+                cache=cache if cache in ("hit", "miss", "bypass") else None,  # type: ignore[arg-type]
+                route=outcome.route,
+            )
+        )
 
     def _decorate(self, request: Request, send: Send) -> Send:
         extra = [(b"x-request-id", request.request_id.encode("latin-1"))]
         extra.extend(self.cors.headers(request))
+        outcome = request.outcome
 
         async def decorated(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", ()), *extra]
+                outcome.status = message["status"]
             await send(message)
 
         return decorated  # type: ignore[return-value]
@@ -177,16 +207,22 @@ async def chat_completions(app: App, request: Request, receive: Receive, send: S
     proxy = app.proxy
     body = proxy.decode(raw)
     if body.get("stream") is True:
-        stream = await proxy.chat_stream(body, api_key=request.api_key(), headers=request.headers)
+        stream = await proxy.chat_stream(
+            body, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
+        )
         await stream_sse(stream, receive, send)
         return
-    response = await proxy.chat(body, api_key=request.api_key(), headers=request.headers)
+    response = await proxy.chat(
+        body, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
+    )
     await send_response(send, response)
 
 
 async def embeddings(app: App, request: Request, receive: Receive, send: Send) -> None:
     raw = await app.json_body(request, receive)
-    response = await app.proxy.embeddings(raw, api_key=request.api_key(), headers=request.headers)
+    response = await app.proxy.embeddings(
+        raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
+    )
     await send_response(send, response)
 
 
@@ -285,6 +321,11 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/health/liveness": {"GET": liveness},
     "/health/readiness": {"GET": readiness},
     "/openapi.json": {"GET": openapi},
+    "/metrics": {"GET": admin_routes.metrics},
+    "/admin/keys": {"GET": admin_routes.keys},
+    "/admin/spend": {"GET": admin_routes.spend},
+    "/admin/models": {"GET": admin_routes.models},
+    "/admin/config": {"GET": admin_routes.config},
     "/v1/files": {"GET": file_routes.list_files, "POST": file_routes.create_file},
     "/files": {"GET": file_routes.list_files, "POST": file_routes.create_file},
 }
@@ -302,6 +343,6 @@ def _dynamic_route(path: str) -> dict[str, Handler] | None:
     return None
 
 
-def create_app(proxy: Proxy) -> App:
-    """The ASGI application serving `proxy`."""
-    return App(proxy)
+def create_app(proxy: Proxy, access_log: AccessLog | None = None) -> App:
+    """The ASGI application serving `proxy`; `access_log` writes one line per request."""
+    return App(proxy, access_log)

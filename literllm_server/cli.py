@@ -117,9 +117,10 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    logger = logging.getLogger("literllm")
+    logger.info("config: %s\n%s", source, summary(config))
     for warning in config_warnings(config):
-        logging.getLogger("literllm").warning("%s", warning)
-    logging.getLogger("literllm").info("config: %s", source)
+        logger.warning("%s", warning)
     return run(
         config,
         config_path=args.config,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from literllm.errors import LiterLLMError, PayloadTooLargeError
+from literllm.outcome import Outcome
 
 __all__ = ["Receive", "Request", "Scope", "Send", "error_response", "read_body", "send_bytes"]
 
@@ -21,10 +23,22 @@ JSON = b"application/json"
 class Request:
     """The parts of an ASGI request the gateway looks at, decoded once."""
 
-    __slots__ = ("headers", "method", "path", "request_id", "scope")
+    __slots__ = (
+        "arrived",
+        "headers",
+        "method",
+        "outcome",
+        "path",
+        "request_id",
+        "scope",
+        "started",
+    )
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
+        self.arrived = time.time()
+        self.started = time.monotonic()
+        self.outcome = Outcome(self.started)
         self.method: str = scope["method"]
         self.path: str = scope["path"]
         headers: dict[str, str] = {}

@@ -9,13 +9,28 @@ import signal
 
 from literllm import Proxy
 from literllm.config import Config, apply_overrides, load_config
+from literllm.otel_setup import configure_sdk_from_env
+from literllm.redact import Redactor
 
+from .accesslog import AccessLog
 from .app import App, create_app
 
-__all__ = ["app_factory", "run"]
+__all__ = ["app_factory", "build_app", "run"]
 
 _WORKER_ENV = "LITER_LLM_WORKER_ARGS"
 GRACE_SECS = 30
+
+
+def build_app(config: Config, log_format: str) -> App:
+    """The app for `config`, with tracing from `OTEL_*` and a scrubbed access log."""
+    configure_sdk_from_env()
+    proxy = Proxy.from_config(config)
+    secrets = [d.target.api_key for d in proxy.router.deployments() if d.target.api_key]
+    access_log = AccessLog(
+        "json" if log_format == "json" else "plain",
+        redactor=Redactor.from_config(config, extra=secrets),
+    )
+    return create_app(proxy, access_log)
 
 
 def app_factory() -> App:
@@ -27,7 +42,7 @@ def app_factory() -> App:
         port=args["port"],
         master_key=args["master_key"],
     )
-    return create_app(Proxy.from_config(config))
+    return build_app(config, args["log_format"])
 
 
 def run(
@@ -41,7 +56,7 @@ def run(
 ) -> int:
     host, port = config.server.host, config.server.port
     if server == "hypercorn":
-        return _hypercorn(create_app(Proxy.from_config(config)), host, port, log_level)
+        return _hypercorn(build_app(config, log_format), host, port, log_level)
     import uvicorn
 
     options = {
@@ -64,11 +79,17 @@ def run(
                 "host": host,
                 "port": port,
                 "master_key": config.general.master_key,
+                "log_format": log_format,
             }
         )
-        uvicorn.run("literllm_server.serve:app_factory", factory=True, workers=workers, **options)  # type: ignore[arg-type]
+        uvicorn.run(
+            "literllm_server.serve:app_factory",
+            factory=True,
+            workers=workers,
+            **options,  # type: ignore[arg-type]
+        )
         return 0
-    uvicorn.run(create_app(Proxy.from_config(config)), **options)  # type: ignore[arg-type]
+    uvicorn.run(build_app(config, log_format), **options)  # type: ignore[arg-type]
     return 0
 
 
