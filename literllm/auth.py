@@ -49,20 +49,15 @@ class Authenticator:
         self._master_digest = (
             hashlib.sha256(self._master.encode()).digest() if self._master else None
         )
-        self._keys: dict[bytes, tuple[str, KeyConfig, int]] = {}
+        self._keys: dict[bytes, tuple[str, KeyConfig, str]] = {}
         for index, key in enumerate(keys, start=1):
             if key.key:
                 digest = hashlib.sha256(key.key.encode()).digest()
-                self._keys[digest] = (key.key, key, index)
+                self._keys[digest] = (key.key, key, key.description or f"key #{index}")
 
-    def describe(self, key: KeyConfig) -> str:
-        """The label logs and metrics show for a key: its description, else its index."""
-        if key.description:
-            return key.description
-        for _, candidate, index in self._keys.values():
-            if candidate is key:
-                return f"key #{index}"
-        return "key"
+    def labels(self) -> list[str]:
+        """What logs and metrics call each key: its description, else `key #N`."""
+        return [label for _, _, label in self._keys.values()]
 
     @property
     def closed(self) -> bool:
@@ -93,6 +88,6 @@ class Authenticator:
             return Caller(True, None, "master", "master")
         found = self._keys.get(digest)
         if found is not None and hmac.compare_digest(encoded, found[0].encode()):
-            _, key, index = found
-            return Caller(False, key, key_identity(found[0]), self.describe(key))
+            token, key, label = found
+            return Caller(False, key, key_identity(token), label)
         raise AuthenticationError("invalid API key")

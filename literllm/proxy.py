@@ -35,8 +35,8 @@ from .health import HealthProber
 from .metrics import Metrics, SpendCap
 from .outcome import Outcome
 from .pricing import Pricing
-from .redact import effective_config
 from .providers import ProviderRegistry
+from .redact import effective_config
 from .requests import decode_body, validate_chat, validate_embeddings
 from .resolve import Resolver
 from .results import ChatStream, Response
@@ -100,7 +100,7 @@ class Proxy:
         self.metrics = Metrics(
             known_models=list(self.resolver.pools),
             known_deployments=[d.label for d in self.router.deployments()],
-            known_keys=["master", *(self.auth.describe(k) for k in config.keys)],
+            known_keys=["master", *self.auth.labels()],
         )
         self.telemetry = Telemetry(
             config.general.enable_tracing,

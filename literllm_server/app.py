@@ -128,14 +128,14 @@ class App:
             if not self.in_flight:
                 self._idle.set()
             if self.access_log is not None:
-                self._log(request)
+                self._log(self.access_log, request)
 
-    def _log(self, request: Request) -> None:
+    def _log(self, access_log: AccessLog, request: Request) -> None:
         outcome = request.outcome
         usage = outcome.usage
         cache = outcome.cache
-        self.access_log.log(
-            AccessRecord(  # type: ignore[union-attr]
+        access_log.log(
+            AccessRecord(
                 timestamp=request.arrived,
                 request_id=request.request_id,
                 method=request.method,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import msgspec
 import pytest
 
 from literllm import Proxy, ServiceUnavailableError, UpstreamError
 from literllm.config import Config
-from literllm.resolve import Resolver
 from literllm.providers import ProviderRegistry
+from literllm.resolve import Resolver
 from literllm.testing import Delay, Fail, FakeClock, FakeUpstream, Reply, StreamReply
 from tests.support.configs import MASTER, config
 
@@ -203,10 +205,8 @@ async def test_cooldown_skip_half_open_and_recover(
     upstream.script(Reply(503), url="a.test")
     async with Proxy.from_config(cfg, transport=upstream, clock=clock, environ={}) as proxy:
         for _ in range(4):
-            try:
+            with contextlib.suppress(UpstreamError):
                 await proxy.chat({**CHAT, "model": "m"}, api_key=MASTER)
-            except UpstreamError:
-                pass
         first_a = hosts(upstream).index("a.test")
         assert "a.test" not in hosts(upstream)[first_a + 1 :]  # cooling: no traffic
         state = {d["deployment"]: d["state"] for d in proxy.health()["deployments"]}
