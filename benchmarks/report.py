@@ -120,7 +120,9 @@ def render(result: dict[str, Any]) -> str:
     agg = aggregate(result["runs"])
     out = ["# liter-llm benchmark results", ""]
     out.append(f"Command: `{env['command']}`  ")
-    out.append(f"Date: {env['date']}, commit `{env['commit']}`  ")
+    dirty = env.get("uncommitted_gateway_files", 0)
+    tree = f" plus {dirty} uncommitted files in literllm/ and literllm_server/" if dirty else ""
+    out.append(f"Date: {env['date']}, commit `{env['commit']}`{tree}  ")
     out.append(f"Machine: {env['cpu']}, {env['cores']} cores, Linux {env['kernel']}, "
                f"Python {env['python']}, {env['nginx']}, {env['wrk']}, LiteLLM {env['litellm']}  ")
     pin = ("servers on CPU 1, wrk + mock + probes on CPU 0" if env["pinned"]

@@ -108,10 +108,14 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
             cpu = line.split(":", 1)[1].strip()
             break
     commit = _run_text(["git", "-C", str(HERE.parent), "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(
+        ["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "literllm",
+         "literllm_server"], capture_output=True, text=True).stdout.splitlines()
     litellm_py = targets.LITELLM_BIN.parent / "python"
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "commit": commit,
+        "uncommitted_gateway_files": len(dirty),
         "command": "benchmarks/run.sh " + " ".join(sys.argv[1:]),
         "cpu": cpu, "cores": os.cpu_count(), "kernel": platform.release(),
         "python": platform.python_version(),
