@@ -177,7 +177,7 @@ for i = 9, #ARGV, 2 do
     if tonumber(expires) <= now then
       redis.call('HDEL', held, all[j])
     else
-      reserved = reserved + 0
+      reserved = reserved + tonumber(value)
     end
   end
   local remaining = limit - (tonumber(redis.call('HGET', spend, cap)) or 0) - reserved
