@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import sys
 
 from literllm import Proxy
 from literllm.config import Config, apply_overrides, load_config
@@ -72,6 +73,8 @@ def run(
         "date_header": True,
         "timeout_keep_alive": 75,
     }
+    # uvicorn re-raises SIGTERM once it has drained; make that a clean exit (status 0).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if workers > 1:
         os.environ[_WORKER_ENV] = json.dumps(
             {
