@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -34,8 +35,10 @@ __all__ = [
     "Gateway",
     "Gateways",
     "clean_env",
+    "descendants",
     "gateways_fixture",
     "run_cli",
+    "serving_pids",
 ]
 
 _SCRIPT = Path(sys.executable).with_name("liter-llm")
@@ -264,3 +267,76 @@ def gateways_fixture(tmp_path: Path) -> Iterator[Gateways]:
         yield gateways
     finally:
         gateways.close()
+
+
+# -- which process answered (Linux /proc) ---------------------------------------------
+
+
+def descendants(pid: int) -> set[int]:
+    """`pid`'s children, grandchildren and so on (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes: set[int] = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _accepted_inodes(server_port: int, client_ports: set[int]) -> set[int]:
+    """Inodes of the server side of established TCP connections from `client_ports`."""
+    inodes: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for row in Path(table).read_text().splitlines()[1:]:
+                fields = row.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                if local_port == server_port and remote_port in client_ports:
+                    inodes.add(int(fields[9]))
+    return inodes
+
+
+def serving_pids(gateway: Gateway, count: int = 8) -> set[int]:
+    """Open `count` connections at once, make a request on each, and return the pids of
+    the processes (the gateway or its workers) that hold the accepted ends."""
+    if not Path("/proc/net/tcp").exists():
+        pytest.skip("needs Linux /proc to see which process accepted a connection")
+    connections = [
+        socket.create_connection(("127.0.0.1", gateway.port), timeout=10) for _ in range(count)
+    ]
+    try:
+        for connection in connections:
+            connection.sendall(b"GET /health/liveness HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n")
+        for connection in connections:
+            received = b""
+            while b"alive" not in received:
+                chunk = connection.recv(4096)
+                if not chunk:
+                    raise AssertionError(f"connection closed without an answer: {received!r}")
+                received += chunk
+            assert received.startswith(b"HTTP/1.1 200"), received
+        inodes = _accepted_inodes(gateway.port, {c.getsockname()[1] for c in connections})
+        return {
+            pid for pid in {gateway.pid} | descendants(gateway.pid) if _socket_inodes(pid) & inodes
+        }
+    finally:
+        for connection in connections:
+            connection.close()
