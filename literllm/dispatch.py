@@ -59,22 +59,26 @@ class Dispatcher:
         router = self._router
         last_error: LiterLLMError | None = None
         for route_index, (name, pool) in enumerate(routes):
-            tried: set[Deployment] = set()
+            unusable = {d for d in pool if d.missing_credential is not None}
+            if unusable:
+                first = next(iter(unusable))
+                last_error = LiterLLMError(
+                    first.missing_credential or "", code="missing_credential"
+                )
+            tried: set[Deployment] = set(unusable)
             failures = 0
             while failures <= self._max_retries:
                 deployment = router.pick(pool, tried, name)
-                if deployment is None and tried and router.cooldown_secs is None:
-                    deployment = router.pick(pool, frozenset(), name)
+                if (
+                    deployment is None
+                    and len(tried) > len(unusable)
+                    and router.cooldown_secs is None
+                ):
+                    deployment = router.pick(pool, unusable, name)
                     if deployment is not None:
                         await self._backoff(failures, last_error)
                 if deployment is None:
                     break
-                if deployment.missing_credential is not None:
-                    last_error = LiterLLMError(
-                        deployment.missing_credential, code="missing_credential"
-                    )
-                    tried.add(deployment)
-                    continue
                 if route_index and log.route != name:
                     log.fallbacks += 1
                 if log.attempts:

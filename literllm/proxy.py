@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from .auth import Authenticator, Caller
 from .cache import ResponseCache
 from .clock import Clock, SystemClock
-from .config import Config, load_config
+from .config import Config, FilesConfig, load_config
 from .dispatch import Dispatcher
 from .errors import (
     BadRequestError,
@@ -92,11 +92,8 @@ class Proxy:
             if config.cache is not None
             else None
         )
-        self.files = (
-            FileStore.from_config(config.files, clock=self.clock)
-            if config.files is not None
-            else None
-        )
+        # /v1/files works without a [files] table, on the documented default (memory).
+        self.files = FileStore.from_config(config.files or FilesConfig(), clock=self.clock)
         self.metrics = Metrics(
             known_models=list(self.resolver.pools),
             known_deployments=[d.label for d in self.router.deployments()],
@@ -160,8 +157,11 @@ class Proxy:
                 "no master key and no virtual keys are configured: every /v1 request "
                 "will be refused with 401 until one is set"
             )
-        if self.files is not None and self.files.startup_warning:
-            log.warning("%s", self.files.startup_warning)
+        if self.files.startup_warning:
+            if self.config.files is not None:
+                log.warning("%s", self.files.startup_warning)
+            else:
+                log.info("no [files] table: /v1/files keeps uploads in memory until restart")
         for deployment in self.router.deployments():
             if deployment.missing_credential:
                 log.warning("%s: %s", deployment.label, deployment.missing_credential)
@@ -328,14 +328,6 @@ class Proxy:
 
     # -- files --------------------------------------------------------------------
 
-    def _file_store(self) -> FileStore:
-        if self.files is None:
-            raise NotFoundError(
-                "file storage is not enabled: add a [files] table to liter-llm-proxy.toml",
-                code="files_not_enabled",
-            )
-        return self.files
-
     def file_owner(self, api_key: str | None) -> str | None:
         """The owner id files are stored under for this key (None: the master key)."""
         caller = self.auth.authenticate(api_key)
@@ -345,7 +337,7 @@ class Proxy:
         self, *, api_key: str | None, filename: str, purpose: Any, chunks: AsyncIterator[bytes]
     ) -> dict[str, Any]:
         owner = self.file_owner(api_key)
-        return await self._file_store().create(
+        return await self.files.create(
             owner=owner, filename=filename, purpose=purpose, chunks=chunks
         )
 
@@ -361,7 +353,7 @@ class Proxy:
         owner = self.file_owner(api_key)
         if order not in ("asc", "desc"):
             raise BadRequestError("order must be 'asc' or 'desc'", param="order")
-        return await self._file_store().list(
+        return await self.files.list(
             owner=owner,
             purpose=purpose,
             limit=limit,
@@ -371,15 +363,15 @@ class Proxy:
 
     async def retrieve_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
         owner = self.file_owner(api_key)
-        return await self._file_store().retrieve(owner=owner, file_id=file_id)
+        return await self.files.retrieve(owner=owner, file_id=file_id)
 
     async def file_content(self, file_id: str, *, api_key: str | None) -> AsyncIterator[bytes]:
         owner = self.file_owner(api_key)
-        return await self._file_store().content(owner=owner, file_id=file_id)
+        return await self.files.content(owner=owner, file_id=file_id)
 
     async def delete_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
         owner = self.file_owner(api_key)
-        return await self._file_store().delete(owner=owner, file_id=file_id)
+        return await self.files.delete(owner=owner, file_id=file_id)
 
     # -- operators ----------------------------------------------------------------------
 
