@@ -9,6 +9,7 @@ health as reported by probes.
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 from collections.abc import Iterable, Sequence
 from typing import Literal
@@ -20,6 +21,8 @@ from .config import ModelConfig
 from .providers import Adapter, Target
 
 __all__ = ["Deployment", "DeploymentState", "Router", "Strategy"]
+
+log = logging.getLogger("literllm.routing")
 
 Strategy = Literal["round_robin", "least_busy", "lowest_latency", "weighted"]
 _LATENCY_SMOOTHING = 0.2
@@ -144,6 +147,8 @@ class Router:
 
     def succeeded(self, deployment: Deployment, latency: float) -> None:
         deployment.in_flight -= 1
+        if deployment.cooldown_until is not None:
+            log.info("deployment %s recovered: its half-open trial succeeded", deployment.label)
         deployment.cooldown_until = None
         deployment.trial_running = False
         previous = deployment.latency
@@ -164,6 +169,12 @@ class Router:
             return False
         duration = max(float(self.cooldown_secs), retry_after or 0.0)
         deployment.cooldown_until = self._clock.monotonic() + duration
+        log.warning(
+            "deployment %s is cooling down for %g s after a transient failure (in flight: %d)",
+            deployment.label,
+            duration,
+            deployment.in_flight,
+        )
         return True
 
     def released(self, deployment: Deployment) -> None:
