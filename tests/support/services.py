@@ -37,6 +37,7 @@ import pytest
 from aiohttp import web
 
 __all__ = [
+    "REDIS_PASSWORD",
     "REQUIRE_SERVICES_ENV",
     "HttpUpstream",
     "RedisServer",
@@ -44,6 +45,7 @@ __all__ = [
     "redis_binary",
     "redis_process_fixture",
     "redis_url_fixture",
+    "redis_with_password_fixture",
     "require_service",
 ]
 
@@ -74,8 +76,9 @@ def redis_binary() -> str | None:
 class RedisServer:
     """A throwaway `redis-server` on 127.0.0.1: no RDB, no AOF, its own temp dir."""
 
-    def __init__(self, binary: str) -> None:
+    def __init__(self, binary: str, *, password: str | None = None) -> None:
         self.binary = binary
+        self.password = password
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
         self._dir = tempfile.TemporaryDirectory(prefix="liter-llm-redis-")
@@ -83,7 +86,8 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> RedisServer:
         for _ in range(3):  # another process may take the free port before redis binds it
@@ -102,6 +106,7 @@ class RedisServer:
                         "no",
                         "--dir",
                         self._dir.name,
+                        *(["--requirepass", self.password] if self.password else []),
                     ],
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -124,8 +129,15 @@ class RedisServer:
     def ping(self) -> bool:
         try:
             with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                conn.sendall(b"PING\r\n")
-                return conn.recv(16).startswith(b"+PONG")
+                auth = f"AUTH {self.password}\r\n".encode() if self.password else b""
+                conn.sendall(auth + b"PING\r\n")
+                answer = b""
+                while answer.count(b"\r\n") < (2 if auth else 1) and len(answer) < 256:
+                    chunk = conn.recv(256)
+                    if not chunk:
+                        break
+                    answer += chunk
+                return answer.endswith(b"+PONG\r\n")
         except OSError:
             return False
 
@@ -173,6 +185,16 @@ def redis_url_fixture() -> Iterator[str]:
 def redis_process_fixture() -> Iterator[RedisServer]:
     """A redis-server of this test's own, which the test may stop."""
     with RedisServer(_redis_or_skip()) as server:
+        yield server
+
+
+REDIS_PASSWORD = "redis-pass-SECRET-8c41f2"
+
+
+@pytest.fixture(name="redis_with_password")
+def redis_with_password_fixture() -> Iterator[RedisServer]:
+    """Like `redis_process`, with `requirepass REDIS_PASSWORD` (its URL carries it)."""
+    with RedisServer(_redis_or_skip(), password=REDIS_PASSWORD) as server:
         yield server
 
 
