@@ -49,15 +49,17 @@ class Authenticator:
         self._master_digest = (
             hashlib.sha256(self._master.encode()).digest() if self._master else None
         )
-        self._keys: dict[bytes, tuple[str, KeyConfig, str]] = {}
+        self._keys: dict[bytes, tuple[str, Caller]] = {}
         for index, key in enumerate(keys, start=1):
             if key.key:
                 digest = hashlib.sha256(key.key.encode()).digest()
-                self._keys[digest] = (key.key, key, key.description or f"key #{index}")
+                label = key.description or f"key #{index}"
+                self._keys[digest] = (key.key, Caller(False, key, key_identity(key.key), label))
+        self._master_caller = Caller(True, None, "master", "master")
 
     def labels(self) -> list[str]:
         """What logs and metrics call each key: its description, else `key #N`."""
-        return [label for _, _, label in self._keys.values()]
+        return [caller.description for _, caller in self._keys.values()]
 
     @property
     def closed(self) -> bool:
@@ -85,9 +87,8 @@ class Authenticator:
             and hmac.compare_digest(digest, self._master_digest)
             and hmac.compare_digest(encoded, self._master.encode())
         ):
-            return Caller(True, None, "master", "master")
+            return self._master_caller
         found = self._keys.get(digest)
         if found is not None and hmac.compare_digest(encoded, found[0].encode()):
-            token, key, label = found
-            return Caller(False, key, key_identity(token), label)
+            return found[1]
         raise AuthenticationError("invalid API key")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from .auth import Authenticator, Caller
 from .cache import ResponseCache
 from .clock import Clock, SystemClock
-from .config import Config, FilesConfig, load_config
+from .config import Config, FilesConfig, apply_overrides, load_config
 from .dispatch import Dispatcher
 from .errors import (
     BadRequestError,
@@ -132,8 +132,10 @@ class Proxy:
         environ: Mapping[str, str] | None = None,
     ) -> Proxy:
         """Load `liter-llm-proxy.toml` (discovered from the working directory when `path`
-        is None) and build a proxy for it."""
-        return cls(load_config(path, environ), transport=transport, clock=clock, environ=environ)
+        is None) and build a proxy for it. The master key falls back to
+        `LITER_LLM_MASTER_KEY` when the file sets none."""
+        config = apply_overrides(load_config(path, environ), environ=environ)
+        return cls(config, transport=transport, clock=clock, environ=environ)
 
     @classmethod
     def from_config(

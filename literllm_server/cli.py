@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 
 import literllm
-from literllm.config import Config, apply_overrides, config_warnings, load_config, summary
+from literllm.config import (
+    Config,
+    apply_overrides,
+    config_warnings,
+    find_config,
+    load_config,
+    summary,
+)
 from literllm.errors import ConfigError
+from literllm.pricing import Pricing
 
 __all__ = ["main"]
 
@@ -72,13 +79,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _load(path: str | None) -> tuple[Config, str]:
-    config = load_config(path)
-    if path is None:
-        from literllm.config import find_config
-
-        found = find_config()
-        return config, str(found) if found else "(built-in defaults: no config file found)"
-    return config, path
+    """The config (discovered once when `path` is None) and where it came from."""
+    found = find_config(path)
+    if found is None:
+        return apply_overrides(Config()), "(built-in defaults: no config file found)"
+    return load_config(found), str(found)
 
 
 def check_config(args: argparse.Namespace) -> int:
@@ -87,8 +92,11 @@ def check_config(args: argparse.Namespace) -> int:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    config = apply_overrides(config)
+    unpriced = Pricing.load().unpriced(config)
+    extra = [f"unpriced models (cost counted as 0): {', '.join(unpriced)}"] if unpriced else []
     print(f"config: {source}")
-    print(summary(config))
+    print(summary(config, extra_lines=extra))
     for warning in config_warnings(config):
         print(f"warning: {warning}")
     print("ok")
@@ -144,5 +152,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
-_ = os
