@@ -30,18 +30,25 @@ Cardinality stays bounded: model, deployment and key labels named at constructio
 unknown deployments) is admitted until `max_dynamic_labels` distinct values per label
 have been seen, after which it is reported as `<provider>/other` (or `other`).
 
-The request path is cheap: label values are normalised with two set lookups and
-the label children of each (model, deployment, key) triple are bound once and kept.
+The request path is cheap: label values are normalised with set lookups, the cells of
+each (model, deployment, key) triple are bound once, and the hot series are plain
+numbers handed to prometheus_client only at scrape time (no lock per update).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from typing import Final, Protocol
 
 import msgspec
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, Counter
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
@@ -131,18 +138,106 @@ class _SpendCollector(Collector):
         yield limit
 
 
+class _Series:
+    """Counters or histograms keyed by label values, kept as plain numbers.
+
+    prometheus_client's children take a lock on every `inc`/`observe`; the gateway
+    updates a dozen series per request on one event loop, so it adds plain numbers here
+    and hands them to prometheus_client only when scraped.
+    """
+
+    __slots__ = ("buckets", "doc", "labels", "name", "values")
+
+    def __init__(
+        self, name: str, doc: str, labels: tuple[str, ...], buckets: tuple[float, ...] | None = None
+    ) -> None:
+        self.name = name
+        self.doc = doc
+        self.labels = labels
+        self.buckets = buckets
+        self.values: dict[tuple[str, ...], list[float]] = {}
+
+    def slot(self, labels: tuple[str, ...]) -> list[float]:
+        """The mutable cell of one label set: [value] for a counter or gauge;
+        [sum, count, bucket counts...] for a histogram."""
+        cell = self.values.get(labels)
+        if cell is None:
+            size = 1 if self.buckets is None else 2 + len(self.buckets)
+            cell = self.values[labels] = [0.0] * size
+        return cell
+
+    def counter_family(self) -> Metric:
+        family = CounterMetricFamily(self.name, self.doc, labels=self.labels)
+        for labels, cell in self.values.items():
+            family.add_metric(labels, cell[0])
+        return family
+
+    def gauge_family(self) -> Metric:
+        family = GaugeMetricFamily(self.name, self.doc, labels=self.labels)
+        for labels, cell in self.values.items():
+            family.add_metric(labels, cell[0])
+        return family
+
+    def histogram_family(self) -> Metric:
+        assert self.buckets is not None
+        family = HistogramMetricFamily(self.name, self.doc, labels=self.labels)
+        for labels, cell in self.values.items():
+            running = 0.0
+            buckets = []
+            for bound, count in zip(self.buckets, cell[2:], strict=True):
+                running += count
+                buckets.append((_bound_text(bound), running))
+            buckets.append(("+Inf", cell[1]))
+            family.add_metric(labels, buckets, cell[0])
+        return family
+
+
+def _bound_text(bound: float) -> str:
+    return repr(float(bound))
+
+
+def _observe(cell: list[float], buckets: tuple[float, ...], value: float) -> None:
+    cell[0] += value
+    cell[1] += 1
+    index = bisect_left(buckets, value)
+    if index < len(buckets):
+        cell[2 + index] += 1
+
+
+class _HotCollector(Collector):
+    """Exposes the plain-number series at scrape time."""
+
+    def __init__(
+        self, counters: list[_Series], gauges: list[_Series], histograms: list[_Series]
+    ) -> None:
+        self._counters = counters
+        self._gauges = gauges
+        self._histograms = histograms
+
+    def collect(self) -> Iterator[Metric]:
+        for series in self._counters:
+            yield series.counter_family()
+        for series in self._gauges:
+            yield series.gauge_family()
+        for series in self._histograms:
+            yield series.histogram_family()
+
+    def describe(self) -> Iterator[Metric]:
+        return self.collect()
+
+
 class _Bound:
-    """The label children of one (model, deployment, key) triple."""
+    """The cells of one (model, deployment, key) triple, looked up once."""
 
     __slots__ = ("cost", "duration", "labels", "requests", "tokens", "upstream")
 
     def __init__(self, metrics: Metrics, model: str, deployment: str, key: str) -> None:
         self.labels = (model, deployment, key)
-        self.requests: dict[int, Counter] = {}
-        self.duration = metrics._request_duration.labels(model)
-        self.upstream = metrics._upstream_duration.labels(model, deployment)
-        self.cost = metrics._cost.labels(model, deployment, key)
-        self.tokens = tuple(metrics._tokens.labels(model, deployment, key, k) for k in TOKEN_KINDS)
+        self.requests: dict[int, list[float]] = {}
+        self.duration = metrics._request_duration.slot((model,))
+        self.upstream = metrics._upstream_duration.slot((model, deployment))
+        self.cost = metrics._cost.slot(self.labels)
+        self.tokens = tuple(metrics._tokens.slot((*self.labels, k)) for k in TOKEN_KINDS)
 
 
 class Metrics:
@@ -162,40 +257,54 @@ class Metrics:
         self._deployment = _BoundedLabel(known_deployments, max_dynamic_labels)
         self._key = _BoundedLabel(known_keys, max_dynamic_labels)
         self._bound: dict[tuple[str, str, str], _Bound] = {}
-        self._in_flight_children: dict[str, Gauge] = {}
-        self._first_token_children: dict[tuple[str, str], Histogram] = {}
-        self._cache_by_model: dict[str, tuple[Counter, Counter, Counter]] = {}
-        r = self.registry
         p = prefix
-        self._requests = Counter(
-            f"{p}requests", "Requests answered.", ("model", "deployment", "key", "status"),
-            registry=r,
-        )  # fmt: skip
-        self._request_duration = Histogram(
-            f"{p}request_duration_seconds", "Whole request, as the client saw it.", ("model",),
-            buckets=REQUEST_BUCKETS, registry=r,
-        )  # fmt: skip
-        self._upstream_duration = Histogram(
-            f"{p}upstream_duration_seconds", "Time spent waiting on upstream providers.",
-            ("model", "deployment"), buckets=REQUEST_BUCKETS, registry=r,
-        )  # fmt: skip
-        self._overhead = Histogram(
-            f"{p}gateway_overhead_seconds", "Request duration minus upstream time.",
-            buckets=OVERHEAD_BUCKETS, registry=r,
-        )  # fmt: skip
-        self._first_token = Histogram(
-            f"{p}time_to_first_token_seconds", "Streams: time to the first chunk.",
-            ("model", "deployment"), buckets=FIRST_TOKEN_BUCKETS, registry=r,
-        )  # fmt: skip
-        self._tokens = Counter(
-            f"{p}tokens", "Tokens by kind.", ("model", "deployment", "key", "kind"), registry=r
+        self._requests = _Series(
+            f"{p}requests", "Requests answered.", ("model", "deployment", "key", "status")
         )
-        self._cost = Counter(
-            f"{p}cost_usd", "Cost in USD.", ("model", "deployment", "key"), registry=r
+        self._request_duration = _Series(
+            f"{p}request_duration_seconds",
+            "Whole request, as the client saw it.",
+            ("model",),
+            REQUEST_BUCKETS,
         )
-        self._cache = Counter(
-            f"{p}cache_lookups", "Response cache lookups.", ("model", "result"), registry=r
+        self._upstream_duration = _Series(
+            f"{p}upstream_duration_seconds",
+            "Time spent waiting on upstream providers.",
+            ("model", "deployment"),
+            REQUEST_BUCKETS,
         )
+        self._overhead = _Series(
+            f"{p}gateway_overhead_seconds",
+            "Request duration minus upstream time.",
+            (),
+            OVERHEAD_BUCKETS,
+        )
+        self._overhead_cell = self._overhead.slot(())
+        self._first_token = _Series(
+            f"{p}time_to_first_token_seconds",
+            "Streams: time to the first chunk.",
+            ("model", "deployment"),
+            FIRST_TOKEN_BUCKETS,
+        )
+        self._tokens = _Series(
+            f"{p}tokens", "Tokens by kind.", ("model", "deployment", "key", "kind")
+        )
+        self._cost = _Series(f"{p}cost_usd", "Cost in USD.", ("model", "deployment", "key"))
+        self._cache = _Series(f"{p}cache_lookups", "Response cache lookups.", ("model", "result"))
+        self._in_flight = _Series(f"{p}in_flight_requests", "Requests being served.", ("model",))
+        self.registry.register(
+            _HotCollector(
+                [self._requests, self._tokens, self._cost, self._cache],
+                [self._in_flight],
+                [
+                    self._request_duration,
+                    self._upstream_duration,
+                    self._overhead,
+                    self._first_token,
+                ],
+            )
+        )
+        r = self.registry
         self._retries = Counter(
             f"{p}retries", "Upstream retries.", ("model", "deployment"), registry=r
         )
@@ -212,9 +321,6 @@ class Metrics:
         self._budget_refused = Counter(
             f"{p}budget_refusals", "Requests refused by a budget.", ("key", "scope"), registry=r
         )
-        self._in_flight = Gauge(
-            f"{p}in_flight_requests", "Requests being served.", ("model",), registry=r
-        )
         self._spend = _SpendCollector(p)
         r.register(self._spend)
 
@@ -228,17 +334,10 @@ class Metrics:
         return bound
 
     def request_started(self, model: str) -> None:
-        self._in_flight_child(model).inc()
+        self._in_flight.slot((self._model(model),))[0] += 1
 
     def request_finished(self, model: str) -> None:
-        self._in_flight_child(model).dec()
-
-    def _in_flight_child(self, model: str) -> Gauge:
-        label = self._model(model)
-        child = self._in_flight_children.get(label)
-        if child is None:
-            child = self._in_flight_children[label] = self._in_flight.labels(label)
-        return child
+        self._in_flight.slot((self._model(model),))[0] -= 1
 
     def observe_request(
         self,
@@ -256,16 +355,16 @@ class Metrics:
         (refused, cache hit); `upstream` is the seconds spent on upstream calls (None
         when there were none), so the gateway's overhead is `duration - upstream`."""
         bound = self._bind(model, deployment, key)
-        counter = bound.requests.get(status)
-        if counter is None:
-            counter = bound.requests[status] = self._requests.labels(*bound.labels, str(status))
-        counter.inc()
-        bound.duration.observe(duration)
+        cell = bound.requests.get(status)
+        if cell is None:
+            cell = bound.requests[status] = self._requests.slot((*bound.labels, str(status)))
+        cell[0] += 1
+        _observe(bound.duration, REQUEST_BUCKETS, duration)
         if upstream is not None:
-            bound.upstream.observe(upstream)
-            self._overhead.observe(max(duration - upstream, 0.0))
+            _observe(bound.upstream, REQUEST_BUCKETS, upstream)
+            _observe(self._overhead_cell, OVERHEAD_BUCKETS, max(duration - upstream, 0.0))
         else:
-            self._overhead.observe(duration)
+            _observe(self._overhead_cell, OVERHEAD_BUCKETS, duration)
         if usage is not None:
             tokens = bound.tokens
             values = (
@@ -275,37 +374,26 @@ class Metrics:
                 usage.cache_write_tokens,
                 usage.reasoning_tokens,
             )
-            for child, value in zip(tokens, values, strict=True):
-                if value > 0:
-                    child.inc(value)
+            for token_cell, count in zip(tokens, values, strict=True):
+                if count > 0:
+                    token_cell[0] += count
         if cost:
-            bound.cost.inc(cost)
+            bound.cost[0] += cost
 
     def time_to_first_token(self, model: str, deployment: str, seconds: float) -> None:
-        labels = (self._model(model), self._deployment(deployment))
-        child = self._first_token_children.get(labels)
-        if child is None:
-            child = self._first_token_children[labels] = self._first_token.labels(*labels)
-        child.observe(seconds)
+        cell = self._first_token.slot((self._model(model), self._deployment(deployment)))
+        _observe(cell, FIRST_TOKEN_BUCKETS, seconds)
 
     # -- events -------------------------------------------------------------------------
 
     def cache_hit(self, model: str) -> None:
-        self._cache_children(model)[0].inc()
+        self._cache.slot((self._model(model), "hit"))[0] += 1
 
     def cache_miss(self, model: str) -> None:
-        self._cache_children(model)[1].inc()
+        self._cache.slot((self._model(model), "miss"))[0] += 1
 
     def cache_error(self, model: str) -> None:
-        self._cache_children(model)[2].inc()
-
-    def _cache_children(self, model: str) -> tuple[Counter, Counter, Counter]:
-        label = self._model(model)
-        children = self._cache_by_model.get(label)
-        if children is None:
-            hit, miss, error = (self._cache.labels(label, r) for r in ("hit", "miss", "error"))
-            children = self._cache_by_model[label] = (hit, miss, error)
-        return children
+        self._cache.slot((self._model(model), "error"))[0] += 1
 
     def retry(self, model: str, deployment: str) -> None:
         self._retries.labels(self._model(model), self._deployment(deployment)).inc()
