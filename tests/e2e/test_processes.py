@@ -118,6 +118,11 @@ def test_flags_override_the_file(gateways: Gateways) -> None:
     assert models_status(gateway, FILE_KEY) == 401
     assert models_status(gateway, ENV_KEY) == 401
     assert refuses_connections(file_port)
+    gateway.stop()
+    output = gateway.stdout() + gateway.stderr()
+    assert "config:" in output  # the startup summary was printed...
+    for key in (FLAG_KEY, FILE_KEY, ENV_KEY):
+        assert key not in output  # ...with every key redacted
 
 
 def test_without_flags_the_file_wins(gateways: Gateways) -> None:
