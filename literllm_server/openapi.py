@@ -44,6 +44,7 @@ def _openai(name: str) -> dict[str, Any]:
     }
 
 
+_FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _V1_ERRORS = (400, 401, 402, 403, 404, 413, 415, 429, 502, 503, 504)
 
 
@@ -120,6 +121,99 @@ def openapi_document() -> dict[str, Any]:
             "/v1/embeddings": embeddings,
             "/v1/models": models,
             "/v1/models/{model}": model,
+            "/v1/files": {
+                "get": {
+                    "summary": "Files the calling key owns (all, for the master key)",
+                    "operationId": "listFiles",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                        for n in ("purpose", "limit", "after", "order")
+                    ],
+                    "responses": {
+                        "200": _json(_openai("ListFilesResponse"), "Files"),
+                        **_errors(400, 401),
+                    },
+                },
+                "post": {
+                    "summary": "Upload a file (multipart: file, purpose)",
+                    "operationId": "createFile",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "multipart/form-data": {"schema": _openai("CreateFileRequest")}
+                        },
+                    },
+                    "responses": {
+                        "200": _json(_openai("OpenAIFile"), "The file"),
+                        **_errors(400, 401, 413, 415),
+                    },
+                },
+            },
+            "/v1/files/{file_id}": {
+                "get": {
+                    "summary": "One file",
+                    "operationId": "retrieveFile",
+                    "security": [{"bearer": []}],
+                    "parameters": [_FILE_ID],
+                    "responses": {
+                        "200": _json(_openai("OpenAIFile"), "The file"),
+                        **_errors(401, 404),
+                    },
+                },
+                "delete": {
+                    "summary": "Delete a file",
+                    "operationId": "deleteFile",
+                    "security": [{"bearer": []}],
+                    "parameters": [_FILE_ID],
+                    "responses": {
+                        "200": _json(_openai("DeleteFileResponse"), "Deleted"),
+                        **_errors(401, 404),
+                    },
+                },
+            },
+            "/v1/files/{file_id}/content": {
+                "get": {
+                    "summary": "A file's bytes",
+                    "operationId": "downloadFile",
+                    "security": [{"bearer": []}],
+                    "parameters": [_FILE_ID],
+                    "responses": {
+                        "200": {
+                            "description": "The content",
+                            "content": {
+                                "application/octet-stream": {
+                                    "schema": {"type": "string", "format": "binary"}
+                                }
+                            },
+                        },
+                        **_errors(401, 404),
+                    },
+                },
+            },
+            "/metrics": {
+                "get": {
+                    "summary": "Prometheus metrics (master key)",
+                    "security": [{"bearer": []}],
+                    "responses": {"200": {"description": "Prometheus text"}, **_errors(401, 403)},
+                }
+            },
+            **{
+                f"/admin/{name}": {
+                    "get": {
+                        "summary": summary + " (master key, read-only)",
+                        "security": [{"bearer": []}],
+                        "responses": {"200": _json(plain, summary), **_errors(401, 403)},
+                    }
+                }
+                for name, summary in (
+                    ("keys", "Virtual keys: limits, usage, spend"),
+                    ("spend", "Spend: global, per model, per key"),
+                    ("models", "Pools and deployments with their state"),
+                    ("config", "The effective config, secrets redacted"),
+                )
+            },
             "/health": {
                 "get": {
                     "summary": "Status and per-deployment state",
