@@ -200,10 +200,11 @@ def render(result: dict[str, Any]) -> str:
             after = d.get("rss_after_load_kib")
             out.append(f"| {t} | {d['startup_s']:.3f} s | {d['rss_idle_kib'] / 1024:.1f} | "
                        f"{_f(after / 1024 if after else None, '{:.1f}')} |")
-    out += ["", "| import | wall (minus bare interpreter) | -X importtime cumulative |",
-            "|---|---|---|"]
+    out += ["", "| import | wall, fastest (minus bare interpreter) | CPU, median "
+            "| -X importtime cumulative |", "|---|---|---|---|"]
     for i in result["imports"]:
-        out.append(f"| `import {i['module']}` | {i['wall_ms']:.0f} ms "
+        cpu = f"{i['cpu_ms']:.0f} ms" if "cpu_ms" in i else "-"
+        out.append(f"| `import {i['module']}` | {i['wall_ms']:.0f} ms | {cpu} "
                    f"| {i['importtime_ms']:.0f} ms |")
     out.append("")
 
