@@ -184,8 +184,7 @@ def test_sigterm_drains_a_stream_in_progress(gateways: Gateways) -> None:
             assert stream.status_code == 200
             lines = stream.iter_lines()
             first = next(line for line in lines if line.startswith("data: "))
-            assert "first " in first
-            assert upstream.stream_started.is_set()
+            assert "first " in first  # the upstream now holds the rest until released
 
             gateway.terminate()
             wait_until(lambda: refuses_connections(gateway.port), 10, "the listener to close")

@@ -113,9 +113,11 @@ class RedisServer:
                 )
             if self._wait_ready(timeout):
                 return self
+            self.stop()  # never leave a half-started server behind
         raise RuntimeError(f"redis-server did not start: {self.log()}")
 
     def _wait_ready(self, timeout: float) -> bool:
+        """True once it answers PING; False if it exits or stays silent for `timeout`."""
         assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -124,7 +126,7 @@ class RedisServer:
             if self.ping():
                 return True
             time.sleep(0.01)
-        raise RuntimeError(f"redis-server not answering PING after {timeout}s: {self.log()}")
+        return False
 
     def ping(self) -> bool:
         try:
@@ -155,7 +157,11 @@ class RedisServer:
         self._dir.cleanup()
 
     def __enter__(self) -> RedisServer:
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            self.close()
+            raise
 
     def __exit__(
         self,
