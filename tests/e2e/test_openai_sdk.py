@@ -30,7 +30,7 @@ def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
 
 
 def client(server: ServerThread, key: str = MASTER) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
 
 
 def test_chat_completion(server: ServerThread) -> None:
@@ -202,9 +202,12 @@ def test_stream_is_incremental(server: ServerThread, upstream: FakeUpstream) -> 
         model="upstream", stream=True, messages=[{"role": "user", "content": "x"}]
     )
     iterator = iter(stream)
-    assert next(iterator).choices[0].delta.content == "first"
-    assert gate.reached.is_set()
-    gate.open()
+    try:
+        # The client holds the first chunk while the upstream is still held at the gate.
+        assert next(iterator).choices[0].delta.content == "first"
+        assert gate.reached.wait(5)
+    finally:
+        gate.open()
     assert next(iterator).choices[0].delta.content == " last"
     stream.close()
 

@@ -3,7 +3,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from native_checks import (
+
+from literllm.errors import BadRequestError, UpstreamError
+from literllm.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicAdapter
+from literllm.providers.anthropic_stream import AnthropicStreamDecoder
+from literllm.providers.base import Target
+from literllm.transport import UpstreamResponse
+from tests.core.providers.native_checks import (
     assert_every_split_equal,
     fake_upstream,
     load_bytes,
@@ -11,12 +17,6 @@ from native_checks import (
     run_stream,
     validate_openai,
 )
-
-from literllm.errors import BadRequestError, UpstreamError
-from literllm.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicAdapter
-from literllm.providers.anthropic_stream import AnthropicStreamDecoder
-from literllm.providers.base import Target
-from literllm.transport import UpstreamResponse
 
 TARGET = Target(
     provider="anthropic",

@@ -3,17 +3,17 @@ from __future__ import annotations
 import json
 
 import pytest
-from native_checks import (
+
+from literllm.providers.azure import DEFAULT_API_VERSION, AzureAdapter, azure_url
+from literllm.providers.base import Target
+from literllm.transport import UpstreamResponse
+from tests.core.providers.native_checks import (
     assert_every_split_equal,
     fake_upstream,
     load_bytes,
     run_stream,
     validate_openai,
 )
-
-from literllm.providers.azure import DEFAULT_API_VERSION, AzureAdapter, azure_url
-from literllm.providers.base import Target
-from literllm.transport import UpstreamResponse
 
 RESOURCE = "https://contoso.openai.azure.com"
 TARGET = Target(provider="azure", model="gpt-4o-prod", base_url=RESOURCE, api_key="azure-secret")

@@ -6,7 +6,13 @@ import json
 from typing import Any
 
 import pytest
-from native_checks import (
+
+from literllm.errors import BadRequestError, ConfigError, UpstreamError
+from literllm.providers.base import Target
+from literllm.providers.bedrock import BedrockAdapter, resolve_base_url
+from literllm.providers.bedrock_signing import AwsCredentials, region_from_url, sign_request
+from literllm.transport import UpstreamResponse
+from tests.core.providers.native_checks import (
     assert_every_split_equal,
     converse_stream_bytes,
     fake_upstream,
@@ -15,12 +21,6 @@ from native_checks import (
     run_stream,
     validate_openai,
 )
-
-from literllm.errors import BadRequestError, ConfigError, UpstreamError
-from literllm.providers.base import Target
-from literllm.providers.bedrock import BedrockAdapter, resolve_base_url
-from literllm.providers.bedrock_signing import AwsCredentials, region_from_url, sign_request
-from literllm.transport import UpstreamResponse
 
 CREDS = AwsCredentials(
     access_key_id="AKIDEXAMPLE",

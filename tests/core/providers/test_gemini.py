@@ -5,14 +5,6 @@ import json
 import struct
 
 import pytest
-from native_checks import (
-    assert_every_split_equal,
-    fake_upstream,
-    load_bytes,
-    load_json,
-    run_stream,
-    validate_openai,
-)
 
 from literllm.errors import BadRequestError, UpstreamError
 from literllm.providers.base import Target
@@ -20,6 +12,14 @@ from literllm.providers.gemini import GeminiAdapter
 from literllm.providers.gemini_convert import gemini_schema
 from literllm.providers.openai_shape import embeddings_as_base64
 from literllm.transport import UpstreamResponse
+from tests.core.providers.native_checks import (
+    assert_every_split_equal,
+    fake_upstream,
+    load_bytes,
+    load_json,
+    run_stream,
+    validate_openai,
+)
 
 TARGET = Target(
     provider="gemini",
