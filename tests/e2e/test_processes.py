@@ -168,9 +168,10 @@ def test_hypercorn_serves_chat_and_streams(gateways: Gateways) -> None:
 # -- SIGTERM drains ---------------------------------------------------------------------
 
 
-def test_sigterm_drains_a_stream_in_progress(gateways: Gateways) -> None:
+@pytest.mark.parametrize("server", ["uvicorn", "hypercorn"])
+def test_sigterm_drains_a_stream_in_progress(gateways: Gateways, server: str) -> None:
     with HttpUpstream(hold_streams=True) as upstream:
-        gateway = gateways.start(upstream_toml(upstream.base_url))
+        gateway = gateways.start(upstream_toml(upstream.base_url), "--server", server)
         body = {"model": "gpt", "messages": [{"role": "user", "content": "hi"}], "stream": True}
         with (
             httpx.Client(timeout=30) as client,
