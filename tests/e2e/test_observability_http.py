@@ -164,7 +164,8 @@ def server(request: pytest.FixtureRequest, access_stream: io.StringIO) -> Iterat
     config = build_config()
     proxy = Proxy.from_config(config, transport=upstream(), clock=FakeClock(), environ={})
     log = access_log_for(config, proxy, access_stream, str(request.param))
-    with LoggedServer(proxy, log) as running:
+    running = LoggedServer(proxy, log)
+    with running:
         yield running
 
 
