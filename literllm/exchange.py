@@ -15,6 +15,8 @@ from .dispatch import AttemptLog
 from .errors import BudgetExceededError, LiterLLMError, RateLimitError
 from .outcome import Outcome
 from .providers import ChatResult, Usage
+from .providers.openai import OpenAIAdapter
+from .providers.openai_shape import embeddings_as_base64
 from .ratelimit import estimate_prompt_tokens, estimate_request_tokens
 from .results import ChatStream, Response
 from .routing import Deployment
@@ -221,7 +223,7 @@ class Exchange:
 
     async def _attempt(self, deployment: Deployment) -> ChatResult:
         await self._reserve(deployment)
-        target = deployment.target
+        target = await deployment.current_target()
         adapter = deployment.adapter
         clock = self.proxy.clock
         with self.span.attempt(
@@ -247,7 +249,13 @@ class Exchange:
             if self.kind == "chat":
                 return adapter.chat_response(target, response)
             embedded = adapter.embeddings_response(target, response)
-            return ChatResult(body=embedded.body, usage=embedded.usage, model=embedded.model)
+            body = embedded.body
+            if self.request.get("encoding_format") == "base64" and not isinstance(
+                adapter, OpenAIAdapter
+            ):
+                # Native providers only send floats; the openai SDK asks for base64.
+                body = embeddings_as_base64(body)
+            return ChatResult(body=body, usage=embedded.usage, model=embedded.model)
 
     # -- streaming ---------------------------------------------------------------------
 

@@ -59,7 +59,7 @@ class HealthProber:
         return self.last_results
 
     async def _probe(self, deployment: Deployment) -> bool:
-        target = deployment.target
+        target = await deployment.current_target()
         request = deployment.adapter.chat_request(target, dict(_PROBE_BODY), stream=False)
         healthy = True
         reason = ""

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase
 
 from .config import AliasConfig, Config, ModelConfig
+from .credentials import AwsCredentialSource, VertexTokenSource
 from .errors import NotFoundError
 from .providers import ProviderRegistry, Target
 from .routing import Deployment
@@ -125,6 +126,14 @@ class Resolver:
         )
         env_var = registry.env_var(provider)
         key = api_key or (self._environ.get(env_var) if env_var else None) or None
+        credential = None
+        if canonical == "vertex_ai":
+            # For Vertex AI, api_key names a service-account key file; the bearer token is
+            # obtained (and refreshed) from it, or from application default credentials.
+            credential = VertexTokenSource(service_account_file=key).token
+            key = None
+        elif canonical == "bedrock" and key is None:
+            credential = AwsCredentialSource(environ=self._environ).api_key
         missing = None
         info = registry.info(provider)
         needs_key = (
@@ -165,6 +174,7 @@ class Resolver:
             timeout=timeout,
             weight=config.weight if config else 1.0,
             missing_credential=missing,
+            credential=credential,
         )
 
     def _native_base_url(self, adapter: object) -> str | None:

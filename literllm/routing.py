@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Literal
 
 import msgspec
@@ -53,6 +53,7 @@ class Deployment:
         timeout: float,
         weight: float = 1.0,
         missing_credential: str | None = None,
+        credential: Callable[[], Awaitable[str]] | None = None,
     ) -> None:
         self.name = name
         self.label = label
@@ -62,6 +63,7 @@ class Deployment:
         self.timeout = timeout
         self.weight = weight
         self.missing_credential = missing_credential
+        self.credential = credential
         self.provider_model = f"{target.provider}/{target.model}"
         self.endpoint = (target.provider, target.base_url)
         self.in_flight = 0
@@ -72,6 +74,13 @@ class Deployment:
 
     def __repr__(self) -> str:
         return f"Deployment({self.label!r})"
+
+    async def current_target(self) -> Target:
+        """The target with a fresh credential, for providers whose credential expires
+        (Vertex AI OAuth tokens, AWS credentials)."""
+        if self.credential is None:
+            return self.target
+        return msgspec.structs.replace(self.target, api_key=await self.credential())
 
 
 class Router:

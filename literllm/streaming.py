@@ -55,7 +55,7 @@ async def _open(
 ) -> OpenedStream:
     if before is not None:
         await before(deployment)
-    target = deployment.target
+    target = await deployment.current_target()
     adapter = deployment.adapter
     upstream = adapter.chat_request(target, dict(request), stream=True)
     response = await transport.open_stream(upstream, timeout=deployment.timeout)

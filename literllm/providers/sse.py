@@ -24,6 +24,10 @@ class SSEParser:
 
     def feed(self, data: bytes) -> list[SSEEvent]:
         buffer = self._buffer + data if self._buffer else data
+        held = b""
+        if buffer.endswith(b"\r"):
+            # The "\n" of a "\r\n" may arrive with the next bytes: decide then.
+            buffer, held = buffer[:-1], b"\r"
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         events: list[SSEEvent] = []
@@ -36,12 +40,12 @@ class SSEParser:
             if event is not None:
                 events.append(event)
             start = end + 2
-        self._buffer = buffer[start:]
+        self._buffer = buffer[start:] + held
         return events
 
     def close(self) -> list[SSEEvent]:
         """Flush a final event that was not followed by a blank line."""
-        rest, self._buffer = self._buffer.strip(b"\n"), b""
+        rest, self._buffer = self._buffer.replace(b"\r", b"\n").strip(b"\n"), b""
         if not rest:
             return []
         event = _parse_block(rest)

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from literllm.config import Config, load_config
+from tests.support.paths import SHARED
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.rglob("*.toml"))
-REFERENCE_SPEC = Path("/work/shared/spec/proxy-configuration.md")
+REFERENCE_SPEC = SHARED / "spec" / "proxy-configuration.md"
 
 
 def test_there_are_examples() -> None:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "openai-openapi.json"
+from tests.support.paths import SHARED
+
+SPEC = SHARED / "spec" / "openai-openapi.json"
 
 
 def _nullable(node: Any) -> Any:

@@ -8,19 +8,15 @@ import json
 import struct
 import zlib
 from collections.abc import AsyncIterator, Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from literllm.providers.base import StreamDecoder
+from tests.support.openapi import validate
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-SPEC = Path("/work/shared/spec/openai-openapi.json")
 
 
 def load_bytes(provider: str, name: str) -> bytes:
@@ -31,40 +27,9 @@ def load_json(provider: str, name: str) -> Any:
     return json.loads(load_bytes(provider, name))
 
 
-def _nullable_to_type(node: Any) -> Any:
-    """OpenAI's document mixes OpenAPI 3.0 `nullable: true` into 3.1 schemas."""
-    if isinstance(node, dict):
-        node = {k: _nullable_to_type(v) for k, v in node.items()}
-        if node.pop("nullable", False):
-            kind = node.get("type")
-            if isinstance(kind, str):
-                node["type"] = [kind, "null"]
-            if "enum" in node and None not in node["enum"]:
-                node["enum"] = [*node["enum"], None]
-            if "$ref" in node or "allOf" in node or "anyOf" in node:
-                ref = {k: node.pop(k) for k in ("$ref", "allOf", "anyOf") if k in node}
-                node["anyOf"] = [ref, {"type": "null"}]
-        return node
-    if isinstance(node, list):
-        return [_nullable_to_type(v) for v in node]
-    return node
-
-
-@cache
-def _validator(schema_name: str) -> Draft202012Validator:
-    document = _nullable_to_type(json.loads(SPEC.read_text()))
-    registry: Registry[Any] = Registry().with_resource(
-        "urn:openai", Resource.from_contents(document, default_specification=DRAFT202012)
-    )
-    return Draft202012Validator(
-        {"$ref": f"urn:openai#/components/schemas/{schema_name}"}, registry=registry
-    )
-
-
 def validate_openai(schema_name: str, payload: bytes | dict[str, Any]) -> dict[str, Any]:
     value = json.loads(payload) if isinstance(payload, bytes) else copy.deepcopy(payload)
-    errors = sorted(_validator(schema_name).iter_errors(value), key=str)
-    assert not errors, f"{schema_name}: {[e.message for e in errors][:3]}"
+    validate(value, schema_name)
     return value
 
 

@@ -1,0 +1,41 @@
+"""The SSE parser gives the same events however the bytes are split."""
+
+from __future__ import annotations
+
+import pytest
+
+from literllm.providers.sse import SSEParser
+
+STREAMS = [
+    b'event: message_start\ndata: {"a": 1}\n\ndata: {"b": 2}\n\n',
+    b'event: message_start\r\ndata: {"a": 1}\r\n\r\ndata: {"b": 2}\r\n\r\n',
+    b": keep-alive\r\rdata: x\rdata: y\r\r",
+    b"data: [DONE]\n\n",
+]
+
+
+def events(chunks: list[bytes]) -> list[tuple[str | None, bytes]]:
+    parser = SSEParser()
+    out = [e for c in chunks for e in parser.feed(c)] + parser.close()
+    return [(e.event, e.data) for e in out]
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_every_split_gives_the_same_events(stream: bytes) -> None:
+    whole = events([stream])
+    assert whole
+    for cut in range(1, len(stream)):
+        assert events([stream[:cut], stream[cut:]]) == whole, cut
+    assert events([bytes([b]) for b in stream]) == whole
+
+
+def test_crlf_events_keep_their_names() -> None:
+    assert events([STREAMS[1]]) == [("message_start", b'{"a": 1}'), (None, b'{"b": 2}')]
+
+
+def test_multi_line_data_and_comments() -> None:
+    assert events([STREAMS[2]]) == [(None, b"x\ny")]
+
+
+def test_final_event_without_blank_line_is_flushed_on_close() -> None:
+    assert events([b"data: tail"]) == [(None, b"tail")]
