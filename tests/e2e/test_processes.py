@@ -243,6 +243,9 @@ path = "{tmp_path / "state.db"}"
             response = chat(first.url, "vk-durable-budget-0003", PAID_BODY)
             assert response.status_code == 200, response.text
             assert float(response.headers["x-literllm-response-cost"]) == pytest.approx(cost)
+        before = httpx.get(
+            f"{first.url}/admin/keys", headers=bearer("sk-master-proc-0001"), timeout=10
+        ).json()["data"]
         first.signal(signal.SIGKILL)
         assert first.wait(timeout=10) == -signal.SIGKILL
 
@@ -251,6 +254,7 @@ path = "{tmp_path / "state.db"}"
             f"{second.url}/admin/keys", headers=bearer("sk-master-proc-0001"), timeout=10
         )
         assert listing.status_code == 200, listing.text
+        assert listing.json()["data"] == before  # the same spend, window and budget
         (entry,) = listing.json()["data"]
         assert entry["description"] == "durable"
         assert entry["spend"] == pytest.approx(3 * cost)
