@@ -251,30 +251,30 @@ class RedisStateStore:
         return StateUnavailableError(f"Redis state store {self._where} failed ({kind})")
 
     async def start(self) -> None:
-        if self._client is not None:
-            return
-        client = aioredis.from_url(
-            self._url,
-            socket_timeout=self._timeout,
-            socket_connect_timeout=self._timeout,
-            decode_responses=False,
-        )
-        try:
-            await client.ping()
-        except (RedisError, OSError) as error:
-            await client.aclose()
-            raise self._error(error) from error
-        self._client = client
-        self._scripts = {
-            name: client.register_script(source)
-            for name, source in (
-                ("hit", _HIT),
-                ("amend", _AMEND),
-                ("reserve", _RESERVE),
-                ("settle", _SETTLE),
-                ("usage", _USAGE),
+        """Create the client and ping. When the ping fails the client is kept (redis-py
+        reconnects on the next command) and `StateUnavailableError` is raised."""
+        if self._client is None:
+            client = aioredis.from_url(
+                self._url,
+                socket_timeout=self._timeout,
+                socket_connect_timeout=self._timeout,
+                decode_responses=False,
             )
-        }
+            self._scripts = {
+                name: client.register_script(source)
+                for name, source in (
+                    ("hit", _HIT),
+                    ("amend", _AMEND),
+                    ("reserve", _RESERVE),
+                    ("settle", _SETTLE),
+                    ("usage", _USAGE),
+                )
+            }
+            self._client = client
+        try:
+            await self._client.ping()
+        except (RedisError, OSError) as error:
+            raise self._error(error) from error
 
     async def aclose(self) -> None:
         client, self._client = self._client, None
