@@ -10,14 +10,6 @@ from typing import Any
 
 import msgspec
 import pytest
-from governance_support import (
-    BACKENDS,
-    FakeClock,
-    GovernorFactory,
-    priced_table,
-    redis_binary,
-    redis_server,
-)
 
 from literllm.config.schema import Config
 from literllm.governance import Governor
@@ -25,6 +17,15 @@ from literllm.state import StateStore
 from literllm.state.memory import MemoryStateStore
 from literllm.state.redis import RedisStateStore
 from literllm.state.sqlite import SQLiteStateStore
+
+from .governance_support import (
+    BACKENDS,
+    FakeClock,
+    GovernorFactory,
+    priced_table,
+    redis_binary,
+    redis_server,
+)
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,12 @@ import asyncio
 import logging
 
 import pytest
-from governance_support import OTHER_MODEL, PRICED_MODEL, FakeClock, GovernorFactory
 
 from literllm.errors import BudgetExceededError
 from literllm.governance import Governor, key_identity
 from literllm.providers.base import Usage
+
+from .governance_support import OTHER_MODEL, PRICED_MODEL, FakeClock, GovernorFactory
 
 # PRICED_MODEL: $0.001 per input token, $0.002 per output token.
 # 100 prompt + 50 completion tokens cost exactly $0.2; max cost of (100, 50) is $0.2 too.

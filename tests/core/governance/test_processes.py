@@ -12,10 +12,11 @@ from typing import Any
 
 import msgspec
 import pytest
-from governance_support import FakeClock, priced_table
 
 from literllm.config.schema import Config
 from literllm.governance import Governor
+
+from .governance_support import FakeClock, priced_table
 
 WORKER = Path(__file__).with_name("governance_worker.py")
 

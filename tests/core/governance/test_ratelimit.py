@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from governance_support import PRICED_MODEL, FakeClock, GovernorFactory
 
 from literllm.errors import RateLimitError
 from literllm.governance import key_identity
@@ -15,6 +14,8 @@ from literllm.ratelimit import (
 )
 from literllm.state import WindowHit
 from literllm.state.base import evaluate_window
+
+from .governance_support import PRICED_MODEL, FakeClock, GovernorFactory
 
 KEY = {"key": "vk-secret-token-123", "description": "frontend", "rpm": 3}
 

@@ -6,14 +6,6 @@ import logging
 
 import msgspec
 import pytest
-from governance_support import (
-    PRICED_MODEL,
-    FakeClock,
-    free_port,
-    priced_table,
-    redis_binary,
-    redis_server,
-)
 
 from literllm.config.schema import Config
 from literllm.errors import ServiceUnavailableError
@@ -22,6 +14,15 @@ from literllm.providers.base import Usage
 from literllm.state import StateUnavailableError, create_state_store
 from literllm.state.redis import RedisStateStore
 from literllm.state.sqlite import SQLiteStateStore
+
+from .governance_support import (
+    PRICED_MODEL,
+    FakeClock,
+    free_port,
+    priced_table,
+    redis_binary,
+    redis_server,
+)
 
 
 def _governor(url: str, *, fail_open: bool) -> Governor:
