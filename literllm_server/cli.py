@@ -21,8 +21,6 @@ from literllm.pricing import Pricing
 
 __all__ = ["main"]
 
-_CONFIG_ENV = "LITER_LLM_CONFIG"
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -145,7 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "api":
         return serve(args)
     if args.command == "check-config":
-        return check_config(args)
+        try:
+            return check_config(args)
+        except BrokenPipeError:  # `liter-llm check-config | head`
+            sys.stderr.close()
+            return 0
     parser.print_help()
     return 0
 
