@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -132,12 +132,8 @@ class SQLiteStateStore:
             wait = 0.0
             refused: list[str] = []
             for hit, total in zip(hits, totals, strict=True):
-                entries = db.execute(
-                    "SELECT ts, amount FROM window_entries WHERE window = ? ORDER BY ts",
-                    (hit.window,),
-                )
                 fits, hit_wait = evaluate_window(
-                    entries, total, hit, now=now, window_seconds=window_seconds
+                    _entries(db, hit.window), total, hit, now=now, window_seconds=window_seconds
                 )
                 if not fits:
                     refused.append(hit.window)
@@ -236,6 +232,13 @@ class SQLiteStateStore:
             }
 
         return await self._run(operation)
+
+
+def _entries(db: sqlite3.Connection, window: str) -> Iterator[tuple[float, int]]:
+    """The window's entries, oldest first; queried only if the caller iterates."""
+    yield from db.execute(
+        "SELECT ts, amount FROM window_entries WHERE window = ? ORDER BY ts", (window,)
+    )
 
 
 def _prune_and_sum(db: sqlite3.Connection, window: str, now: float, window_seconds: float) -> int:

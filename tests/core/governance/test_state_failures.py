@@ -107,3 +107,21 @@ def test_backend_options_are_checked() -> None:
     with pytest.raises(ValueError, match="synchronous"):
         create_state_store(StateConfig(backend="sqlite", backend_config={"synchronous": "no"}))
     assert isinstance(create_state_store(StateConfig(backend="redis")), RedisStateStore)
+
+
+async def test_redis_password_in_the_url() -> None:
+    binary = redis_binary()
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    with redis_server(binary, "--requirepass", "s3cret-pw") as url:
+        authed = url.replace("redis://", "redis://:s3cret-pw@")
+        store = RedisStateStore(authed, timeout_secs=1)
+        await store.start()
+        await store.settle("r1", ["global"], 0.5, now=0.0)
+        assert await store.spend() == {"global": 0.5}
+        await store.aclose()
+        wrong = RedisStateStore(url.replace("redis://", "redis://:wrong-pw@"), timeout_secs=1)
+        with pytest.raises(StateUnavailableError) as refused:
+            await wrong.start()
+        assert "wrong-pw" not in str(refused.value)
+        await wrong.aclose()
