@@ -163,7 +163,8 @@ class Governor:
             )
         except StateUnavailableError as error:
             self._unavailable(error, f"rate limits for {model}")
-            admission.degraded = True
+            admission.degraded = True  # nothing was counted: no limits or budgets to check
+            admission._hits = []
         return admission
 
     def _unavailable(self, error: StateUnavailableError, what: str) -> None:
@@ -280,7 +281,9 @@ class Admission:
         self._hits = hits
         self.headers: dict[str, str] = {}
         self.degraded = False
-        """True when the store was unreachable and the request passed by `fail_open`."""
+        """True when the store was unreachable and the request passed by `fail_open`; its
+        later checks are skipped (each would wait for the store's timeout again), its
+        spend is still recorded if the store answers by then."""
         self._done = False
         self._cost = 0.0
         self._reserved_before = False
@@ -296,7 +299,7 @@ class Admission:
         refusal this request holds no reservation."""
         governor = self._governor
         caps = governor._budget.caps(self.key_id, self.key, provider_model)
-        if self._done or (not caps and not self._reserved_before):
+        if self._done or self.degraded or (not caps and not self._reserved_before):
             return
         self._reserved_before = True
         now = governor._clock.time()
