@@ -17,6 +17,7 @@ from literllm.state import StateStore
 from literllm.state.memory import MemoryStateStore
 from literllm.state.redis import RedisStateStore
 from literllm.state.sqlite import SQLiteStateStore
+from tests.support.services import require_service
 
 from .governance_support import (
     BACKENDS,
@@ -32,7 +33,7 @@ from .governance_support import (
 def redis_url() -> Iterator[str]:
     binary = redis_binary()
     if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        require_service("redis-server is not installed (apt-get install redis-server)")
     with redis_server(binary) as url:
         yield url
 

@@ -14,6 +14,7 @@ from literllm.providers.base import Usage
 from literllm.state import StateUnavailableError, create_state_store
 from literllm.state.redis import RedisStateStore
 from literllm.state.sqlite import SQLiteStateStore
+from tests.support.services import require_service
 
 from .governance_support import (
     PRICED_MODEL,
@@ -58,7 +59,7 @@ async def test_unreachable_redis_fails_closed_with_503() -> None:
 async def test_redis_lost_after_start_fails_closed() -> None:
     binary = redis_binary()
     if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        require_service("redis-server is not installed (apt-get install redis-server)")
     config = msgspec.convert({"keys": [{"key": "vk-secret", "rpm": 5}]}, Config)
     with redis_server(binary) as url:
         store = RedisStateStore(url, timeout_secs=0.5)
@@ -112,7 +113,7 @@ def test_backend_options_are_checked() -> None:
 async def test_redis_password_in_the_url() -> None:
     binary = redis_binary()
     if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        require_service("redis-server is not installed (apt-get install redis-server)")
     with redis_server(binary, "--requirepass", "s3cret-pw") as url:
         authed = url.replace("redis://", "redis://:s3cret-pw@")
         store = RedisStateStore(authed, timeout_secs=1)
