@@ -97,6 +97,7 @@ class Governor:
         self._reservation_ttl = config.server.request_timeout_secs + RESERVATION_MARGIN_SECS
         self._fail_open = config.state.fail_open
         self._unpriced_logged: set[str] = set()
+        self._key_ids = {key.key: key_identity(key.key) for key in config.keys}
 
     @classmethod
     def from_config(
@@ -153,7 +154,7 @@ class Governor:
 
     async def admit(self, *, key: KeyConfig | None, model: str, estimated_tokens: int) -> Admission:
         """Count the request in the rate-limit windows (per key, then global)."""
-        key_id = MASTER_KEY_ID if key is None else key_identity(key.key)
+        key_id = MASTER_KEY_ID if key is None else self._key_id(key)
         entry_id = uuid.uuid4().hex
         hits = self._limiter.hits(key_id, key, max(estimated_tokens, 1))
         admission = Admission(self, entry_id, key_id, key, hits)
@@ -166,6 +167,12 @@ class Governor:
             admission.degraded = True  # nothing was counted: no limits or budgets to check
             admission._hits = []
         return admission
+
+    def _key_id(self, key: KeyConfig) -> str:
+        key_id = self._key_ids.get(key.key)
+        if key_id is None:
+            key_id = self._key_ids[key.key] = key_identity(key.key)
+        return key_id
 
     def _unavailable(self, error: StateUnavailableError, what: str) -> None:
         if not self._fail_open:
@@ -183,13 +190,13 @@ class Governor:
         now = self._clock.time()
         windows: list[str] = ["global:requests", "global:tokens"]
         for key in self._config.keys:
-            key_id = key_identity(key.key)
+            key_id = self._key_id(key)
             windows += [f"key:{key_id}:requests", f"key:{key_id}:tokens"]
         usage = await self._store.usage(windows, now=now, window_seconds=WINDOW_SECONDS)
         spend = await self._store.spend()
         keys = []
         for key in self._config.keys:
-            key_id = key_identity(key.key)
+            key_id = self._key_id(key)
             spent = spend.get(f"key:{key_id}", 0.0)
             keys.append(
                 {
@@ -327,18 +334,19 @@ class Admission:
         tokens = 0
         if usage is not None:
             tokens = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
-        now = governor._clock.time()
-        if cost or self._reserved_before:
+        updates = governor._limiter.token_updates(self._hits, tokens)
+        if cost or updates or self._reserved_before:
             await governor._quietly(
                 governor._store.settle(
-                    self.entry_id, spend_names(self.key_id, provider_model), cost, now=now
+                    self.entry_id,
+                    spend_names(self.key_id, provider_model),
+                    cost,
+                    now=governor._clock.time(),
+                    tokens=updates,
+                    window_seconds=WINDOW_SECONDS,
                 ),
-                f"spend of ${cost:.6f} for {_label(self.key_id, self.key)}",
+                f"spend of ${cost:.6f} and {tokens} tokens for {_label(self.key_id, self.key)}",
             )
-        await governor._quietly(
-            governor._limiter.reconcile(self.entry_id, self._hits, tokens, now=now),
-            "token usage",
-        )
         return cost
 
     async def release(self) -> None:
@@ -349,15 +357,19 @@ class Admission:
             return
         self._done = True
         governor = self._governor
-        now = governor._clock.time()
-        if self._reserved_before:
+        updates = governor._limiter.token_updates(self._hits, 0)
+        if updates or self._reserved_before:
             await governor._quietly(
-                governor._store.settle(self.entry_id, [], 0.0, now=now), "reservation release"
+                governor._store.settle(
+                    self.entry_id,
+                    [],
+                    0.0,
+                    now=governor._clock.time(),
+                    tokens=updates,
+                    window_seconds=WINDOW_SECONDS,
+                ),
+                "release of the reservation and token estimate",
             )
-        await governor._quietly(
-            governor._limiter.reconcile(self.entry_id, self._hits, 0, now=now),
-            "token release",
-        )
 
     async def __aenter__(self) -> Admission:
         return self

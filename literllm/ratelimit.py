@@ -109,15 +109,15 @@ class RateLimiter:
             raise _refusal(outcome, hits, headers, label)
         return headers
 
-    async def reconcile(
-        self, entry_id: str, hits: Sequence[WindowHit], tokens: int, *, now: float
-    ) -> None:
-        """Replace the token estimate by the real count (0 for cache hits and failures)."""
-        for hit in hits:
-            if hit.window.endswith(":tokens") and tokens != hit.amount:
-                await self._store.amend(
-                    entry_id, hit.window, max(tokens, 0), now=now, window_seconds=WINDOW_SECONDS
-                )
+    @staticmethod
+    def token_updates(hits: Sequence[WindowHit], tokens: int) -> list[tuple[str, int]]:
+        """`(window, real tokens)` for each tokens window whose estimate must change
+        (0 for cache hits and failures); passed to `StateStore.settle`."""
+        return [
+            (hit.window, max(tokens, 0))
+            for hit in hits
+            if hit.window.endswith(":tokens") and tokens != hit.amount
+        ]
 
 
 def rate_limit_headers(windows: Sequence[WindowState]) -> dict[str, str]:

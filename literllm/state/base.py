@@ -94,12 +94,6 @@ class StateStore(Protocol):
         """All or nothing: record `entry_id` in every window when each has room for its
         amount (an amount above the limit needs an empty window), else record nothing."""
 
-    async def amend(
-        self, entry_id: str, window: str, amount: int, *, now: float, window_seconds: float
-    ) -> None:
-        """Replace `entry_id`'s amount in `window` by `amount`, stamped `now`
-        (0 removes it). Used to reconcile a token estimate with real usage."""
-
     async def reserve(
         self,
         reservation_id: str,
@@ -115,9 +109,19 @@ class StateStore(Protocol):
         With `enforce` false, reserve anyway and report the shortfalls."""
 
     async def settle(
-        self, reservation_id: str, spend: Sequence[str], cost: float, *, now: float
+        self,
+        request_id: str,
+        spend: Sequence[str],
+        cost: float,
+        *,
+        now: float,
+        tokens: Sequence[tuple[str, int]] = (),
+        window_seconds: float,
     ) -> None:
-        """Drop the reservation and add `cost` to each named spend counter, atomically."""
+        """In one atomic step: drop the request's reservation, add `cost` to each named
+        spend counter, and replace the request's entry in each `(window, amount)` of
+        `tokens` by `amount` stamped `now` (0 removes it): the token estimate becomes
+        the real usage."""
 
     async def usage(
         self, windows: Sequence[str], *, now: float, window_seconds: float

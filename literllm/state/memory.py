@@ -108,15 +108,6 @@ class MemoryStateStore:
             if log is not None and not log.entries:
                 del self._logs[window]
 
-    async def amend(
-        self, entry_id: str, window: str, amount: int, *, now: float, window_seconds: float
-    ) -> None:
-        log = self._log(window, now, window_seconds)
-        log.remove(entry_id)
-        if amount > 0:
-            log.add(entry_id, now, amount)
-        self._drop_empty([window])
-
     def _release(self, reservation_id: str) -> None:
         caps, _ = self._caps_of.pop(reservation_id, ([], 0.0))
         for cap in caps:
@@ -161,12 +152,25 @@ class MemoryStateStore:
         return ReserveOutcome(True, shortfalls)
 
     async def settle(
-        self, reservation_id: str, spend: Sequence[str], cost: float, *, now: float
+        self,
+        request_id: str,
+        spend: Sequence[str],
+        cost: float,
+        *,
+        now: float,
+        tokens: Sequence[tuple[str, int]] = (),
+        window_seconds: float,
     ) -> None:
-        self._release(reservation_id)
+        self._release(request_id)
         if cost:
             for name in spend:
                 self._spend[name] = self._spend.get(name, 0.0) + cost
+        for window, amount in tokens:
+            log = self._log(window, now, window_seconds)
+            log.remove(request_id)
+            if amount > 0:
+                log.add(request_id, now, amount)
+        self._drop_empty(window for window, _ in tokens)
 
     async def usage(
         self, windows: Sequence[str], *, now: float, window_seconds: float

@@ -121,31 +121,6 @@ return reply
 """
 )
 
-# KEYS: log, amounts. ARGV: entry_id, now, horizon, ttl_ms, new amount.
-_AMEND = (
-    _PRUNE
-    + """
-local log, amounts = KEYS[1], KEYS[2]
-prune(log, amounts, ARGV[3])
-local entry_id, amount = ARGV[1], tonumber(ARGV[5])
-if redis.call('ZREM', log, entry_id) == 1 then
-  local old = tonumber(redis.call('HGET', amounts, entry_id)) or 0
-  redis.call('HDEL', amounts, entry_id)
-  redis.call('HINCRBY', amounts, '__total', -old)
-end
-if amount > 0 then
-  redis.call('ZADD', log, ARGV[2], entry_id)
-  redis.call('HSET', amounts, entry_id, amount)
-  redis.call('HINCRBY', amounts, '__total', amount)
-  redis.call('PEXPIRE', log, tonumber(ARGV[4]))
-  redis.call('PEXPIRE', amounts, tonumber(ARGV[4]))
-elseif redis.call('ZCARD', log) == 0 then
-  redis.call('DEL', amounts)
-end
-return 1
-"""
-)
-
 _RELEASE = """
 local function release(prefix, record, reservation_id)
   for _, cap in ipairs(redis.call('SMEMBERS', record)) do
@@ -203,13 +178,38 @@ return shortfalls
 """
 )
 
-# KEYS: spend hash, reservation record. ARGV: prefix, reservation_id, cost, spend names.
+# KEYS: spend hash, reservation record, then per token window its log and amounts hash.
+# ARGV: prefix, request_id, cost, now, horizon, ttl_ms, spend count, spend names...,
+#       then one amount per token window.
 _SETTLE = (
-    _RELEASE
+    _PRUNE
+    + _RELEASE
     + """
-release(ARGV[1], KEYS[2], ARGV[2])
-if tonumber(ARGV[3]) ~= 0 then
-  for i = 4, #ARGV do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], ARGV[3]) end
+local prefix, request_id, cost = ARGV[1], ARGV[2], ARGV[3]
+local now_text, horizon, ttl = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local spend_count = tonumber(ARGV[7])
+release(prefix, KEYS[2], request_id)
+if tonumber(cost) ~= 0 then
+  for i = 8, 7 + spend_count do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], cost) end
+end
+for i = 1, (#KEYS - 2) / 2 do
+  local log, amounts = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
+  local amount = tonumber(ARGV[7 + spend_count + i])
+  prune(log, amounts, horizon)
+  if redis.call('ZREM', log, request_id) == 1 then
+    local old = tonumber(redis.call('HGET', amounts, request_id)) or 0
+    redis.call('HDEL', amounts, request_id)
+    redis.call('HINCRBY', amounts, '__total', -old)
+  end
+  if amount > 0 then
+    redis.call('ZADD', log, now_text, request_id)
+    redis.call('HSET', amounts, request_id, amount)
+    redis.call('HINCRBY', amounts, '__total', amount)
+    redis.call('PEXPIRE', log, ttl)
+    redis.call('PEXPIRE', amounts, ttl)
+  elseif redis.call('ZCARD', log) == 0 then
+    redis.call('DEL', amounts)
+  end
 end
 return 1
 """
@@ -264,7 +264,6 @@ class RedisStateStore:
                 name: client.register_script(source)
                 for name, source in (
                     ("hit", _HIT),
-                    ("amend", _AMEND),
                     ("reserve", _RESERVE),
                     ("settle", _SETTLE),
                     ("usage", _USAGE),
@@ -314,21 +313,6 @@ class RedisStateStore:
         refused = [hits[int(index) - 1].window for index in reply[2 + 2 * len(hits) :]]
         return HitOutcome(int(reply[0]) == 1, states, _number(reply[1]), refused)
 
-    async def amend(
-        self, entry_id: str, window: str, amount: int, *, now: float, window_seconds: float
-    ) -> None:
-        await self._call(
-            "amend",
-            self._window_keys(window),
-            [
-                entry_id,
-                repr(now),
-                repr(now - window_seconds),
-                math.ceil(window_seconds * 1000) + 1000,
-                amount,
-            ],
-        )
-
     def _record_keys(self, reservation_id: str) -> list[str]:
         return [f"{self._prefix}spend", f"{self._prefix}resv:{reservation_id}"]
 
@@ -364,13 +348,30 @@ class RedisStateStore:
         return ReserveOutcome(int(reply[0]) == 1, shortfalls)
 
     async def settle(
-        self, reservation_id: str, spend: Sequence[str], cost: float, *, now: float
+        self,
+        request_id: str,
+        spend: Sequence[str],
+        cost: float,
+        *,
+        now: float,
+        tokens: Sequence[tuple[str, int]] = (),
+        window_seconds: float,
     ) -> None:
-        await self._call(
-            "settle",
-            self._record_keys(reservation_id),
-            [self._prefix, reservation_id, repr(cost), *spend],
-        )
+        keys = self._record_keys(request_id)
+        for window, _ in tokens:
+            keys += self._window_keys(window)
+        args: list[object] = [
+            self._prefix,
+            request_id,
+            repr(cost),
+            repr(now),
+            repr(now - window_seconds),
+            math.ceil(window_seconds * 1000) + 1000,
+            len(spend),
+            *spend,
+            *(amount for _, amount in tokens),
+        ]
+        await self._call("settle", keys, args)
 
     async def usage(
         self, windows: Sequence[str], *, now: float, window_seconds: float

@@ -154,21 +154,6 @@ class SQLiteStateStore:
 
         return await self._run(operation)
 
-    async def amend(
-        self, entry_id: str, window: str, amount: int, *, now: float, window_seconds: float
-    ) -> None:
-        def operation(db: sqlite3.Connection) -> None:
-            db.execute(
-                "DELETE FROM window_entries WHERE window = ? AND entry_id = ?", (window, entry_id)
-            )
-            if amount > 0:
-                db.execute(
-                    "INSERT INTO window_entries VALUES (?, ?, ?, ?)",
-                    (window, entry_id, now, amount),
-                )
-
-        await self._run(operation)
-
     async def reserve(
         self,
         reservation_id: str,
@@ -203,16 +188,33 @@ class SQLiteStateStore:
         return await self._run(operation)
 
     async def settle(
-        self, reservation_id: str, spend: Sequence[str], cost: float, *, now: float
+        self,
+        request_id: str,
+        spend: Sequence[str],
+        cost: float,
+        *,
+        now: float,
+        tokens: Sequence[tuple[str, int]] = (),
+        window_seconds: float,
     ) -> None:
         def operation(db: sqlite3.Connection) -> None:
-            db.execute("DELETE FROM reservations WHERE id = ?", (reservation_id,))
+            db.execute("DELETE FROM reservations WHERE id = ?", (request_id,))
             if cost:
                 db.executemany(
                     "INSERT INTO spend VALUES (?, ?) "
                     "ON CONFLICT (cap) DO UPDATE SET amount = amount + excluded.amount",
                     [(name, cost) for name in spend],
                 )
+            for window, amount in tokens:
+                db.execute(
+                    "DELETE FROM window_entries WHERE window = ? AND entry_id = ?",
+                    (window, request_id),
+                )
+                if amount > 0:
+                    db.execute(
+                        "INSERT INTO window_entries VALUES (?, ?, ?, ?)",
+                        (window, request_id, now, amount),
+                    )
 
         await self._run(operation)
 

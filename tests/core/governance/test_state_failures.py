@@ -118,7 +118,7 @@ async def test_redis_password_in_the_url() -> None:
         authed = url.replace("redis://", "redis://:s3cret-pw@")
         store = RedisStateStore(authed, timeout_secs=1)
         await store.start()
-        await store.settle("r1", ["global"], 0.5, now=0.0)
+        await store.settle("r1", ["global"], 0.5, now=0.0, window_seconds=60.0)
         assert await store.spend() == {"global": 0.5}
         await store.aclose()
         wrong = RedisStateStore(url.replace("redis://", "redis://:wrong-pw@"), timeout_secs=1)
