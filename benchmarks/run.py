@@ -134,7 +134,7 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def import_times(python: Path, module: str, reps: int) -> dict[str, float]:
+def import_times(python: Path, module: str, reps: int) -> dict[str, Any]:
     """`python -c 'import m'` minus `python -c pass`: the fastest of `reps` wall times (other
     load only ever adds), the median CPU time, and the cumulative -X importtime figure."""
     def timed(code: str) -> tuple[float, float]:
