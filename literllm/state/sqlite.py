@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -101,10 +102,11 @@ class SQLiteStateStore:
                 check_same_thread=False,
                 timeout=self._busy_timeout_ms / 1000,
             )
-            db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout_ms)}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute(f"PRAGMA synchronous = {self._synchronous}")
-            db.executescript(_SCHEMA)
+            try:
+                _initialize(db, self._synchronous, self._busy_timeout_ms)
+            except BaseException:
+                db.close()
+                raise
             return db
 
         try:
@@ -234,6 +236,34 @@ class SQLiteStateStore:
             }
 
         return await self._run(operation)
+
+
+def _initialize(db: sqlite3.Connection, synchronous: str, busy_timeout_ms: int) -> None:
+    """WAL mode and the schema. Several workers opening a new file at once can get
+    "database is locked" from the journal-mode switch without the busy handler being
+    consulted, so the whole step is retried until the busy timeout."""
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    delay = 0.005
+    while True:
+        try:
+            (mode,) = db.execute("PRAGMA journal_mode").fetchone()
+            if str(mode).lower() != "wal":
+                db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {synchronous}")
+            db.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("COMMIT")
+            return
+        except sqlite3.OperationalError as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)  # back off on this store's own thread, then retry
+            delay = min(delay * 2, 0.2)
 
 
 def _entries(db: sqlite3.Connection, window: str) -> Iterator[tuple[float, int]]:
