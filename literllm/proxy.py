@@ -43,7 +43,7 @@ from .results import ChatStream, Response
 from .routing import Router
 from .telemetry import Telemetry
 from .transport import Transport
-from .upstream import AiohttpTransport, DispatchingTransport
+from .upstream import DispatchingTransport
 
 __all__ = ["Proxy"]
 
@@ -71,7 +71,11 @@ class Proxy:
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
-        self.transport: Transport = transport or DispatchingTransport(AiohttpTransport())
+        if transport is None:
+            from .aiohttp_transport import AiohttpTransport  # aiohttp: ~85 ms to import
+
+            transport = DispatchingTransport(AiohttpTransport())
+        self.transport: Transport = transport
         self.registry = ProviderRegistry()
         self.pricing = Pricing.load()
         self.auth = Authenticator(config.general.master_key, config.keys)

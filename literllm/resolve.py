@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase
 
 from .config import AliasConfig, Config, ModelConfig
-from .credentials import AwsCredentialSource, VertexTokenSource
 from .errors import NotFoundError
 from .providers import ProviderRegistry, Target
 from .routing import Deployment
@@ -127,6 +126,8 @@ class Resolver:
         env_var = registry.env_var(provider)
         key = api_key or (self._environ.get(env_var) if env_var else None) or None
         credential = None
+        if canonical in ("vertex_ai", "bedrock"):
+            from .credentials import AwsCredentialSource, VertexTokenSource
         if canonical == "vertex_ai":
             # For Vertex AI, api_key names a service-account key file; the bearer token is
             # obtained (and refreshed) from it, or from application default credentials.

@@ -33,27 +33,36 @@ class ChatStream:
     """An open chat-completion stream.
 
     Iterate it for the JSON payload of each OpenAI chunk (bytes, no SSE framing) as it
-    arrives; `json_chunks()` gives decoded dicts. A failure after the first chunk
-    raises the gateway's error from the iteration. Always `aclose()` (or iterate to the
-    end): it settles usage and releases the upstream connection.
+    arrives; `json_chunks()` gives decoded dicts and `batches()` the chunks grouped as
+    they arrived together. A failure after the first chunk raises the gateway's error
+    from the iteration. Always `aclose()` (or iterate to the end): it settles usage and
+    releases the upstream connection.
     """
 
     def __init__(
         self,
-        chunks: AsyncIterator[bytes],
+        batches: AsyncIterator[list[bytes]],
         headers: dict[str, str],
         close: Callable[[], Awaitable[None]],
     ) -> None:
-        self._chunks = chunks
+        self._batches = batches
         self.headers = headers
         self._close = close
         self._closed = False
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._chunks
+        return self._chunks()
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        async for batch in self._batches:
+            for chunk in batch:
+                yield chunk
+
+    def batches(self) -> AsyncIterator[list[bytes]]:
+        return self._batches
 
     async def json_chunks(self) -> AsyncIterator[dict[str, Any]]:
-        async for chunk in self._chunks:
+        async for chunk in self._chunks():
             yield msgspec.json.decode(chunk)
 
     async def aclose(self) -> None:

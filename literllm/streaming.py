@@ -103,17 +103,19 @@ async def open_chat_stream(
     )
     state: dict[str, bool] = {"finished": False}
 
-    async def relay() -> AsyncGenerator[bytes, None]:
+    async def relay() -> AsyncGenerator[list[bytes], None]:
+        """One batch of chunks per upstream read: what arrived together leaves together."""
         error: BaseException | None = None
         try:
-            for chunk in opened.first:
-                yield chunk
+            yield opened.first
             async for data in opened.rest:
-                for chunk in opened.decoder.feed(data):
-                    opened.streamed_chunks += 1
-                    yield chunk
-            for chunk in opened.decoder.close():
-                yield chunk
+                batch = opened.decoder.feed(data)
+                if batch:
+                    opened.streamed_chunks += len(batch)
+                    yield batch
+            tail = opened.decoder.close()
+            if tail:
+                yield tail
         except BaseException as exc:
             error = exc
             raise

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -48,9 +50,15 @@ class App:
         self.cors = Cors(proxy.config.server.cors_origins)
         self._openapi: bytes | None = None
         self.draining = False
+        # Request ids: a random per-process prefix and a counter (cheaper than uuid4).
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = itertools.count(1)
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def _next_request_id(self) -> str:
+        return f"{self._id_prefix}{next(self._ids):016x}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -83,7 +91,7 @@ class App:
                 await self._idle.wait()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope)
+        request = Request(scope, self._next_request_id)
         self.in_flight += 1
         self._idle.clear()
         send = self._decorate(request, send)
@@ -235,14 +243,9 @@ async def stream_sse(stream: ChatStream, receive: Receive, send: Send) -> None:
 
     async def pump() -> None:
         try:
-            async for chunk in stream:
-                await send(
-                    {
-                        "type": "http.response.body",
-                        "body": b"data: " + chunk + b"\n\n",
-                        "more_body": True,
-                    }
-                )
+            async for batch in stream.batches():
+                body = b"".join([b"data: " + chunk + b"\n\n" for chunk in batch])
+                await send({"type": "http.response.body", "body": body, "more_body": True})
         except LiterLLMError as error:
             await send(
                 {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -34,7 +33,7 @@ class Request:
         "started",
     )
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, fresh_id: Callable[[], str]) -> None:
         self.scope = scope
         self.arrived = time.time()
         self.started = time.monotonic()
@@ -49,7 +48,7 @@ class Request:
         if incoming and len(incoming) <= 128 and incoming.isprintable():
             self.request_id = incoming
         else:
-            self.request_id = uuid.uuid4().hex
+            self.request_id = fresh_id()
 
     def api_key(self) -> str | None:
         header = self.headers.get("authorization")

@@ -1,0 +1,107 @@
+"""The one pooled HTTP client every upstream call goes through (aiohttp)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+
+import aiohttp
+
+from .transport import StreamResponse, UpstreamRequest, UpstreamResponse
+from .upstream import connection_error, upstream_timeout
+
+__all__ = ["AiohttpTransport"]
+
+
+class AiohttpTransport:
+    """aiohttp with one connection pool per `Proxy`.
+
+    For `send`, `timeout` bounds the whole exchange. For `open_stream`, it bounds the
+    wait for the response headers and then every gap between two chunks, so a long
+    stream that keeps producing is never cut.
+    """
+
+    def __init__(self, *, limit: int = 0, limit_per_host: int = 0) -> None:
+        self._limit = limit
+        self._limit_per_host = limit_per_host
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None or session.closed:
+            connector = aiohttp.TCPConnector(
+                limit=self._limit,
+                limit_per_host=self._limit_per_host,
+                ttl_dns_cache=300,
+                enable_cleanup_closed=True,
+            )
+            session = aiohttp.ClientSession(
+                connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
+            )
+            self._session = session
+        return session
+
+    async def send(self, request: UpstreamRequest, *, timeout: float) -> UpstreamResponse:
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._client().request(
+                    request.method, request.url, headers=request.headers, data=request.body
+                ) as response:
+                    body = await response.read()
+                    return UpstreamResponse(response.status, response.headers, body)
+        except TimeoutError:
+            raise upstream_timeout(request, timeout) from None
+        except aiohttp.ClientError as exc:
+            raise connection_error(request, exc) from None
+
+    async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> StreamResponse:
+        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        try:
+            async with asyncio.timeout(timeout):
+                response = await self._client().request(
+                    request.method,
+                    request.url,
+                    headers=request.headers,
+                    data=request.body,
+                    timeout=client_timeout,
+                )
+        except TimeoutError:
+            raise upstream_timeout(request, timeout) from None
+        except aiohttp.ClientError as exc:
+            raise connection_error(request, exc) from None
+        return _AiohttpStream(response, request, timeout)
+
+    async def aclose(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+
+class _AiohttpStream:
+    def __init__(
+        self, response: aiohttp.ClientResponse, request: UpstreamRequest, timeout: float
+    ) -> None:
+        self._response = response
+        self._request = request
+        self._timeout = timeout
+        self.status = response.status
+        self.headers: Mapping[str, str] = response.headers
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        try:
+            async for data in self._response.content.iter_any():
+                yield data
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            raise upstream_timeout(self._request, self._timeout) from None
+        except aiohttp.ClientError as exc:
+            raise connection_error(self._request, exc) from None
+
+    async def read(self) -> bytes:
+        try:
+            return await self._response.read()
+        except (TimeoutError, aiohttp.ClientError):
+            return b""
+
+    async def aclose(self) -> None:
+        self._response.release()
+        self._response.close()
