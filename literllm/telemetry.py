@@ -394,7 +394,14 @@ class Telemetry:
     `tracer_provider` defaults to the global one (set by `configure_sdk_from_env` or by
     the host application); `record_content` opts in to recording message contents."""
 
-    __slots__ = ("_disabled", "_propagator", "_tracer", "enabled", "record_content")
+    __slots__ = (
+        "_disabled",
+        "_global_provider",
+        "_propagator",
+        "_tracer",
+        "enabled",
+        "record_content",
+    )
 
     def __init__(
         self,
@@ -405,6 +412,7 @@ class Telemetry:
         self.enabled = enabled
         self.record_content = record_content
         self._tracer = trace.get_tracer(_TRACER_NAME, tracer_provider=tracer_provider)
+        self._global_provider = tracer_provider is None
         self._propagator = TraceContextTextMapPropagator()
         self._disabled = _DisabledRequest()
 
@@ -420,6 +428,10 @@ class Telemetry:
         is valid. `params` is the decoded request body (read, never kept)."""
         if not self.enabled:
             return self._disabled
+        if self._global_provider and isinstance(
+            trace.get_tracer_provider(), trace.ProxyTracerProvider
+        ):
+            return self._disabled  # no SDK installed (yet): every span would be a no-op
         parent: Context | None = None
         if traceparent:
             carrier = {"traceparent": traceparent}
