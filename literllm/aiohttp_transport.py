@@ -25,6 +25,23 @@ class AiohttpTransport:
         self._limit = limit
         self._limit_per_host = limit_per_host
         self._session: aiohttp.ClientSession | None = None
+        self._totals: dict[float, aiohttp.ClientTimeout] = {}
+        self._gaps: dict[float, aiohttp.ClientTimeout] = {}
+
+    def _total(self, timeout: float) -> aiohttp.ClientTimeout:
+        """One ClientTimeout per distinct value (timeouts come from the config)."""
+        found = self._totals.get(timeout)
+        if found is None:
+            found = self._totals[timeout] = aiohttp.ClientTimeout(total=timeout)
+        return found
+
+    def _gap(self, timeout: float) -> aiohttp.ClientTimeout:
+        found = self._gaps.get(timeout)
+        if found is None:
+            found = self._gaps[timeout] = aiohttp.ClientTimeout(
+                total=None, sock_connect=timeout, sock_read=timeout
+            )
+        return found
 
     def _client(self) -> aiohttp.ClientSession:
         session = self._session
@@ -43,19 +60,22 @@ class AiohttpTransport:
 
     async def send(self, request: UpstreamRequest, *, timeout: float) -> UpstreamResponse:
         try:
-            async with asyncio.timeout(timeout):
-                async with self._client().request(
-                    request.method, request.url, headers=request.headers, data=request.body
-                ) as response:
-                    body = await response.read()
-                    return UpstreamResponse(response.status, response.headers, body)
+            async with self._client().request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                timeout=self._total(timeout),
+            ) as response:
+                body = await response.read()
+                return UpstreamResponse(response.status, response.headers, body)
         except TimeoutError:
             raise upstream_timeout(request, timeout) from None
         except aiohttp.ClientError as exc:
             raise connection_error(request, exc) from None
 
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> StreamResponse:
-        client_timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout)
+        client_timeout = self._gap(timeout)
         try:
             async with asyncio.timeout(timeout):
                 response = await self._client().request(

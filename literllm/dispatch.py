@@ -24,6 +24,8 @@ from .routing import Deployment, Router
 
 __all__ = ["AttemptLog", "Dispatcher"]
 
+_NONE: frozenset[Deployment] = frozenset()
+
 T = TypeVar("T")
 Attempt = Callable[[Deployment], Awaitable[T]]
 AttemptHook = Callable[[Deployment, str, BaseException | None], None]
@@ -59,7 +61,7 @@ class Dispatcher:
         router = self._router
         last_error: LiterLLMError | None = None
         for route_index, (name, pool) in enumerate(routes):
-            unusable = {d for d in pool if d.missing_credential is not None}
+            unusable = self._unusable(pool)
             if unusable:
                 first = next(iter(unusable))
                 last_error = LiterLLMError(
@@ -109,6 +111,14 @@ class Dispatcher:
         if last_error is not None:
             raise last_error
         raise self._all_cooling(model, routes)
+
+    @staticmethod
+    def _unusable(pool: list[Deployment]) -> frozenset[Deployment]:
+        """Deployments of `pool` that lack a credential (usually none)."""
+        for deployment in pool:
+            if deployment.missing_credential is not None:
+                return frozenset(d for d in pool if d.missing_credential is not None)
+        return _NONE
 
     def _notify(self, deployment: Deployment, outcome: str, error: BaseException | None) -> None:
         if self.on_attempt is not None:

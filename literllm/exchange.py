@@ -48,6 +48,7 @@ class Exchange:
         "log",
         "model",
         "outcome",
+        "prompt_tokens",
         "proxy",
         "request",
         "span",
@@ -67,6 +68,7 @@ class Exchange:
         self.request = request
         self.kind = kind
         self.model: str = request["model"]
+        self.prompt_tokens = estimate_prompt_tokens(request)
         self.headers = headers
         self.log = AttemptLog()
         self.admission: Admission | None = None
@@ -89,7 +91,9 @@ class Exchange:
         admission = await governor.admit(
             key=None if self.caller.is_master else self.caller.key,
             model=self.model,
-            estimated_tokens=estimate_request_tokens(self.request),
+            estimated_tokens=estimate_request_tokens(
+                self.request, prompt_tokens=self.prompt_tokens
+            ),
         )
         self.admission = admission
         return admission
@@ -102,7 +106,7 @@ class Exchange:
         cap = governor.output_cap(pm, requested if isinstance(requested, int) else None)
         await self.admission.reserve(
             provider_model=pm,
-            max_cost=governor.estimate_max_cost(pm, estimate_prompt_tokens(self.request), cap),
+            max_cost=governor.estimate_max_cost(pm, self.prompt_tokens, cap),
         )
 
     def _headers(self, cost: float | None) -> dict[str, str]:
@@ -300,7 +304,7 @@ class Exchange:
         usage = opened.usage
         if usage is None:
             # Cut short before the provider reported usage: about one token a chunk.
-            prompt = estimate_prompt_tokens(self.request)
+            prompt = self.prompt_tokens
             completion = opened.streamed_chunks
             usage = Usage(
                 prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion

@@ -39,9 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
-import uuid
-from collections.abc import Awaitable
+import os
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -53,6 +54,7 @@ from .pricing import Pricing
 from .providers.base import Usage
 from .ratelimit import WINDOW_SECONDS, RateLimiter
 from .state import StateStore, StateUnavailableError, WindowHit, create_state_store
+from .state.memory import MemoryStateStore
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_TOKENS",
@@ -98,6 +100,10 @@ class Governor:
         self._fail_open = config.state.fail_open
         self._unpriced_logged: set[str] = set()
         self._key_ids = {key.key: key_identity(key.key) for key in config.keys}
+        self._in_process = isinstance(store, MemoryStateStore)
+        # Entry ids: unique across processes sharing a store, cheaper than uuid4.
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = itertools.count(1)
 
     @classmethod
     def from_config(
@@ -155,7 +161,7 @@ class Governor:
     async def admit(self, *, key: KeyConfig | None, model: str, estimated_tokens: int) -> Admission:
         """Count the request in the rate-limit windows (per key, then global)."""
         key_id = MASTER_KEY_ID if key is None else self._key_id(key)
-        entry_id = uuid.uuid4().hex
+        entry_id = f"{self._id_prefix}{next(self._ids):x}"
         hits = self._limiter.hits(key_id, key, max(estimated_tokens, 1))
         admission = Admission(self, entry_id, key_id, key, hits)
         try:
@@ -179,11 +185,16 @@ class Governor:
             raise ServiceUnavailableError(_unavailable_message(error)) from error
         _log.warning("state store unavailable, failing open (%s not enforced): %s", what, error)
 
-    async def _quietly(self, operation: Awaitable[None], what: str) -> None:
+    async def _quietly(self, operation: Awaitable[None], what: Callable[[], str]) -> None:
+        """Run a settlement that must not be lost to the client going away. The memory
+        store never suspends, so only the others need shielding (a task each)."""
         try:
-            await asyncio.shield(operation)
+            if self._in_process:
+                await operation
+            else:
+                await asyncio.shield(operation)
         except StateUnavailableError as error:
-            _log.error("state store unavailable, %s was not recorded: %s", what, error)
+            _log.error("state store unavailable, %s was not recorded: %s", what(), error)
 
     async def snapshot(self) -> dict[str, Any]:
         """Limits, window usage and spend for the admin API; never contains a token."""
@@ -345,7 +356,9 @@ class Admission:
                     tokens=updates,
                     window_seconds=WINDOW_SECONDS,
                 ),
-                f"spend of ${cost:.6f} and {tokens} tokens for {_label(self.key_id, self.key)}",
+                lambda: (
+                    f"spend of ${cost:.6f} and {tokens} tokens for {_label(self.key_id, self.key)}"
+                ),
             )
         return cost
 
@@ -368,7 +381,7 @@ class Admission:
                     tokens=updates,
                     window_seconds=WINDOW_SECONDS,
                 ),
-                "release of the reservation and token estimate",
+                lambda: "release of the reservation and token estimate",
             )
 
     async def __aenter__(self) -> Admission:

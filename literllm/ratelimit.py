@@ -51,7 +51,10 @@ def estimate_prompt_tokens(body: Mapping[str, Any]) -> int:
 
 
 def estimate_request_tokens(
-    body: Mapping[str, Any], *, default_output_tokens: int = DEFAULT_OUTPUT_TOKENS
+    body: Mapping[str, Any],
+    *,
+    default_output_tokens: int = DEFAULT_OUTPUT_TOKENS,
+    prompt_tokens: int | None = None,
 ) -> int:
     """Tokens to reserve: the prompt estimate plus the requested output cap
     (`max_completion_tokens`, else `max_tokens`, else `default_output_tokens`).
@@ -63,7 +66,9 @@ def estimate_request_tokens(
         output = default_output_tokens
     else:
         output = 0
-    return estimate_prompt_tokens(body) + output
+    if prompt_tokens is None:
+        prompt_tokens = estimate_prompt_tokens(body)
+    return prompt_tokens + output
 
 
 def format_reset(seconds: float) -> str:
