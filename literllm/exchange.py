@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from .auth import Caller
 from .dispatch import AttemptLog
-from .errors import BudgetExceededError, LiterLLMError, RateLimitError
+from .errors import (
+    BudgetExceededError,
+    GatewayTimeoutError,
+    LiterLLMError,
+    RateLimitError,
+    UpstreamError,
+)
 from .outcome import Outcome
 from .providers import ChatResult, Usage
 from .providers.openai import OpenAIAdapter
@@ -43,6 +49,7 @@ class Exchange:
     __slots__ = (
         "admission",
         "caller",
+        "deadline",
         "headers",
         "kind",
         "log",
@@ -69,6 +76,7 @@ class Exchange:
         self.kind = kind
         self.model: str = request["model"]
         self.prompt_tokens = estimate_prompt_tokens(request)
+        self.deadline = proxy.clock.monotonic() + proxy.config.server.request_timeout_secs
         self.headers = headers
         self.log = AttemptLog()
         self.admission: Admission | None = None
@@ -160,6 +168,28 @@ class Exchange:
         key = self.caller.key
         return "key" if key is not None and (key.rpm or key.tpm) else "global"
 
+    def attempt_timeout(self, deployment: Deployment) -> float:
+        """The deployment's timeout, cut to what is left of `request_timeout_secs`."""
+        remaining = self.deadline - self.proxy.clock.monotonic()
+        if remaining <= 0:
+            raise self._request_timeout()
+        return min(deployment.timeout, remaining)
+
+    def _deadline_error(
+        self, error: UpstreamError, timeout: float, deployment: Deployment
+    ) -> LiterLLMError:
+        """An attempt cut short by the request's deadline ends the request (504)."""
+        if error.status == 504 and timeout < deployment.timeout:
+            return self._request_timeout()
+        return error
+
+    def _request_timeout(self) -> GatewayTimeoutError:
+        limit = self.proxy.config.server.request_timeout_secs
+        return GatewayTimeoutError(
+            f"the request took longer than request_timeout_secs ({limit} s)",
+            code="request_timeout",
+        )
+
     # -- non-streaming ---------------------------------------------------------------
 
     async def complete(self) -> Response:
@@ -241,8 +271,11 @@ class Exchange:
             else:
                 upstream = adapter.embeddings_request(target, dict(self.request))
             sent = clock.monotonic()
+            timeout = self.attempt_timeout(deployment)
             try:
-                response = await self.proxy.transport.send(upstream, timeout=deployment.timeout)
+                response = await self.proxy.transport.send(upstream, timeout=timeout)
+            except UpstreamError as error:
+                raise self._deadline_error(error, timeout, deployment) from None
             finally:
                 self.outcome.upstream_seconds = (
                     (self.outcome.upstream_seconds or 0.0) + clock.monotonic() - sent
@@ -290,6 +323,7 @@ class Exchange:
             headers=lambda _log: self._headers(None),
             on_done=self._stream_done,
             before_attempt=self._reserve,
+            timeout_for=self.attempt_timeout,
         )
         first = proxy.clock.monotonic() - started
         self.span.first_chunk(first)

@@ -13,7 +13,7 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, TypeVar
 
 from .auth import Authenticator, Caller
@@ -23,7 +23,6 @@ from .config import Config, FilesConfig, apply_overrides, load_config
 from .dispatch import Dispatcher
 from .errors import (
     BadRequestError,
-    GatewayTimeoutError,
     LiterLLMError,
     NotFoundError,
     PermissionDeniedError,
@@ -256,7 +255,7 @@ class Proxy:
 
         `outcome`, when given, is filled in with what happened (for access logs)."""
         exchange = self._exchange(body, api_key, "chat", headers, outcome)
-        return await self._within_deadline(exchange.complete())
+        return await exchange.complete()
 
     async def embeddings(
         self,
@@ -267,7 +266,7 @@ class Proxy:
         outcome: Outcome | None = None,
     ) -> Response:
         exchange = self._exchange(body, api_key, "embeddings", headers, outcome)
-        return await self._within_deadline(exchange.complete())
+        return await exchange.complete()
 
     async def chat_stream(
         self,
@@ -283,7 +282,7 @@ class Proxy:
         `aclose()` it when done early.
         """
         exchange = self._exchange(body, api_key, "chat", headers, outcome, stream=True)
-        return await self._within_deadline(exchange.stream())
+        return await exchange.stream()
 
     def _exchange(
         self,
@@ -320,17 +319,6 @@ class Proxy:
             )
             raise
         return Exchange(self, caller, request, kind, headers, outcome)
-
-    async def _within_deadline(self, work: Coroutine[Any, Any, T]) -> T:
-        limit = self.config.server.request_timeout_secs
-        try:
-            async with asyncio.timeout(limit):
-                return await work
-        except TimeoutError:
-            raise GatewayTimeoutError(
-                f"the request took longer than request_timeout_secs ({limit} s)",
-                code="request_timeout",
-            ) from None
 
     # -- files --------------------------------------------------------------------
 

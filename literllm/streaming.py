@@ -52,13 +52,15 @@ async def _open(
     request: dict[str, Any],
     include_usage: bool,
     before: BeforeAttempt | None,
+    timeout_for: Callable[[Deployment], float] | None,
 ) -> OpenedStream:
     if before is not None:
         await before(deployment)
     target = await deployment.current_target()
     adapter = deployment.adapter
     upstream = adapter.chat_request(target, dict(request), stream=True)
-    response = await transport.open_stream(upstream, timeout=deployment.timeout)
+    timeout = timeout_for(deployment) if timeout_for is not None else deployment.timeout
+    response = await transport.open_stream(upstream, timeout=timeout)
     try:
         if response.status >= 400:
             body = await response.read()
@@ -97,9 +99,13 @@ async def open_chat_stream(
     headers: Callable[[AttemptLog], dict[str, str]],
     on_done: StreamDone,
     before_attempt: BeforeAttempt | None = None,
+    timeout_for: Callable[[Deployment], float] | None = None,
 ) -> ChatStream:
     opened = await dispatcher.run(
-        model, routes, lambda d: _open(transport, d, request, include_usage, before_attempt), log
+        model,
+        routes,
+        lambda d: _open(transport, d, request, include_usage, before_attempt, timeout_for),
+        log,
     )
     state: dict[str, bool] = {"finished": False}
 

@@ -224,3 +224,15 @@ async def test_health_and_readiness() -> None:
         health = p.health()
     assert health["status"] == "healthy"
     assert {d["deployment"] for d in health["deployments"]} == {"chat#1", "gpt#2"}
+
+
+async def test_request_deadline_cuts_an_attempt_and_ends_the_request() -> None:
+    clock = FakeClock()
+    upstream = FakeUpstream(clock)
+    upstream.script(Delay(7))
+    cfg = config(MODELS + "\n[server]\nrequest_timeout_secs = 5\n")
+    async with Proxy.from_config(cfg, transport=upstream, clock=clock, environ={}) as p:
+        with pytest.raises(GatewayTimeoutError) as caught:
+            await p.chat({"model": "gpt", "messages": MESSAGES}, api_key=MASTER)
+    assert caught.value.code == "request_timeout"
+    assert upstream.timeouts == [5.0]  # the attempt got what was left, and no retry followed
