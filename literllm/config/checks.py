@@ -208,18 +208,33 @@ def _routing(config: Config) -> Iterator[ConfigProblem]:
         )
 
 
+STATE_OPTIONS: dict[str, frozenset[str]] = {
+    "memory": frozenset(),
+    "sqlite": frozenset({"path", "synchronous"}),
+    "redis": frozenset({"url", "prefix", "timeout_secs"}),
+}
+"""The `[state.backend_config]` options each state backend accepts."""
+
+
 def _state(config: Config) -> Iterator[ConfigProblem]:
     state = config.state
-    if state.backend != "redis":
-        return
-    url = state.backend_config.get("url")
-    if not isinstance(url, str):
-        where: Path = ("state", "backend_config", "url")
-        got = "missing option" if url is None else "wrong type for option"
+    if state.backend == "redis":
+        url = state.backend_config.get("url")
+        if not isinstance(url, str):
+            where: Path = ("state", "backend_config", "url")
+            got = "missing option" if url is None else "wrong type for option"
+            yield ConfigProblem(
+                where,
+                f'{got} "url" in {table_name(where[:2])}; expected url = '
+                '"redis://host:6379/0" when backend = "redis"',
+            )
+    allowed = STATE_OPTIONS[state.backend]
+    for option in sorted(set(state.backend_config) - allowed):
+        expected = ", ".join(sorted(allowed)) or "no options"
         yield ConfigProblem(
-            where,
-            f'{got} "url" in {table_name(where[:2])}; expected url = "redis://host:6379/0" '
-            'when backend = "redis"',
+            ("state", "backend_config", option),
+            f'unknown option "{option}" in [state.backend_config] for backend = '
+            f'"{state.backend}"; expected {expected}' + _did_you_mean(option, sorted(allowed)),
         )
 
 

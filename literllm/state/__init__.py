@@ -12,6 +12,7 @@ doing I/O; `await store.start()` opens the file or connects.
 
 from __future__ import annotations
 
+from ..config.checks import STATE_OPTIONS
 from ..config.schema import StateConfig
 from .base import (
     Cap,
@@ -42,11 +43,7 @@ __all__ = [
 DEFAULT_SQLITE_PATH = "liter-llm-state.db"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
-_OPTIONS = {
-    "memory": frozenset[str](),
-    "sqlite": frozenset({"path", "synchronous"}),
-    "redis": frozenset({"url", "prefix", "timeout_secs"}),
-}
+_OPTIONS = STATE_OPTIONS
 
 
 def is_shared(config: StateConfig) -> bool:

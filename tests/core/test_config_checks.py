@@ -185,3 +185,16 @@ def test_empty_host_is_an_error() -> None:
 )
 def test_is_provider_model(name: str, expected: bool) -> None:
     assert is_provider_model(name) is expected
+
+
+def test_unknown_state_option_points_at_its_line() -> None:
+    from literllm.config import parse_config
+    from literllm.errors import ConfigError
+
+    text = (
+        '[state]\nbackend = "sqlite"\n[state.backend_config]\npath = "x.db"\nsynchronus = "full"\n'
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "p.toml", environ={})
+    assert str(caught.value).startswith('p.toml:5:1: unknown option "synchronus"')
+    assert 'did you mean "synchronous"' in str(caught.value)
