@@ -84,6 +84,17 @@ def _load(path: str | None) -> tuple[Config, str]:
     return load_config(found), str(found)
 
 
+def _build_check(config: Config, source: str) -> str | None:
+    """Build every part the config names (no I/O) and return the first problem."""
+    from literllm import Proxy
+
+    try:
+        Proxy.from_config(config)
+    except ConfigError as error:
+        return str(error) if error.path else f"{source}: {error}"
+    return None
+
+
 def check_config(args: argparse.Namespace) -> int:
     try:
         config, source = _load(args.config)
@@ -91,6 +102,10 @@ def check_config(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     config = apply_overrides(config)
+    problem = _build_check(config, source)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     unpriced = Pricing.load().unpriced(config)
     extra = [f"unpriced models (cost counted as 0): {', '.join(unpriced)}"] if unpriced else []
     print(f"config: {source}")
@@ -114,6 +129,10 @@ def serve(args: argparse.Namespace) -> int:
         config = apply_overrides(config, host=args.host, port=args.port, master_key=args.master_key)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    problem = _build_check(config, source)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
         return 1
     if args.workers > 1 and config.state.backend == "memory":
         print(

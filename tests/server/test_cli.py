@@ -252,3 +252,17 @@ def test_workers_on_memory_state_are_refused(tmp_path: Path) -> None:
     assert "--workers" in done.stderr
     assert 'backend = "memory"' in done.stderr
     assert "sqlite" in done.stderr and "redis" in done.stderr
+
+
+def test_backend_that_opendal_cannot_build_is_a_clear_error(tmp_path: Path) -> None:
+    config = tmp_path / "liter-llm-proxy.toml"
+    config.write_text(
+        '[general]\nmaster_key = "sk-12345678"\n[[models]]\nname = "m"\n'
+        'provider_model = "mock/x"\n[cache]\nbackend = "s3"\n[cache.backend_config]\n'
+        'bogus = "1"\n'
+    )
+    for command in (["check-config"], ["api", "--port", "1"]):
+        result = run_cli(*command, "--config", str(config))
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith(f"error: {config}: [cache] backend = 's3'")
