@@ -274,9 +274,12 @@ def _remaining(limit: float | None, spent: float) -> float | None:
 
 
 def _unavailable_message(error: StateUnavailableError) -> str:
+    """What the client is told; the store's address and the cause go to the log only."""
+    _log.error("state store unavailable, refusing requests (fail closed): %s", error)
     return (
-        f"The gateway cannot check rate limits and budgets: {error}. Retry later; the "
-        "operator can restore the state store or set [state] fail_open = true."
+        "The gateway cannot check rate limits and budgets because its state store is "
+        "unavailable. Retry later; the operator can restore the state store or set "
+        "[state] fail_open = true."
     )
 
 
