@@ -291,10 +291,16 @@ class Metrics:
         )
         self._cost = _Series(f"{p}cost_usd", "Cost in USD.", ("model", "deployment", "key"))
         self._cache = _Series(f"{p}cache_lookups", "Response cache lookups.", ("model", "result"))
+        self._cache_backend = _Series(
+            f"{p}cache_backend_events",
+            "Response cache backend: failed operations, operations skipped while it is "
+            "down, and entries written.",
+            ("event",),
+        )
         self._in_flight = _Series(f"{p}in_flight_requests", "Requests being served.", ("model",))
         self.registry.register(
             _HotCollector(
-                [self._requests, self._tokens, self._cost, self._cache],
+                [self._requests, self._tokens, self._cost, self._cache, self._cache_backend],
                 [self._in_flight],
                 [
                     self._request_duration,
@@ -411,6 +417,11 @@ class Metrics:
     def budget_refusal(self, key: str, scope: str) -> None:
         """`scope` is `key`, `model` or `global`."""
         self._budget_refused.labels(self._key(key), scope).inc()
+
+    def update_cache_backend(self, *, errors: int, skipped: int, writes: int) -> None:
+        """Copy the response cache's own running totals (call before `render`)."""
+        for event, total in (("error", errors), ("skipped", skipped), ("write", writes)):
+            self._cache_backend.slot((event,))[0] = float(total)
 
     def update_spend(self, caps: Iterable[SpendCap]) -> None:
         """Replace the spend snapshot the next scrape reports (call before `render`)."""

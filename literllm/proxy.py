@@ -380,6 +380,11 @@ class Proxy:
     async def render_metrics(self) -> tuple[bytes, str]:
         snapshot = await self.governor.snapshot()
         self.metrics.update_spend(_spend_caps(snapshot))
+        if self.cache is not None:
+            stats = self.cache.stats
+            self.metrics.update_cache_backend(
+                errors=stats.errors, skipped=stats.skipped, writes=stats.writes
+            )
         return self.metrics.render()
 
     async def admin_keys(self) -> dict[str, Any]:

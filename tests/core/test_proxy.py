@@ -236,3 +236,27 @@ async def test_request_deadline_cuts_an_attempt_and_ends_the_request() -> None:
             await p.chat({"model": "gpt", "messages": MESSAGES}, api_key=MASTER)
     assert caught.value.code == "request_timeout"
     assert upstream.timeouts == [5.0]  # the attempt got what was left, and no retry followed
+
+
+async def test_a_dead_cache_backend_never_fails_a_request_and_is_counted() -> None:
+    import socket
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    toml = MODELS + (
+        f'\n[cache]\nbackend = "redis"\nttl_seconds = 60\n'
+        f'[cache.backend_config]\nendpoint = "redis://127.0.0.1:{port}"\n'
+    )
+    async with proxy(toml=toml) as p:
+        answer = await p.chat({"model": "chat", "messages": MESSAGES}, api_key=MASTER)
+        assert answer.headers["x-literllm-cache"] == "miss"
+        body, _ = await p.render_metrics()
+    samples = {
+        (s.name, s.labels.get("event")): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+    }
+    assert samples[("literllm_cache_backend_events_total", "error")] >= 1
