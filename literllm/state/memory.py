@@ -1,14 +1,50 @@
 """`backend = "memory"`: state in this process's memory; volatile, one process only.
 
 Each operation runs without awaiting, so on one event loop it is atomic. Empty windows
-and expired reservations are dropped as they are met, so memory stays bounded by the
-traffic of the last window plus the requests in flight.
+and expired reservations are dropped as they are met.
+
+Sliding windows are kept in bounded memory. A window is a deque of *cells*, oldest
+first; a cell holds one or more entries as `(stamp, amount)`: the sum of their
+amounts, stamped with the latest of their timestamps, and counted while
+`stamp > now - window_seconds`.
+
+- Until a window holds `EXACT_CELLS` (1024) cells, every entry gets its own cell: the
+  log is exact, as in the other backends (exact `retry-after`, no double burst,
+  amendment of any entry by id).
+- From then on, until it is back under 512 cells, the window *merges*: an entry that
+  arrives less than one granule, `window_seconds / EXACT_CELLS` (~59 ms for 60 s),
+  after the *first* entry of the newest cell is merged into it.
+  Cells are then at least that far apart, so a window never holds more than
+  `MAX_CELLS` = 2 x 1024 + 1 cells (at most 1024 one-entry cells plus one per 59 ms
+  of the last minute), whatever the traffic; under steady heavy traffic about 1025.
+
+Merging is conservative: a merged entry leaves the window when the newest entry of its
+cell does, never earlier than in the exact log, so the counted amount is at least the
+exact one and a limit is never exceeded. A refusal may come early by less than one
+granule (~59 ms), and `retry-after` / `reset_after` are upper bounds of the exact
+values, late by less than one granule.
+
+Amendments (`settle` replaces a request's token estimate by its real usage, by entry
+id) need to find the entry's cell and amount: `_Log.tracked` maps entry id to its
+cell, and the cell maps its tracked ids to their amounts, so they are forgotten when
+it leaves the window. Tracked are every entry of an exact window, and, in a merged
+window, the entries admitted by `hit` once the window has been amended at least once
+(its tokens windows), up to `MAX_TRACKED` at a time. An item leaves the map when
+amended or when its cell leaves the window, so in steady traffic the map holds the
+requests in flight. The amended entry (real usage, stamped `now`) is merged like any
+new entry but no longer tracked in a merged window: amending it again, or amending an
+untracked entry, adds the new amount without removing the old one, which stays
+counted until its cell leaves (conservative). Requests windows are never amended, so
+a busy requests window tracks nothing beyond its exact phase.
+
+`hit` on a request that fits costs O(1) per window (amortized over pruning); only a
+refusal walks the window's cells to compute the wait.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 
 from .base import (
     AMOUNT_EPSILON,
@@ -21,40 +57,117 @@ from .base import (
     evaluate_window,
 )
 
-__all__ = ["MemoryStateStore"]
+__all__ = ["EXACT_CELLS", "MAX_CELLS", "MAX_TRACKED", "MemoryStateStore"]
+
+EXACT_CELLS = 1024
+"""Cells a window holds before entries start to be merged; also the number of granules
+a window is divided into (granule = window_seconds / EXACT_CELLS)."""
+MAX_CELLS = 2 * EXACT_CELLS + 1
+"""Most cells a window can hold (with a clock that does not go back)."""
+MAX_TRACKED = 16_384
+"""Most entries of a merged window awaiting amendment that are tracked by id at once."""
+
+
+class _Cell:
+    """Entries merged together: counted until `stamp + window_seconds`."""
+
+    __slots__ = ("amount", "count", "ids", "stamp", "start")
+
+    def __init__(self, now: float, amount: int) -> None:
+        self.start = now
+        """Time of the cell's first entry: later entries merge within one granule."""
+        self.stamp = now
+        """Latest time of its entries: the cell counts while `stamp > now - window`."""
+        self.amount = amount
+        self.count = 1
+        """Entries in the cell, less the ones amended away (0: the cell can go)."""
+        self.ids: dict[str, int] | None = None
+        """Tracked entries of this cell not amended yet: entry id -> amount."""
 
 
 class _Log:
-    """One sliding window: entries in time order with their running sum."""
+    """One sliding window: cells in time order with their running sum."""
+
+    __slots__ = ("amended", "cells", "merging", "total", "tracked")
 
     def __init__(self) -> None:
-        self.entries: OrderedDict[str, tuple[float, int]] = OrderedDict()
+        self.cells: deque[_Cell] = deque()
         self.total = 0
+        self.tracked: dict[str, _Cell] = {}
+        """entry id -> its cell, for entries that may be amended (amount in `cell.ids`)"""
+        self.amended = False
+        """Whether `settle` has amended this window (it is a tokens window)."""
+        self.merging = False
+        """Set when the window reaches `EXACT_CELLS` cells, cleared when it is back
+        under half of that (so a busy window does not flip at every granule)."""
 
-    def prune(self, now: float, window_seconds: float) -> None:
-        horizon = now - window_seconds
-        while self.entries:
-            entry_id, (timestamp, amount) = next(iter(self.entries.items()))
-            if timestamp > horizon:
-                break
-            del self.entries[entry_id]
-            self.total -= amount
+    def prune(self, horizon: float) -> None:
+        """Drop the leading cells that left the window or whose entries were all amended."""
+        cells = self.cells
+        while cells:
+            cell = cells[0]
+            if cell.stamp > horizon and cell.count:
+                return
+            cells.popleft()
+            self.total -= cell.amount
+            if cell.ids:
+                tracked = self.tracked
+                for entry_id in cell.ids:
+                    del tracked[entry_id]
+                if not tracked:
+                    self.tracked = {}  # an emptied dict keeps its table
 
-    def add(self, entry_id: str, timestamp: float, amount: int) -> None:
-        self.remove(entry_id)
-        self.entries[entry_id] = (timestamp, amount)
+    def add(self, entry_id: str, now: float, amount: int, granule: float, *, hit: bool) -> None:
+        """Count `amount` at `now` for `entry_id` (replacing its tracked entry, if any)."""
+        tracked = self.tracked
+        if entry_id in tracked:
+            self.remove(entry_id)
+        cells = self.cells
         self.total += amount
+        if self.merging:
+            self.merging = len(cells) >= EXACT_CELLS // 2
+        else:
+            self.merging = len(cells) >= EXACT_CELLS
+        if not self.merging:
+            cell = _Cell(now, amount)
+            cells.append(cell)
+        else:
+            cell = cells[-1]
+            if now - cell.start < granule:
+                cell.amount += amount
+                cell.count += 1
+                if now > cell.stamp:
+                    cell.stamp = now
+            else:
+                cell = _Cell(now, amount)
+                cells.append(cell)
+            if not (hit and self.amended and len(tracked) < MAX_TRACKED):
+                return
+        tracked[entry_id] = cell
+        if cell.ids is None:
+            cell.ids = {entry_id: amount}
+        else:
+            cell.ids[entry_id] = amount
 
     def remove(self, entry_id: str) -> None:
-        old = self.entries.pop(entry_id, None)
-        if old is not None:
-            self.total -= old[1]
+        cell = self.tracked.pop(entry_id, None)
+        if cell is None:
+            return
+        ids = cell.ids
+        amount = 0
+        if ids is not None:
+            amount = ids.pop(entry_id)
+            if not ids:
+                cell.ids = None  # an emptied dict keeps its table: let it go
+        cell.amount -= amount
+        cell.count -= 1
+        self.total -= amount
+        cells = self.cells
+        while cells and not cells[0].count:
+            self.total -= cells.popleft().amount  # 0: only emptied cells get here
 
-    def reset_after(self, now: float, window_seconds: float) -> float:
-        if not self.entries:
-            return 0.0
-        oldest = next(iter(self.entries.values()))[0]
-        return max(oldest + window_seconds - now, 0.0)
+    def pairs(self) -> Iterator[tuple[float, int]]:
+        return ((cell.stamp, cell.amount) for cell in self.cells)
 
 
 class MemoryStateStore:
@@ -72,40 +185,56 @@ class MemoryStateStore:
     async def aclose(self) -> None:
         return None
 
-    def _log(self, window: str, now: float, window_seconds: float) -> _Log:
+    def _log(self, window: str, horizon: float) -> _Log:
+        """The window's log, pruned of what left it by `horizon` (created when absent)."""
         log = self._logs.get(window)
         if log is None:
             log = self._logs[window] = _Log()
-        log.prune(now, window_seconds)
+        else:
+            cells = log.cells
+            if cells:
+                first = cells[0]
+                if first.stamp <= horizon or not first.count:
+                    log.prune(horizon)
         return log
 
     async def hit(
         self, entry_id: str, hits: Sequence[WindowHit], *, now: float, window_seconds: float
     ) -> HitOutcome:
-        logs = [self._log(hit.window, now, window_seconds) for hit in hits]
+        horizon = now - window_seconds
+        logs: list[_Log] = []
         wait = 0.0
         refused: list[str] = []
-        for hit, log in zip(hits, logs, strict=True):
+        for hit in hits:
+            log = self._log(hit.window, horizon)
+            logs.append(log)
+            limit = hit.limit
+            need = min(hit.amount, limit) if limit > 0 else max(hit.amount, 1)
+            if log.total + need <= limit:
+                continue  # the common case: no need to look at the cells
             fits, hit_wait = evaluate_window(
-                log.entries.values(), log.total, hit, now=now, window_seconds=window_seconds
+                log.pairs(), log.total, hit, now=now, window_seconds=window_seconds
             )
             if not fits:
                 refused.append(hit.window)
                 wait = max(wait, hit_wait)
-        if not refused:
-            for hit, log in zip(hits, logs, strict=True):
-                log.add(entry_id, now, hit.amount)
-        states = [
-            WindowState(hit.window, hit.limit, log.total, log.reset_after(now, window_seconds))
-            for hit, log in zip(hits, logs, strict=True)
-        ]
-        self._drop_empty(hit.window for hit in hits)
-        return HitOutcome(not refused, states, wait, refused)
+        admitted = not refused
+        granule = window_seconds / EXACT_CELLS
+        states: list[WindowState] = []
+        for hit, log in zip(hits, logs, strict=True):
+            if admitted:
+                log.add(entry_id, now, hit.amount, granule, hit=True)
+            cells = log.cells
+            reset_after = max(cells[0].stamp + window_seconds - now, 0.0) if cells else 0.0
+            states.append(WindowState(hit.window, hit.limit, log.total, reset_after))
+        if not admitted:
+            self._drop_empty(hit.window for hit in hits)
+        return HitOutcome(admitted, states, wait, refused)
 
     def _drop_empty(self, windows: Iterable[str]) -> None:
         for window in windows:
             log = self._logs.get(window)
-            if log is not None and not log.entries:
+            if log is not None and not log.cells:
                 del self._logs[window]
 
     def _release(self, reservation_id: str) -> None:
@@ -165,17 +294,24 @@ class MemoryStateStore:
         if cost:
             for name in spend:
                 self._spend[name] = self._spend.get(name, 0.0) + cost
+        if not tokens:
+            return
+        horizon = now - window_seconds
+        granule = window_seconds / EXACT_CELLS
         for window, amount in tokens:
-            log = self._log(window, now, window_seconds)
+            log = self._log(window, horizon)
+            log.amended = True
             log.remove(request_id)
             if amount > 0:
-                log.add(request_id, now, amount)
-        self._drop_empty(window for window, _ in tokens)
+                log.add(request_id, now, amount, granule, hit=False)
+            elif not log.cells:
+                del self._logs[window]
 
     async def usage(
         self, windows: Sequence[str], *, now: float, window_seconds: float
     ) -> dict[str, int]:
-        result = {window: self._log(window, now, window_seconds).total for window in windows}
+        horizon = now - window_seconds
+        result = {window: self._log(window, horizon).total for window in windows}
         self._drop_empty(windows)
         return result
 
