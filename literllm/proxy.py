@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from .auth import Authenticator, Caller
 from .cache import ResponseCache
@@ -47,7 +47,6 @@ from .upstream import DispatchingTransport
 __all__ = ["Proxy"]
 
 log = logging.getLogger("literllm")
-T = TypeVar("T")
 
 _TRACE_CONTENT_ENV = "LITER_LLM_TRACE_CONTENT"
 
