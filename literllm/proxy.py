@@ -14,10 +14,9 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .auth import Authenticator, Caller
-from .cache import ResponseCache
 from .clock import Clock, SystemClock
 from .config import Config, FilesConfig, apply_overrides, load_config
 from .dispatch import Dispatcher
@@ -28,10 +27,8 @@ from .errors import (
     PermissionDeniedError,
 )
 from .exchange import Exchange
-from .files import FileStore
 from .governance import Governor
 from .health import HealthProber
-from .metrics import Metrics, SpendCap
 from .outcome import Outcome
 from .pricing import Pricing
 from .providers import ProviderRegistry
@@ -43,6 +40,9 @@ from .routing import Router
 from .telemetry import Telemetry
 from .transport import Transport
 from .upstream import DispatchingTransport
+
+if TYPE_CHECKING:  # imported when a Proxy is built: OpenDAL and prometheus_client are slow
+    from .metrics import SpendCap
 
 __all__ = ["Proxy"]
 
@@ -66,6 +66,10 @@ class Proxy:
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
+        from .cache import ResponseCache
+        from .files import FileStore
+        from .metrics import Metrics
+
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
@@ -427,6 +431,8 @@ class Proxy:
 
 
 def _spend_caps(snapshot: dict[str, Any]) -> list[SpendCap]:
+    from .metrics import SpendCap
+
     caps = [
         SpendCap(
             scope="global",
