@@ -6,6 +6,7 @@ gateway accounts (id, model, finish reasons, usage).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,6 +63,8 @@ class _ErrorBody(msgspec.Struct):
 
 
 _peek = msgspec.json.Decoder(_ResponsePeek)
+# A non-null usage, a finish reason that is a string, or an error, in one scan.
+_NEWS = re.compile(rb'"(?:usage"\s*:\s*[^n\s]|finish_reason"\s*:\s*"|error")').search
 _peek_error = msgspec.json.Decoder(_ErrorBody)
 _encode = msgspec.json.Encoder().encode
 
@@ -213,8 +216,7 @@ class OpenAIStreamDecoder:
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
-        for event in self._parser.feed(data):
-            payload = event.data
+        for payload in self._parser.payloads(data):
             if payload == b"[DONE]":
                 self.done = True
                 continue
@@ -259,8 +261,4 @@ class OpenAIStreamDecoder:
 
 def _carries_news(payload: bytes) -> bool:
     """Cheap byte test: could this chunk hold usage, a finish reason or an error?"""
-    if b'"usage"' in payload and b'"usage":null' not in payload and b'"usage": null' not in payload:
-        return True
-    return (
-        b'"finish_reason":"' in payload or b'"finish_reason": "' in payload or b'"error"' in payload
-    )
+    return _NEWS(payload) is not None

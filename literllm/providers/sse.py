@@ -43,6 +43,35 @@ class SSEParser:
         self._buffer = buffer[start:] + held
         return events
 
+    def payloads(self, data: bytes) -> list[bytes]:
+        """Like `feed`, but only the non-empty `data` of each event (names dropped).
+
+        The common block, one `data: ...` line, is sliced out without building an
+        event; anything else goes through the full parser.
+        """
+        buffer = self._buffer + data if self._buffer else data
+        held = b""
+        if buffer.endswith(b"\r"):
+            buffer, held = buffer[:-1], b"\r"
+        if b"\r" in buffer:
+            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        out: list[bytes] = []
+        start = 0
+        find = buffer.find
+        while True:
+            end = find(b"\n\n", start)
+            if end < 0:
+                break
+            if buffer.startswith(b"data: ", start) and find(b"\n", start, end) < 0:
+                out.append(buffer[start + 6 : end])
+            else:
+                event = _parse_block(buffer[start:end])
+                if event is not None and event.data:
+                    out.append(event.data)
+            start = end + 2
+        self._buffer = buffer[start:] + held
+        return out
+
     def close(self) -> list[SSEEvent]:
         """Flush a final event that was not followed by a blank line."""
         rest, self._buffer = self._buffer.replace(b"\r", b"\n").strip(b"\n"), b""

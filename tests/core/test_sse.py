@@ -39,3 +39,13 @@ def test_multi_line_data_and_comments() -> None:
 
 def test_final_event_without_blank_line_is_flushed_on_close() -> None:
     assert events([b"data: tail"]) == [(None, b"tail")]
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_payloads_match_the_events_at_every_split(stream: bytes) -> None:
+    expected = [data for _, data in events([stream]) if data]
+    for cut in range(0, len(stream)):
+        parser = SSEParser()
+        got = parser.payloads(stream[:cut]) + parser.payloads(stream[cut:])
+        got += [e.data for e in parser.close() if e.data]
+        assert got == expected, cut
