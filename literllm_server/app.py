@@ -256,27 +256,33 @@ async def stream_sse(stream: ChatStream, receive: Receive, send: Send) -> None:
             )
         await send({"type": "http.response.body", "body": _DONE, "more_body": False})
 
+    # The stream is relayed in this task; one watcher task cancels it if the client
+    # goes away, which closes the upstream stream at once.
+    relaying = asyncio.current_task()
+    gone = False
+
     async def watch_disconnect() -> None:
+        nonlocal gone
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
+                gone = True
+                if relaying is not None:
+                    relaying.cancel()
                 return
 
-    pumping = asyncio.ensure_future(pump())
-    watching = asyncio.ensure_future(watch_disconnect())
+    watching = asyncio.create_task(watch_disconnect())
     try:
-        await asyncio.wait((pumping, watching), return_when=asyncio.FIRST_COMPLETED)
+        await pump()
+    except asyncio.CancelledError:
+        if not gone or relaying is None:
+            raise
+        relaying.uncancel()
+    except OSError:
+        pass
     finally:
-        for task in (pumping, watching):
-            if not task.done():
-                task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, OSError):
-            await pumping
+        watching.cancel()
         await stream.aclose()
-    if pumping.done() and not pumping.cancelled():
-        error = pumping.exception()
-        if error is not None and not isinstance(error, OSError):
-            raise error
 
 
 async def list_models(app: App, request: Request, receive: Receive, send: Send) -> None:
