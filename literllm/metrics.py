@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from typing import Final, Protocol
+from typing import Final
 
 import msgspec
 from prometheus_client import CollectorRegistry, Counter
@@ -52,7 +52,9 @@ from prometheus_client.core import (
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-__all__ = ["Metrics", "SpendCap", "TokenUsage"]
+from .types import Usage
+
+__all__ = ["Metrics", "SpendCap"]
 
 REQUEST_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 FIRST_TOKEN_BUCKETS: Final = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -61,21 +63,6 @@ OVERHEAD_BUCKETS: Final = (
 )  # fmt: skip
 TOKEN_KINDS: Final = ("input", "output", "cached", "cache_write", "reasoning")
 OTHER: Final = "other"
-
-
-class TokenUsage(Protocol):
-    """What the metrics read from a usage value; `literllm.providers.base.Usage` fits."""
-
-    @property
-    def prompt_tokens(self) -> int: ...
-    @property
-    def completion_tokens(self) -> int: ...
-    @property
-    def cached_tokens(self) -> int: ...
-    @property
-    def cache_write_tokens(self) -> int: ...
-    @property
-    def reasoning_tokens(self) -> int: ...
 
 
 class SpendCap(msgspec.Struct, frozen=True, kw_only=True):
@@ -354,7 +341,7 @@ class Metrics:
         status: int,
         duration: float,
         upstream: float | None = None,
-        usage: TokenUsage | None = None,
+        usage: Usage | None = None,
         cost: float | None = None,
     ) -> None:
         """Account one answered request. `deployment` is `-` when none was reached

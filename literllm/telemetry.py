@@ -53,7 +53,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType, TracebackType
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 
 import msgspec
 from opentelemetry import trace
@@ -62,24 +62,9 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from .errors import LiterLLMError
+from .types import Usage
 
-__all__ = ["AttemptSpan", "RequestSpan", "Telemetry", "TokenUsage", "error_type_of"]
-
-
-class TokenUsage(Protocol):
-    """What `finish` reads from a usage value; `literllm.providers.base.Usage` fits
-    (a protocol, so this layer-1 module does not import the provider layer)."""
-
-    @property
-    def prompt_tokens(self) -> int: ...
-    @property
-    def completion_tokens(self) -> int: ...
-    @property
-    def cached_tokens(self) -> int: ...
-    @property
-    def cache_write_tokens(self) -> int: ...
-    @property
-    def reasoning_tokens(self) -> int: ...
+__all__ = ["AttemptSpan", "RequestSpan", "Telemetry", "error_type_of"]
 
 
 Operation = Literal["chat", "embeddings"]
@@ -327,7 +312,7 @@ class RequestSpan:
         response_model: str | None = None,
         response_id: str | None = None,
         finish_reasons: Sequence[str] = (),
-        usage: TokenUsage | None = None,
+        usage: Usage | None = None,
         cost: float | None = None,
         *,
         response_body: bytes | None = None,

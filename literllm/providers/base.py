@@ -15,6 +15,7 @@ import msgspec
 
 from ..errors import UpstreamError
 from ..transport import UpstreamRequest, UpstreamResponse
+from ..types import Usage
 
 __all__ = [
     "Adapter",
@@ -39,18 +40,6 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     """Credential for the provider (for Vertex AI, an OAuth access token)."""
     max_output_tokens: int | None = None
     """The model's maximum output from the pricing data, where known."""
-
-
-class Usage(msgspec.Struct, kw_only=True):
-    prompt_tokens: int = 0
-    """All input tokens, including cached reads and cache writes."""
-    completion_tokens: int = 0
-    total_tokens: int = 0
-    cached_tokens: int = 0
-    """Prompt tokens read from the provider's prompt cache."""
-    cache_write_tokens: int = 0
-    """Prompt tokens written to the provider's prompt cache."""
-    reasoning_tokens: int = 0
 
 
 class ChatResult(msgspec.Struct, kw_only=True):
