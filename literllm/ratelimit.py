@@ -128,15 +128,22 @@ class RateLimiter:
 def rate_limit_headers(windows: Sequence[WindowState]) -> dict[str, str]:
     """OpenAI's `x-ratelimit-*` headers, for requests and for tokens, each describing
     the binding window (least remaining) among the key's and the global ones."""
+    binding: dict[str, WindowState] = {}
+    for state in windows:
+        kind = "requests" if state.window.endswith(":requests") else "tokens"
+        best = binding.get(kind)
+        if best is None or (state.limit - state.used, -state.reset_after) < (
+            best.limit - best.used,
+            -best.reset_after,
+        ):
+            binding[kind] = state
     headers: dict[str, str] = {}
     for kind in ("requests", "tokens"):
-        relevant = [w for w in windows if w.window.endswith(f":{kind}")]
-        if not relevant:
-            continue
-        binding = min(relevant, key=lambda w: (w.limit - w.used, -w.reset_after))
-        headers[f"x-ratelimit-limit-{kind}"] = str(binding.limit)
-        headers[f"x-ratelimit-remaining-{kind}"] = str(max(binding.limit - binding.used, 0))
-        headers[f"x-ratelimit-reset-{kind}"] = format_reset(binding.reset_after)
+        chosen = binding.get(kind)
+        if chosen is not None:
+            headers[f"x-ratelimit-limit-{kind}"] = str(chosen.limit)
+            headers[f"x-ratelimit-remaining-{kind}"] = str(max(chosen.limit - chosen.used, 0))
+            headers[f"x-ratelimit-reset-{kind}"] = format_reset(chosen.reset_after)
     return headers
 
 
