@@ -105,6 +105,7 @@ class Proxy:
             known_deployments=[d.label for d in self.router.deployments()],
             known_keys=["master", *self.auth.labels()],
         )
+        self.router.on_cooldown = lambda d: self.metrics.cooldown(d.name, d.label)
         self.telemetry = Telemetry(
             config.general.enable_tracing,
             record_content=self._environ.get(_TRACE_CONTENT_ENV, "") in ("1", "true", "yes"),

@@ -99,6 +99,8 @@ class Router:
         self._clock = clock
         self._rng = rng or random.Random()
         self._turns = {name: itertools.count() for name in pools}
+        self.on_cooldown: Callable[[Deployment], None] | None = None
+        """Called when a deployment enters cooldown (the proxy counts it in metrics)."""
 
     def deployments(self) -> Iterable[Deployment]:
         for pool in self.pools.values():
@@ -184,6 +186,8 @@ class Router:
             duration,
             deployment.in_flight,
         )
+        if self.on_cooldown is not None:
+            self.on_cooldown(deployment)
         return True
 
     def released(self, deployment: Deployment) -> None:

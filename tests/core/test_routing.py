@@ -11,6 +11,7 @@ from literllm import Proxy, ServiceUnavailableError, UpstreamError
 from literllm.config import Config
 from literllm.providers import ProviderRegistry
 from literllm.resolve import Resolver
+from literllm.routing import Deployment, Router
 from literllm.testing import Delay, Fail, FakeClock, FakeUpstream, Reply, StreamReply
 from tests.support.configs import MASTER, config
 
@@ -288,3 +289,70 @@ async def test_stream_error_after_first_chunk_is_not_retried(
                 got.append(chunk)
     assert len(got) == 1
     assert hosts(upstream) == ["primary.test"]
+
+
+async def test_cooldowns_are_counted_in_metrics(clock: FakeClock, upstream: FakeUpstream) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    upstream.script(Reply(503), url="a.test")
+    async with Proxy.from_config(
+        config(COOLING, master=False), transport=upstream, clock=clock, environ={}
+    ) as proxy:
+        for _ in range(2):
+            with contextlib.suppress(UpstreamError):
+                await proxy.chat({**CHAT, "model": "m"}, api_key=MASTER)
+        body, _ = await proxy.render_metrics()
+    counts = {
+        s.labels["deployment"]: s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name == "literllm_cooldowns_total"
+    }
+    assert counts == {"m#1": 1.0}
+
+
+def _router(
+    strategy: str, weights: tuple[float, ...] = (1.0, 1.0)
+) -> tuple[Router, list[Deployment]]:
+    import random
+
+    text = "".join(
+        f'[[models]]\nname = "m"\nprovider_model = "mock/{i}"\nweight = {w}\n'
+        for i, w in enumerate(weights)
+    )
+    resolver = Resolver(config(text), ProviderRegistry(), {})
+    pool = resolver.pools["m"]
+    router = Router(
+        resolver.pools,
+        strategy=strategy,
+        cooldown_secs=None,  # type: ignore[arg-type]
+        clock=FakeClock(),
+        rng=random.Random(7),
+    )
+    return router, pool
+
+
+def test_least_busy_picks_the_fewest_in_flight() -> None:
+    router, (a, b) = _router("least_busy")
+    router.started(a)
+    router.started(a)
+    router.started(b)
+    assert router.pick(router.pools["m"]) is b
+    router.succeeded(a, 0.1)
+    router.succeeded(a, 0.1)
+    assert router.pick(router.pools["m"]) is a
+
+
+def test_lowest_latency_prefers_the_faster_deployment() -> None:
+    router, (a, b) = _router("lowest_latency")
+    for deployment, latency in ((a, 0.5), (b, 0.1)):
+        router.started(deployment)
+        router.succeeded(deployment, latency)
+    assert all(router.pick(router.pools["m"]) is b for _ in range(5))
+
+
+def test_weighted_spreads_in_proportion_to_weight() -> None:
+    router, (a, _) = _router("weighted", (3.0, 1.0))
+    picks = [router.pick(router.pools["m"]) for _ in range(4000)]
+    share = picks.count(a) / len(picks)
+    assert 0.72 < share < 0.78
