@@ -43,6 +43,7 @@ refusal walks the window's cells to compute the wait.
 
 from __future__ import annotations
 
+import heapq
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -174,10 +175,14 @@ class MemoryStateStore:
     def __init__(self) -> None:
         self._logs: dict[str, _Log] = {}
         self._spend: dict[str, float] = {}
-        self._held: dict[str, dict[str, tuple[float, float]]] = {}
-        """cap -> reservation id -> (amount, expires_at)"""
-        self._caps_of: dict[str, tuple[list[str], float]] = {}
-        """reservation id -> (caps it holds, expires_at)"""
+        self._held: dict[str, float] = {}
+        """cap -> sum of the live reservations on it"""
+        self._holders: dict[str, int] = {}
+        """cap -> how many live reservations it has (its sum resets to 0 at none)"""
+        self._caps_of: dict[str, tuple[list[str], float, float]] = {}
+        """reservation id -> (caps it holds, amount, expires_at)"""
+        self._expiries: list[tuple[float, str]] = []
+        """heap of (expires_at, reservation id); stale items are skipped"""
 
     async def start(self) -> None:
         return None
@@ -238,19 +243,26 @@ class MemoryStateStore:
                 del self._logs[window]
 
     def _release(self, reservation_id: str) -> None:
-        caps, _ = self._caps_of.pop(reservation_id, ([], 0.0))
+        found = self._caps_of.pop(reservation_id, None)
+        if found is None:
+            return
+        caps, amount, _ = found
+        held, holders = self._held, self._holders
         for cap in caps:
-            held = self._held.get(cap)
-            if held is not None:
-                held.pop(reservation_id, None)
-                if not held:
-                    del self._held[cap]
+            left = holders[cap] - 1
+            if left:
+                holders[cap] = left
+                held[cap] -= amount
+            else:  # also clears any rounding left by the running sum
+                del holders[cap], held[cap]
 
-    def _live_reserved(self, cap: str, now: float) -> float:
-        held = self._held.get(cap, {})
-        for reservation_id in [rid for rid, (_, exp) in held.items() if exp <= now]:
-            del held[reservation_id]
-        return sum(amount for amount, _ in held.values())
+    def _expire(self, now: float) -> None:
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= now:
+            expires_at, reservation_id = heapq.heappop(expiries)
+            found = self._caps_of.get(reservation_id)
+            if found is not None and found[2] == expires_at:
+                self._release(reservation_id)
 
     async def reserve(
         self,
@@ -263,21 +275,29 @@ class MemoryStateStore:
         enforce: bool,
     ) -> ReserveOutcome:
         self._release(reservation_id)
-        for expired in [rid for rid, (_, exp) in self._caps_of.items() if exp <= now]:
-            self._release(expired)
+        self._expire(now)
         shortfalls: list[CapShortfall] = []
+        held = self._held
         for cap in caps:
-            remaining = (
-                cap.limit - self._spend.get(cap.name, 0.0) - self._live_reserved(cap.name, now)
-            )
+            remaining = cap.limit - self._spend.get(cap.name, 0.0) - held.get(cap.name, 0.0)
             if amount > remaining + AMOUNT_EPSILON:
                 shortfalls.append(CapShortfall(cap.name, cap.limit, remaining))
         if shortfalls and enforce:
             return ReserveOutcome(False, shortfalls)
-        for cap in caps:
-            self._held.setdefault(cap.name, {})[reservation_id] = (amount, expires_at)
         if caps:
-            self._caps_of[reservation_id] = ([cap.name for cap in caps], expires_at)
+            names = [cap.name for cap in caps]
+            holders = self._holders
+            for name in names:
+                held[name] = held.get(name, 0.0) + amount
+                holders[name] = holders.get(name, 0) + 1
+            self._caps_of[reservation_id] = (names, amount, expires_at)
+            expiries = self._expiries
+            if len(expiries) > 2 * len(self._caps_of) + 1024:
+                # most items are for settled reservations: rebuild from the live ones
+                expiries[:] = [(exp, rid) for rid, (_, _, exp) in self._caps_of.items()]
+                heapq.heapify(expiries)
+            else:
+                heapq.heappush(expiries, (expires_at, reservation_id))
         return ReserveOutcome(True, shortfalls)
 
     async def settle(

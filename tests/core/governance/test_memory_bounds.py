@@ -292,3 +292,32 @@ async def test_tracking_of_a_merged_window_is_capped() -> None:
     log = store._logs[window]
     assert len(log.tracked) <= MAX_TRACKED
     assert await _usage(store, window, T0 + count * 0.001) == 11 + 10 * count
+
+
+async def test_settled_reservations_do_not_pile_up() -> None:
+    from literllm.state.base import Cap
+    from literllm.state.memory import MemoryStateStore
+
+    store = MemoryStateStore()
+    caps = [Cap("key:k", 1_000_000.0), Cap("global", 1_000_000.0)]
+    for i in range(50_000):
+        outcome = await store.reserve(
+            f"r{i}", caps, 0.01, now=float(i), expires_at=i + 660.0, enforce=True
+        )
+        assert outcome.reserved
+        await store.settle(f"r{i}", ["key:k", "global"], 0.01, now=float(i), window_seconds=60)
+    assert len(store._expiries) <= 1024 + 2
+    assert store._held == {} and store._caps_of == {}
+    spend = await store.spend()
+    assert abs(spend["global"] - 500.0) < 1e-6
+
+
+async def test_expired_reservations_free_their_caps() -> None:
+    from literllm.state.base import Cap
+    from literllm.state.memory import MemoryStateStore
+
+    store = MemoryStateStore()
+    cap = [Cap("global", 1.0)]
+    assert (await store.reserve("a", cap, 0.8, now=0.0, expires_at=10.0, enforce=True)).reserved
+    assert not (await store.reserve("b", cap, 0.5, now=5.0, expires_at=15.0, enforce=True)).reserved
+    assert (await store.reserve("b", cap, 0.5, now=10.0, expires_at=20.0, enforce=True)).reserved
