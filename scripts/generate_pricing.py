@@ -2,7 +2,7 @@
 
 Usage: python scripts/generate_pricing.py [--data-dir DIR] [--output PATH]
 
-Sources (see /work/shared/data/SOURCES.md and docs/governance.md):
+Sources (see ../shared/data/SOURCES.md beside the checkout, and docs/governance.md):
 
 - `litellm-model-prices.json`: LiteLLM's `model_prices_and_context_window_backup.json`
   (litellm 1.110.2, MIT licence, Copyright BerriAI). Primary source: its provider names
@@ -170,7 +170,11 @@ def build(data_dir: Path, repo: Path) -> dict[str, Any]:
 def main() -> None:
     repo = Path(__file__).resolve().parent.parent
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path("/work/shared/data"))
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(__file__).resolve().parents[2] / "shared" / "data",
+    )
     parser.add_argument("--output", type=Path, default=repo / "literllm/data/pricing.json")
     args = parser.parse_args()
     document = build(args.data_dir, repo)

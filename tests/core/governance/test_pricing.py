@@ -12,9 +12,10 @@ import pytest
 from literllm.config.schema import Config
 from literllm.pricing import ModelPrice, Pricing
 from literllm.providers.base import Usage
+from tests.support.paths import SHARED
 
 REPO = Path(__file__).resolve().parents[3]
-DATA = Path("/work/shared/data")
+DATA = SHARED / "data"
 
 PRICE = ModelPrice(input=1.0, output=10.0, cache_read=0.1, cache_write=1.25)
 
@@ -83,7 +84,6 @@ def test_unpriced_lists_config_models_without_a_price() -> None:
     assert Pricing.load().unpriced(config) == ["azure/prod-east", "openai/made-up"]
 
 
-@pytest.mark.skipif(not DATA.exists(), reason="the source tables in /work/shared/data are absent")
 def test_the_embedded_table_is_what_the_script_generates(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location(
         "generate_pricing", REPO / "scripts" / "generate_pricing.py"
