@@ -161,11 +161,6 @@ class Proxy:
             return
         self._started = True
         await self.governor.start()
-        if self.auth.closed:
-            log.warning(
-                "no master key and no virtual keys are configured: every /v1 request "
-                "will be refused with 401 until one is set"
-            )
         if self.files.startup_warning:
             if self.config.files is not None:
                 log.warning("%s", self.files.startup_warning)
@@ -301,6 +296,8 @@ class Proxy:
         model = "-"
         key = "-"
         try:
+            caller = self.auth.authenticate(api_key)  # before reading what a stranger sent
+            key = caller.description
             request = decode_body(body)
             if isinstance(request.get("model"), str):
                 model = request["model"]
@@ -312,8 +309,6 @@ class Proxy:
                 validate_embeddings(request)
             if stream:
                 request["stream"] = True
-            caller = self.auth.authenticate(api_key)
-            key = caller.description
             caller.check_model(model)
         except LiterLLMError as error:
             if outcome is not None:

@@ -260,3 +260,11 @@ async def test_a_dead_cache_backend_never_fails_a_request_and_is_counted() -> No
         for s in family.samples
     }
     assert samples[("literllm_cache_backend_events_total", "error")] >= 1
+
+
+async def test_authentication_comes_before_reading_the_body() -> None:
+    async with proxy() as p:
+        with pytest.raises(AuthenticationError):
+            await p.chat(b"{not json", api_key="wrong")
+        with pytest.raises(AuthenticationError):
+            await p.chat({"messages": []}, api_key=None)
