@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from literllm.errors import BadRequestError
 
-from .http import Receive, Request, Send
+from .http import Receive, Request, Send, body_chunks
 from .uploads import parse_file_upload
 
 if TYPE_CHECKING:
     from .app import App
 
 __all__ = ["create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
-
-
-async def _body_chunks(receive: Receive) -> AsyncIterator[bytes]:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionResetError("client disconnected")
-        chunk = message.get("body", b"")
-        if chunk:
-            yield chunk
-        if not message.get("more_body", False):
-            return
 
 
 def _file_id(request: Request) -> str:
@@ -39,7 +26,7 @@ async def create_file(app: App, request: Request, receive: Receive, send: Send) 
     api_key = request.api_key()
     app.proxy.file_owner(api_key)  # refuse unauthenticated uploads before reading them
     upload = await parse_file_upload(
-        request.headers.get("content-type", ""), _body_chunks(receive), limit=app.limit
+        request.headers.get("content-type", ""), body_chunks(receive), limit=app.limit
     )
     created = await app.proxy.create_file(
         api_key=api_key,
