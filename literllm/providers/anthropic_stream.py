@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from ..errors import UpstreamError
 from .base import Target, Usage
 from .openai_shape import chunk, decode_json, usage_chunk
-from .sse import SSEParser
+from .sse import SSEChunkDecoder, SSEParser
 
 __all__ = ["AnthropicStreamDecoder", "anthropic_usage", "finish_reason"]
 
@@ -55,9 +55,12 @@ class _ErrorMapper(Protocol):
     ) -> UpstreamError: ...
 
 
-class AnthropicStreamDecoder:
+class AnthropicStreamDecoder(SSEChunkDecoder):
+    _ending = "message_stop"
+
     def __init__(self, target: Target, *, include_usage: bool, adapter: _ErrorMapper) -> None:
         self._target = target
+        self._provider = target.provider
         self._include_usage = include_usage
         self._adapter = adapter
         self._parser = SSEParser()
@@ -70,23 +73,8 @@ class AnthropicStreamDecoder:
         self.model: str | None = None
         self.finish_reasons: list[str] = []
 
-    def feed(self, data: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        for event in self._parser.feed(data):
-            out.extend(self._on_event(event.data))
-        return out
-
-    def close(self) -> list[bytes]:
-        out: list[bytes] = []
-        for event in self._parser.close():
-            out.extend(self._on_event(event.data))
-        if not self._done:
-            raise UpstreamError(
-                f"provider {self._target.provider!r} ended the stream before message_stop",
-                status=502,
-                retryable=False,
-            )
-        return out
+    def _complete(self) -> bool:
+        return self._done
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         return chunk(

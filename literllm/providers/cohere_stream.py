@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import UpstreamError
 from .base import Target, Usage
 from .openai_shape import chunk, decode_json, new_id, usage_chunk
-from .sse import SSEParser
+from .sse import SSEChunkDecoder, SSEParser
 
 __all__ = ["CohereStreamDecoder", "cohere_finish", "cohere_usage"]
 
@@ -47,11 +47,14 @@ def cohere_usage(raw: Mapping[str, Any]) -> Usage:
     )
 
 
-class CohereStreamDecoder:
+class CohereStreamDecoder(SSEChunkDecoder):
+    _ending = "message-end"
+
     def __init__(
         self, target: Target, *, include_usage: bool, on_error: Callable[[bytes], UpstreamError]
     ) -> None:
         self._target = target
+        self._provider = target.provider
         self._include_usage = include_usage
         self._on_error = on_error
         self._parser = SSEParser()
@@ -63,23 +66,8 @@ class CohereStreamDecoder:
         self.model: str | None = target.model
         self.finish_reasons: list[str] = []
 
-    def feed(self, data: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        for event in self._parser.feed(data):
-            out.extend(self._on_event(event.data))
-        return out
-
-    def close(self) -> list[bytes]:
-        out: list[bytes] = []
-        for event in self._parser.close():
-            out.extend(self._on_event(event.data))
-        if not self._done:
-            raise UpstreamError(
-                f"provider {self._target.provider!r} ended the stream before message-end",
-                status=502,
-                retryable=False,
-            )
-        return out
+    def _complete(self) -> bool:
+        return self._done
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
         return chunk(

@@ -15,7 +15,7 @@ import msgspec
 from ..errors import UpstreamError
 from .base import ChatResult, Target, Usage
 from .openai_shape import chat_completion, chunk, decode_json, new_id, usage_chunk
-from .sse import SSEParser
+from .sse import SSEChunkDecoder, SSEParser
 
 __all__ = ["GeminiStreamDecoder", "gemini_chat_result", "gemini_finish", "gemini_usage"]
 
@@ -120,9 +120,12 @@ def gemini_chat_result(target: Target, raw: Mapping[str, Any]) -> ChatResult:
     )
 
 
-class GeminiStreamDecoder:
+class GeminiStreamDecoder(SSEChunkDecoder):
+    _ending = "a finish reason"
+
     def __init__(self, target: Target, *, include_usage: bool, on_error: ErrorMapper) -> None:
         self._target = target
+        self._provider = target.provider
         self._include_usage = include_usage
         self._on_error = on_error
         self._parser = SSEParser()
@@ -134,32 +137,20 @@ class GeminiStreamDecoder:
         self.model: str | None = None
         self.finish_reasons: list[str] = []
 
-    def feed(self, data: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        for event in self._parser.feed(data):
-            out.extend(self._on_event(event.data))
-        return out
+    def _complete(self) -> bool:
+        return bool(self.finish_reasons)
 
-    def close(self) -> list[bytes]:
-        out: list[bytes] = []
-        for event in self._parser.close():
-            out.extend(self._on_event(event.data))
-        if not self.finish_reasons:
-            raise UpstreamError(
-                f"provider {self._target.provider!r} ended the stream without a finish reason",
-                status=502,
-                retryable=False,
+    def _tail(self) -> list[bytes]:
+        if not self._include_usage or self.usage is None:
+            return []
+        return [
+            usage_chunk(
+                response_id=self.response_id or "",
+                model=self.model or self._target.model,
+                created=self._created,
+                usage=self.usage,
             )
-        if self._include_usage and self.usage is not None:
-            out.append(
-                usage_chunk(
-                    response_id=self.response_id or "",
-                    model=self.model or self._target.model,
-                    created=self._created,
-                    usage=self.usage,
-                )
-            )
-        return out
+        ]
 
     def _chunk(self, index: int, delta: dict[str, Any], finish: str | None = None) -> bytes:
         return chunk(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-__all__ = ["SSEEvent", "SSEParser"]
+from ..errors import UpstreamError
+
+__all__ = ["SSEChunkDecoder", "SSEEvent", "SSEParser"]
 
 
 class SSEEvent:
@@ -97,3 +99,44 @@ def _parse_block(block: bytes) -> SSEEvent | None:
     if not data and event is None:
         return None
     return SSEEvent(event, b"\n".join(data))
+
+
+class SSEChunkDecoder:
+    """The loop native SSE decoders share: each event's data becomes OpenAI chunks.
+
+    Subclasses set `self._parser = SSEParser()` and `self._provider`, and define
+    `_on_event(data)`, `_complete()` (did the stream end properly?) and `_ending` (what
+    a proper end looks like, for the error); `_tail()` may add chunks at the end.
+    """
+
+    _parser: SSEParser
+    _provider: str
+    _ending: str = "its end"
+
+    def _on_event(self, data: bytes) -> list[bytes]:
+        raise NotImplementedError
+
+    def _complete(self) -> bool:
+        raise NotImplementedError
+
+    def _tail(self) -> list[bytes]:
+        return []
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        for event in self._parser.feed(data):
+            out.extend(self._on_event(event.data))
+        return out
+
+    def close(self) -> list[bytes]:
+        out: list[bytes] = []
+        for event in self._parser.close():
+            out.extend(self._on_event(event.data))
+        if not self._complete():
+            raise UpstreamError(
+                f"provider {self._provider!r} ended the stream before {self._ending}",
+                status=502,
+                retryable=False,
+            )
+        out.extend(self._tail())
+        return out

@@ -49,3 +49,34 @@ def test_payloads_match_the_events_at_every_split(stream: bytes) -> None:
         got = parser.payloads(stream[:cut]) + parser.payloads(stream[cut:])
         got += [e.data for e in parser.close() if e.data]
         assert got == expected, cut
+
+
+@pytest.mark.parametrize(
+    ("provider", "body"),
+    [
+        (
+            "anthropic",
+            b'event: message_start\ndata: {"type": "message_start", "message": '
+            b'{"id": "m", "model": "c", "usage": {"input_tokens": 1, "output_tokens": 0}}}\n\n',
+        ),
+        (
+            "gemini",
+            b'data: {"candidates": [{"content": {"parts": [{"text": "a"}], "role": "model"}}]}\n\n',
+        ),
+        (
+            "cohere",
+            b'event: message-start\ndata: {"id": "c", "type": "message-start", '
+            b'"delta": {"message": {"role": "assistant"}}}\n\n',
+        ),
+    ],
+)
+def test_native_streams_cut_short_are_errors(provider: str, body: bytes) -> None:
+    from literllm.errors import UpstreamError
+    from literllm.providers import ProviderRegistry, Target
+
+    target = Target(provider=provider, model="m", base_url="https://x.test", api_key="k")
+    decoder = ProviderRegistry().adapter(provider).stream_decoder(target, include_usage=False)
+    decoder.feed(body)
+    with pytest.raises(UpstreamError) as caught:
+        decoder.close()
+    assert caught.value.message.startswith(f"provider {provider!r} ended the stream before")
