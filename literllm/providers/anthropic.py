@@ -17,7 +17,6 @@ from .anthropic_stream import AnthropicStreamDecoder, anthropic_usage, finish_re
 from .base import ChatResult, EmbeddingResult, Target
 from .errormap import upstream_error
 from .openai_shape import (
-    chat_completion,
     content_parts,
     decode_json,
     image_url_of,
@@ -25,6 +24,7 @@ from .openai_shape import (
     redact,
     reject_n,
     reject_params,
+    single_choice_result,
     stop_list,
     text_of,
 )
@@ -259,14 +259,8 @@ class AnthropicAdapter:
         usage = anthropic_usage(raw.get("usage") or {})
         response_id = raw.get("id") or ""
         model = raw.get("model") or target.model
-        body = chat_completion(
-            response_id=response_id,
-            model=model,
-            usage=usage,
-            choices=[{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-        )
-        return ChatResult(
-            body=body, usage=usage, model=model, response_id=response_id, finish_reasons=[finish]
+        return single_choice_result(
+            response_id=response_id, model=model, message=message, finish=finish, usage=usage
         )
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> AnthropicStreamDecoder:

@@ -21,12 +21,12 @@ from .bedrock_signing import AwsCredentials, region_from_url, sign_request
 from .bedrock_stream import BedrockStreamDecoder, bedrock_finish, bedrock_usage
 from .errormap import upstream_error
 from .openai_shape import (
-    chat_completion,
     decode_json,
     embedding_list,
     embedding_texts,
     new_id,
     redact,
+    single_choice_result,
 )
 
 __all__ = ["BedrockAdapter", "resolve_base_url"]
@@ -123,18 +123,8 @@ class BedrockAdapter:
         usage = bedrock_usage(raw.get("usage") or {})
         request_id = _header(response.headers, "x-amzn-requestid")
         response_id = "chatcmpl-" + request_id if request_id else new_id()
-        body = chat_completion(
-            response_id=response_id,
-            model=target.model,
-            usage=usage,
-            choices=[{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
-        )
-        return ChatResult(
-            body=body,
-            usage=usage,
-            model=target.model,
-            response_id=response_id,
-            finish_reasons=[finish],
+        return single_choice_result(
+            response_id=response_id, model=target.model, message=message, finish=finish, usage=usage
         )
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> BedrockStreamDecoder:

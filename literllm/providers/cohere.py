@@ -18,7 +18,6 @@ from .base import ChatResult, EmbeddingResult, Target, Usage
 from .cohere_stream import CohereStreamDecoder, cohere_finish, cohere_usage
 from .errormap import upstream_error
 from .openai_shape import (
-    chat_completion,
     content_parts,
     decode_json,
     embedding_list,
@@ -27,6 +26,7 @@ from .openai_shape import (
     redact,
     reject_n,
     reject_params,
+    single_choice_result,
     stop_list,
     text_of,
 )
@@ -194,18 +194,8 @@ class CohereAdapter:
         finish = cohere_finish(raw.get("finish_reason"), called_tools=bool(tool_calls))
         usage = cohere_usage(raw.get("usage") or {})
         response_id = raw.get("id") or new_id()
-        body = chat_completion(
-            response_id=response_id,
-            model=target.model,
-            usage=usage,
-            choices=[{"index": 0, "message": answer, "logprobs": None, "finish_reason": finish}],
-        )
-        return ChatResult(
-            body=body,
-            usage=usage,
-            model=target.model,
-            response_id=response_id,
-            finish_reasons=[finish],
+        return single_choice_result(
+            response_id=response_id, model=target.model, message=answer, finish=finish, usage=usage
         )
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> CohereStreamDecoder:

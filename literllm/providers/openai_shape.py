@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from ..errors import BadRequestError, UpstreamError
-from .base import Target, Usage
+from .base import ChatResult, Target, Usage
 
 __all__ = [
     "chat_completion",
@@ -33,6 +33,7 @@ __all__ = [
     "redact",
     "reject_n",
     "reject_params",
+    "single_choice_result",
     "stop_list",
     "text_of",
     "tool_names_by_id",
@@ -99,6 +100,21 @@ def chat_completion(
     if usage is not None:
         body["usage"] = usage_dict(usage)
     return _encode(body)
+
+
+def single_choice_result(
+    *, response_id: str, model: str, message: dict[str, Any], finish: str, usage: Usage
+) -> ChatResult:
+    """The `ChatResult` of a provider answer with one choice."""
+    body = chat_completion(
+        response_id=response_id,
+        model=model,
+        usage=usage,
+        choices=[{"index": 0, "message": message, "logprobs": None, "finish_reason": finish}],
+    )
+    return ChatResult(
+        body=body, usage=usage, model=model, response_id=response_id, finish_reasons=[finish]
+    )
 
 
 def chunk(
