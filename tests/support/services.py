@@ -172,7 +172,8 @@ class RedisServer:
         self.close()
 
 
-def _redis_or_skip() -> str:
+def redis_or_skip() -> str:
+    """The redis-server binary; skip (or, in CI, fail) when it is not installed."""
     binary = redis_binary()
     if binary is None:
         require_service("redis-server is not installed (apt-get install redis-server)")
@@ -183,14 +184,14 @@ def _redis_or_skip() -> str:
 @pytest.fixture(scope="session", name="redis_url")
 def redis_url_fixture() -> Iterator[str]:
     """URL of a real redis-server shared by the whole session."""
-    with RedisServer(_redis_or_skip()) as server:
+    with RedisServer(redis_or_skip()) as server:
         yield server.url
 
 
 @pytest.fixture(name="redis_process")
 def redis_process_fixture() -> Iterator[RedisServer]:
     """A redis-server of this test's own, which the test may stop."""
-    with RedisServer(_redis_or_skip()) as server:
+    with RedisServer(redis_or_skip()) as server:
         yield server
 
 
@@ -200,7 +201,7 @@ REDIS_PASSWORD = "redis-pass-SECRET-8c41f2"
 @pytest.fixture(name="redis_with_password")
 def redis_with_password_fixture() -> Iterator[RedisServer]:
     """Like `redis_process`, with `requirepass REDIS_PASSWORD` (its URL carries it)."""
-    with RedisServer(_redis_or_skip(), password=REDIS_PASSWORD) as server:
+    with RedisServer(redis_or_skip(), password=REDIS_PASSWORD) as server:
         yield server
 
 

@@ -4,7 +4,7 @@ per backend (`memory`, `sqlite` in tmp_path, `redis` on its own key prefix)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -17,25 +17,14 @@ from literllm.state import StateStore
 from literllm.state.memory import MemoryStateStore
 from literllm.state.redis import RedisStateStore
 from literllm.state.sqlite import SQLiteStateStore
-from tests.support.services import require_service
+from tests.support.services import redis_url_fixture  # noqa: F401 (the redis_url fixture)
 
 from .governance_support import (
     BACKENDS,
     FakeClock,
     GovernorFactory,
     priced_table,
-    redis_binary,
-    redis_server,
 )
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    binary = redis_binary()
-    if binary is None:
-        require_service("redis-server is not installed (apt-get install redis-server)")
-    with redis_server(binary) as url:
-        yield url
 
 
 def make_store(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> StateStore:

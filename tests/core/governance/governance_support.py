@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import shutil
-import socket
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 from literllm.governance import Governor
 from literllm.pricing import ModelPrice, Pricing
@@ -51,58 +45,4 @@ def priced_table() -> Pricing:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 GovernorFactory = Callable[..., Governor]
-
-
-def redis_binary() -> str | None:
-    found = shutil.which("redis-server")
-    if found is None and Path("/usr/bin/redis-server").exists():
-        found = "/usr/bin/redis-server"
-    return found
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"redis-server exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.02)  # waiting for a child process to listen, not for time
-    raise RuntimeError("redis-server did not start listening within 10 s")
-
-
-@contextlib.contextmanager
-def redis_server(binary: str, *extra_args: str) -> Iterator[str]:
-    """A throwaway redis-server on a free 127.0.0.1 port, without persistence."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            *extra_args,
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, process)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

@@ -14,15 +14,12 @@ from literllm.providers.base import Usage
 from literllm.state import StateUnavailableError, create_state_store
 from literllm.state.redis import RedisStateStore
 from literllm.state.sqlite import SQLiteStateStore
-from tests.support.services import require_service
+from tests.support.services import RedisServer, free_port, redis_or_skip
 
 from .governance_support import (
     PRICED_MODEL,
     FakeClock,
-    free_port,
     priced_table,
-    redis_binary,
-    redis_server,
 )
 
 
@@ -57,11 +54,9 @@ async def test_unreachable_redis_fails_closed_with_503() -> None:
 
 
 async def test_redis_lost_after_start_fails_closed(caplog: pytest.LogCaptureFixture) -> None:
-    binary = redis_binary()
-    if binary is None:
-        require_service("redis-server is not installed (apt-get install redis-server)")
     config = msgspec.convert({"keys": [{"key": "vk-secret", "rpm": 5}]}, Config)
-    with redis_server(binary) as url:
+    with RedisServer(redis_or_skip()) as server:
+        url = server.url
         store = RedisStateStore(url, timeout_secs=0.5)
         governor = Governor.from_config(
             config, clock=FakeClock(), store=store, pricing=priced_table()
@@ -114,11 +109,9 @@ def test_backend_options_are_checked() -> None:
 
 
 async def test_redis_password_in_the_url() -> None:
-    binary = redis_binary()
-    if binary is None:
-        require_service("redis-server is not installed (apt-get install redis-server)")
-    with redis_server(binary, "--requirepass", "s3cret-pw") as url:
-        authed = url.replace("redis://", "redis://:s3cret-pw@")
+    with RedisServer(redis_or_skip(), password="s3cret-pw") as server:
+        authed = server.url
+        url = authed.replace(":s3cret-pw@", "")
         store = RedisStateStore(authed, timeout_secs=1)
         await store.start()
         await store.settle("r1", ["global"], 0.5, now=0.0, window_seconds=60.0)

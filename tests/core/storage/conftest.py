@@ -1,8 +1,8 @@
-"""Fixtures for the cache and files tests: a fake clock, a real redis-server, a moto S3."""
+"""Fixtures for the cache and files tests: a fake clock, a real redis-server (shared, from
+`tests.support.services`), a moto S3."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.support.services import redis_url_fixture  # noqa: F401 (the redis_url fixture)
 
 
 class FakeClock:
@@ -64,26 +66,6 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> No
         except OSError:
             time.sleep(0.02)
     raise RuntimeError(f"{what} did not start listening on 127.0.0.1:{port}")
-
-
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """A private redis-server on a free 127.0.0.1 port, without persistence."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, process, "redis-server")
-        yield f"redis://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
