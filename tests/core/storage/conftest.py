@@ -12,28 +12,8 @@ from typing import Any
 
 import pytest
 
+from literllm.testing import FakeClock
 from tests.support.services import redis_url_fixture  # noqa: F401 (the redis_url fixture)
-
-
-class FakeClock:
-    """A clock that only moves when a test says so."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-        self.mono = 1_000.0
-
-    def time(self) -> float:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.mono
-
-    async def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.mono += seconds
 
 
 @pytest.fixture
