@@ -146,10 +146,12 @@ class _Series:
 
     def slot(self, labels: tuple[str, ...]) -> list[float]:
         """The mutable cell of one label set: [value] for a counter or gauge;
-        [sum, count, bucket counts...] for a histogram."""
+        [sum, count, bucket counts..., overflow count] for a histogram."""
         cell = self.values.get(labels)
         if cell is None:
-            size = 1 if self.buckets is None else 2 + len(self.buckets)
+            # a histogram's last slot counts values above every bucket; `_observe` adds
+            # to it so that it needs no bounds check, and scrapes ignore it
+            size = 1 if self.buckets is None else 3 + len(self.buckets)
             cell = self.values[labels] = [0.0] * size
         return cell
 
@@ -171,7 +173,7 @@ class _Series:
         for labels, cell in self.values.items():
             running = 0.0
             buckets = []
-            for bound, count in zip(self.buckets, cell[2:], strict=True):
+            for bound, count in zip(self.buckets, cell[2:-1], strict=True):
                 running += count
                 buckets.append((_bound_text(bound), running))
             buckets.append(("+Inf", cell[1]))
@@ -186,9 +188,7 @@ def _bound_text(bound: float) -> str:
 def _observe(cell: list[float], buckets: tuple[float, ...], value: float) -> None:
     cell[0] += value
     cell[1] += 1
-    index = bisect_left(buckets, value)
-    if index < len(buckets):
-        cell[2 + index] += 1
+    cell[2 + bisect_left(buckets, value)] += 1
 
 
 class _HotCollector(Collector):
@@ -216,7 +216,10 @@ class _HotCollector(Collector):
 class _Bound:
     """The cells of one (model, deployment, key) triple, looked up once."""
 
-    __slots__ = ("cost", "duration", "labels", "requests", "tokens", "upstream")
+    __slots__ = (
+        "cache_write_tokens", "cached_tokens", "cost", "duration", "input_tokens",
+        "labels", "output_tokens", "reasoning_tokens", "requests", "upstream",
+    )  # fmt: skip
 
     def __init__(self, metrics: Metrics, model: str, deployment: str, key: str) -> None:
         self.labels = (model, deployment, key)
@@ -224,7 +227,25 @@ class _Bound:
         self.duration = metrics._request_duration.slot((model,))
         self.upstream = metrics._upstream_duration.slot((model, deployment))
         self.cost = metrics._cost.slot(self.labels)
-        self.tokens = tuple(metrics._tokens.slot((*self.labels, k)) for k in TOKEN_KINDS)
+        (
+            self.input_tokens,
+            self.output_tokens,
+            self.cached_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
+        ) = (metrics._tokens.slot((*self.labels, kind)) for kind in TOKEN_KINDS)
+
+    def add_tokens(self, usage: Usage) -> None:
+        if (count := usage.prompt_tokens) > 0:
+            self.input_tokens[0] += count
+        if (count := usage.completion_tokens) > 0:
+            self.output_tokens[0] += count
+        if (count := usage.cached_tokens) > 0:
+            self.cached_tokens[0] += count
+        if (count := usage.cache_write_tokens) > 0:
+            self.cache_write_tokens[0] += count
+        if (count := usage.reasoning_tokens) > 0:
+            self.reasoning_tokens[0] += count
 
 
 class Metrics:
@@ -243,7 +264,12 @@ class Metrics:
         self._model = _BoundedLabel(known_models, max_dynamic_labels)
         self._deployment = _BoundedLabel(known_deployments, max_dynamic_labels)
         self._key = _BoundedLabel(known_keys, max_dynamic_labels)
+        # The cells of label values as normalised. A value that normalises to itself
+        # always will, so the request path looks its raw values up first and only the
+        # values folded into `other` take the slow path; the dicts stay bounded.
         self._bound: dict[tuple[str, str, str], _Bound] = {}
+        self._in_flight_cells: dict[str, list[float]] = {}
+        self._first_token_cells: dict[tuple[str, str], list[float]] = {}
         p = prefix
         self._requests = _Series(
             f"{p}requests", "Requests answered.", ("model", "deployment", "key", "status")
@@ -326,11 +352,20 @@ class Metrics:
             bound = self._bound[labels] = _Bound(self, *labels)
         return bound
 
+    def _in_flight_cell(self, model: str) -> list[float]:
+        cell = self._in_flight_cells.get(model)
+        if cell is None:
+            label = self._model(model)
+            cell = self._in_flight_cells.get(label)
+            if cell is None:
+                cell = self._in_flight_cells[label] = self._in_flight.slot((label,))
+        return cell
+
     def request_started(self, model: str) -> None:
-        self._in_flight.slot((self._model(model),))[0] += 1
+        self._in_flight_cell(model)[0] += 1
 
     def request_finished(self, model: str) -> None:
-        self._in_flight.slot((self._model(model),))[0] -= 1
+        self._in_flight_cell(model)[0] -= 1
 
     def observe_request(
         self,
@@ -347,7 +382,9 @@ class Metrics:
         """Account one answered request. `deployment` is `-` when none was reached
         (refused, cache hit); `upstream` is the seconds spent on upstream calls (None
         when there were none), so the gateway's overhead is `duration - upstream`."""
-        bound = self._bind(model, deployment, key)
+        bound = self._bound.get((model, deployment, key))
+        if bound is None:
+            bound = self._bind(model, deployment, key)
         cell = bound.requests.get(status)
         if cell is None:
             cell = bound.requests[status] = self._requests.slot((*bound.labels, str(status)))
@@ -355,26 +392,22 @@ class Metrics:
         _observe(bound.duration, REQUEST_BUCKETS, duration)
         if upstream is not None:
             _observe(bound.upstream, REQUEST_BUCKETS, upstream)
-            _observe(self._overhead_cell, OVERHEAD_BUCKETS, max(duration - upstream, 0.0))
+            overhead = duration - upstream
+            _observe(self._overhead_cell, OVERHEAD_BUCKETS, 0.0 if overhead < 0.0 else overhead)
         else:
             _observe(self._overhead_cell, OVERHEAD_BUCKETS, duration)
         if usage is not None:
-            tokens = bound.tokens
-            values = (
-                usage.prompt_tokens,
-                usage.completion_tokens,
-                usage.cached_tokens,
-                usage.cache_write_tokens,
-                usage.reasoning_tokens,
-            )
-            for token_cell, count in zip(tokens, values, strict=True):
-                if count > 0:
-                    token_cell[0] += count
+            bound.add_tokens(usage)
         if cost:
             bound.cost[0] += cost
 
     def time_to_first_token(self, model: str, deployment: str, seconds: float) -> None:
-        cell = self._first_token.slot((self._model(model), self._deployment(deployment)))
+        cell = self._first_token_cells.get((model, deployment))
+        if cell is None:
+            labels = (self._model(model), self._deployment(deployment))
+            cell = self._first_token_cells.get(labels)
+            if cell is None:
+                cell = self._first_token_cells[labels] = self._first_token.slot(labels)
         _observe(cell, FIRST_TOKEN_BUCKETS, seconds)
 
     # -- events -------------------------------------------------------------------------
