@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 
@@ -51,25 +51,44 @@ class ModelPrice(msgspec.Struct, frozen=True, kw_only=True):
         `prompt_tokens` includes cache reads and writes, so plain input is what is left
         after taking them out. Reasoning tokens are part of `completion_tokens`.
         """
-        cached = max(usage.cached_tokens, 0)
-        written = max(usage.cache_write_tokens, 0)
-        plain_input = max(usage.prompt_tokens - cached - written, 0)
-        read_price = self.input if self.cache_read is None else self.cache_read
-        write_price = self.input if self.cache_write is None else self.cache_write
+        # plain comparisons instead of max(): this runs on every response
+        cached = usage.cached_tokens
+        if cached < 0:
+            cached = 0
+        written = usage.cache_write_tokens
+        if written < 0:
+            written = 0
+        plain_input = usage.prompt_tokens - cached - written
+        if plain_input < 0:
+            plain_input = 0
+        completion = usage.completion_tokens
+        if completion < 0:
+            completion = 0
+        input_price = self.input
+        read_price = self.cache_read
+        if read_price is None:
+            read_price = input_price
+        write_price = self.cache_write
+        if write_price is None:
+            write_price = input_price
         return (
-            plain_input * self.input
-            + max(usage.completion_tokens, 0) * self.output
+            plain_input * input_price
+            + completion * self.output
             + cached * read_price
             + written * write_price
         )
 
     def max_cost(self, prompt_tokens: int, max_output_tokens: int) -> float:
         """Upper bound of a call's cost: every prompt token at the dearest input price."""
-        write_price = self.input if self.cache_write is None else self.cache_write
-        return (
-            max(prompt_tokens, 0) * max(self.input, write_price)
-            + max(max_output_tokens, 0) * self.output
-        )
+        dearest = self.input
+        write_price = self.cache_write
+        if write_price is not None and write_price > dearest:
+            dearest = write_price
+        if prompt_tokens < 0:
+            prompt_tokens = 0
+        if max_output_tokens < 0:
+            max_output_tokens = 0
+        return prompt_tokens * dearest + max_output_tokens * self.output
 
 
 _FREE = ModelPrice()
@@ -77,7 +96,13 @@ _FREE = ModelPrice()
 
 class Pricing:
     """The price table. `Pricing()` reads the embedded file on first use;
-    `Pricing(table)` takes `{"provider/model": ModelPrice}` (tests, custom prices)."""
+    `Pricing(table)` takes `{"provider/model": ModelPrice}` (tests, custom prices).
+
+    Each name's price is resolved once and remembered (up to `MAX_REMEMBERED_NAMES`
+    names, so passthrough names cannot grow it without bound): the table must not
+    change after the first lookup."""
+
+    MAX_REMEMBERED_NAMES: Final = 1024
 
     def __init__(
         self,
@@ -87,6 +112,7 @@ class Pricing:
     ) -> None:
         self._table = table
         self._aliases = dict(_DEFAULT_ALIASES if provider_aliases is None else provider_aliases)
+        self._resolved: dict[str, ModelPrice | None] = {}
 
     @classmethod
     def load(cls) -> Pricing:
@@ -100,6 +126,16 @@ class Pricing:
 
     def price(self, provider_model: str) -> ModelPrice | None:
         """The price of `provider/model`, or None when the model is unpriced."""
+        try:
+            return self._resolved[provider_model]
+        except KeyError:
+            pass
+        price = self._lookup(provider_model)
+        if len(self._resolved) < self.MAX_REMEMBERED_NAMES:
+            self._resolved[provider_model] = price
+        return price
+
+    def _lookup(self, provider_model: str) -> ModelPrice | None:
         provider, slash, model = provider_model.partition("/")
         if not slash:
             return self._models().get(provider_model)

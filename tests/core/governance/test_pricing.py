@@ -69,6 +69,15 @@ def test_embedded_table_lookups() -> None:
     assert cost == pytest.approx(1000 * 2.5e-6 + 100 * 1e-5)
 
 
+def test_lookups_past_the_remembered_names_still_answer() -> None:
+    pricing = Pricing({"openai/a": PRICE}, provider_aliases={})
+    names = [f"openai/passthrough-{n}" for n in range(Pricing.MAX_REMEMBERED_NAMES + 10)]
+    assert all(pricing.price(name) is None for name in names)
+    assert pricing.price("openai/a") is PRICE  # looked up past the bound, not remembered
+    assert pricing.price("openai/a") is PRICE
+    assert len(pricing._resolved) == Pricing.MAX_REMEMBERED_NAMES
+
+
 def test_unpriced_lists_config_models_without_a_price() -> None:
     config = msgspec.convert(
         {
