@@ -42,6 +42,8 @@ CacheState = Literal["hit", "miss", "bypass"]
 
 _BARE_VALUE: Final = re.compile(r"[!#-<>-\[\]-~]+")
 """Printable ASCII without space, `"`, `=` and backslash: written unquoted."""
+_MILLIS_SUFFIXES: Final = tuple(f".{millis:03d}Z" for millis in range(1000))
+"""`.000Z` to `.999Z`: indexing is cheaper than formatting the number each time."""
 
 
 class Scrubber(Protocol):
@@ -69,23 +71,10 @@ class AccessRecord(msgspec.Struct, kw_only=True):
     route: str | None = None
 
 
-def _iso(timestamp: float) -> str:
-    seconds, millis = divmod(round(timestamp * 1000), 1000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
-
-
 def _quote(value: str) -> str:
     if _BARE_VALUE.fullmatch(value):
         return value
     return msgspec.json.encode(value).decode()
-
-
-def _text(value: str | None) -> str:
-    return "-" if value is None else _quote(value)
-
-
-def _number(value: int | None) -> str:
-    return "-" if value is None else str(value)
 
 
 def _cost(value: float | None) -> str:
@@ -94,23 +83,59 @@ def _cost(value: float | None) -> str:
     return f"{value:.8f}".rstrip("0").rstrip(".") or "0"
 
 
-def format_plain(record: AccessRecord) -> str:
-    return (
-        f"ts={_iso(record.timestamp)} request_id={_quote(record.request_id)}"
-        f" method={_quote(record.method)} path={_quote(record.path)}"
-        f" key={_text(record.key)} model={_text(record.model)}"
-        f" deployment={_text(record.deployment)} status={record.status}"
-        f" latency_ms={record.latency_ms:.2f} tokens_in={_number(record.tokens_in)}"
-        f" tokens_out={_number(record.tokens_out)} cost={_cost(record.cost)}"
-        f" cache={record.cache or '-'} route={_text(record.route)}"
-    )
+class _Formatter:
+    """Formats once what recurs from line to line: the timestamp's whole second, and
+    quoted values such as the model, key and path (at most `MAX_REMEMBERED_VALUES` of
+    them, so client-chosen paths cannot grow it)."""
+
+    MAX_REMEMBERED_VALUES: Final = 512
+
+    __slots__ = ("_last_second", "_quoted")
+
+    def __init__(self) -> None:
+        self._quoted: dict[str, str] = {}
+        # one attribute, so a second and its text are always read together
+        self._last_second: tuple[int | None, str] = (None, "")
+
+    def iso(self, timestamp: float) -> str:
+        seconds, millis = divmod(round(timestamp * 1000), 1000)
+        last, text = self._last_second
+        if seconds != last:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+            self._last_second = (seconds, text)
+        return text + _MILLIS_SUFFIXES[millis]
+
+    def text(self, value: str | None) -> str:
+        if value is None:
+            return "-"
+        quoted = self._quoted.get(value)
+        if quoted is None:
+            quoted = _quote(value)
+            if len(self._quoted) < self.MAX_REMEMBERED_VALUES:
+                self._quoted[value] = quoted
+        return quoted
+
+    def plain(self, record: AccessRecord) -> str:
+        text = self.text
+        tokens_in = record.tokens_in
+        tokens_out = record.tokens_out
+        return (
+            f"ts={self.iso(record.timestamp)} request_id={_quote(record.request_id)}"
+            f" method={text(record.method)} path={text(record.path)}"
+            f" key={text(record.key)} model={text(record.model)}"
+            f" deployment={text(record.deployment)} status={record.status}"
+            f" latency_ms={record.latency_ms:.2f}"
+            f" tokens_in={'-' if tokens_in is None else tokens_in}"
+            f" tokens_out={'-' if tokens_out is None else tokens_out} cost={_cost(record.cost)}"
+            f" cache={record.cache or '-'} route={text(record.route)}"
+        )
 
 
 class AccessLog:
     """Writes access lines to a text stream (default: standard error, looked up when
     the log is built) or to a `logging.Logger` at INFO."""
 
-    __slots__ = ("_encoder", "_logger", "_redactor", "_stream", "enabled", "format")
+    __slots__ = ("_encoder", "_formatter", "_logger", "_redactor", "_stream", "enabled", "format")
 
     def __init__(
         self,
@@ -126,6 +151,7 @@ class AccessLog:
         self.enabled = enabled
         self._redactor = redactor
         self._encoder = msgspec.json.Encoder()
+        self._formatter = _Formatter()
         self._logger: logging.Logger | None = None
         self._stream: TextIO | None = None
         if isinstance(stream, logging.Logger):
@@ -137,9 +163,9 @@ class AccessLog:
         """The line for `record`, without a newline, scrubbed."""
         if self.format == "json":
             encoded = self._encoder.encode(record)
-            line = f'{{"ts":"{_iso(record.timestamp)}",{encoded[1:].decode()}'
+            line = f'{{"ts":"{self._formatter.iso(record.timestamp)}",{encoded[1:].decode()}'
         else:
-            line = format_plain(record)
+            line = self._formatter.plain(record)
         return self._redactor.scrub(line) if self._redactor is not None else line
 
     def log(self, record: AccessRecord) -> None:

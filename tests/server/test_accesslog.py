@@ -80,6 +80,25 @@ def test_plain_absent_values_and_hostile_path() -> None:
         assert pairs[name] == "-"
 
 
+def test_one_log_formats_each_line_afresh() -> None:
+    """Remembered seconds and quoted values never leak into a later line."""
+    log = AccessLog("plain", io.StringIO())
+    times = [1767268799.9994, 1767268799.9995, 1767268800.0004, 1767268800.999, 0.0]
+    stamps = [parse_logfmt(log.render(msgspec.structs.replace(RECORD, timestamp=t)))["ts"]
+              for t in times]  # fmt: skip
+    assert stamps == [
+        "2026-01-01T11:59:59.999Z",
+        "2026-01-01T12:00:00.000Z",
+        "2026-01-01T12:00:00.000Z",
+        "2026-01-01T12:00:00.999Z",
+        "1970-01-01T00:00:00.000Z",
+    ]
+    paths = [f"/v1/x y/{n}" for n in range(1000)] + ["/v1/x y/0", "/v1/models"]
+    for path in paths:
+        line = log.render(msgspec.structs.replace(RECORD, path=path, model=None))
+        assert parse_logfmt(line)["path"] == path and parse_logfmt(line)["model"] == "-"
+
+
 def test_json_line() -> None:
     stream = io.StringIO()
     AccessLog("json", stream).log(RECORD)
