@@ -53,17 +53,31 @@ def summarize(raw: Path, top: int, packages: tuple[str, ...]) -> str:
     return "\n".join(lines)
 
 
+def by_file(raw: Path, top: int) -> str:
+    own: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        match = re.search(r"\(([^()]*?):\d+\)$", stack.split(";")[-1])
+        own[match.group(1) if match else "?"] += n
+    return "\n".join(f"{n / total:6.1%}  {f}" for f, n in own.most_common(top))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--target", choices=("gateway", "floor"), default="gateway")
     p.add_argument("--scenario", choices=sorted(SCENARIOS), default="chat")
     p.add_argument("--seconds", type=float, default=8.0, help="sampling window")
     p.add_argument("--top", type=int, default=30)
+    p.add_argument("--config", type=Path, help="gateway config (default benchmarks/gateway.toml)")
+    p.add_argument("--by-file", action="store_true", help="also sum own time per source file")
     args = p.parse_args()
     if not PY_SPY.exists():
         raise SystemExit(f"{PY_SPY} missing: benchmarks/.venv-tools/bin/pip install py-spy")
     mock = targets.mock(pin=True)
-    target = targets.gateway(pin=True) if args.target == "gateway" else targets.floor(pin=True)
+    target = targets.gateway(pin=True, config=args.config) if args.target == "gateway" else targets.floor(pin=True)
     sc = SCENARIOS[args.scenario]
     raw = targets.RUN_DIR / f"profile-{args.target}-{args.scenario}.txt"
     try:
@@ -81,6 +95,9 @@ def main() -> None:
         target.stop()
         mock.stop()
     print(summarize(raw, args.top, ("literllm", "benchmarks/floor")))
+    if args.by_file:
+        print("\nown time per file:")
+        print(by_file(raw, args.top))
 
 
 if __name__ == "__main__":

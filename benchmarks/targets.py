@@ -150,9 +150,9 @@ def gateway_available() -> str | None:
     return None
 
 
-def gateway(pin: bool) -> Target:
+def gateway(pin: bool, config: Path | None = None) -> Target:
     return Target("gateway", GATEWAY_PORT, [
-        str(GATEWAY_BIN), "api", "--config", str(HERE / "gateway.toml"),
+        str(GATEWAY_BIN), "api", "--config", str(config or HERE / "gateway.toml"),
     ], token=VIRTUAL_KEY, cpus=SERVER_CPUS if pin else None)
 
 

@@ -257,7 +257,9 @@ class Exchange:
 
     async def _attempt(self, deployment: Deployment) -> ChatResult:
         await self._reserve(deployment)
-        target = await deployment.current_target()
+        target = deployment.target
+        if deployment.credential is not None:
+            target = await deployment.current_target()
         adapter = deployment.adapter
         clock = self.proxy.clock
         with self.span.attempt(

@@ -283,6 +283,21 @@ class Proxy:
         exchange = self._exchange(body, api_key, "chat", headers, outcome, stream=True)
         return await exchange.stream()
 
+    async def chat_completions(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response | ChatStream:
+        """What `POST /v1/chat/completions` answers: a `ChatStream` when the body asks
+        for `stream: true`, else a `Response`. The body is decoded once."""
+        exchange = self._exchange(body, api_key, "chat", headers, outcome, stream=None)
+        if exchange.request.get("stream") is True:
+            return await exchange.stream()
+        return await exchange.complete()
+
     def _exchange(
         self,
         body: bytes | Mapping[str, Any],
@@ -290,9 +305,10 @@ class Proxy:
         kind: str,
         headers: Mapping[str, str] | None,
         outcome: Outcome | None,
-        stream: bool = False,
+        stream: bool | None = False,
     ) -> Exchange:
-        """Decode, validate and authenticate; refusals here are counted in metrics."""
+        """Authenticate, decode and validate; refusals here are counted in metrics.
+        `stream`: True forces streaming, False refuses it, None lets the body decide."""
         model = "-"
         key = "-"
         try:
@@ -303,7 +319,7 @@ class Proxy:
                 model = request["model"]
             if kind == "chat":
                 validate_chat(request)
-                if request.get("stream") and not stream:
+                if stream is False and request.get("stream"):
                     raise BadRequestError("'stream': true needs chat_stream()", param="stream")
             else:
                 validate_embeddings(request)

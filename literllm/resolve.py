@@ -47,10 +47,17 @@ class Resolver:
             chain = self._fallbacks.setdefault(model.name, [])
             chain.extend(f for f in model.fallbacks if f not in chain)
         self._passthrough: OrderedDict[str, Deployment] = OrderedDict()
+        self._routes = {name: self._chain(name) for name in self.pools}
 
     def routes(self, model: str) -> list[Route]:
-        """The primary route and then every fallback route, loop-free."""
-        routes = [(model, self.pool(model))]
+        """The primary route and then every fallback route, loop-free (do not mutate)."""
+        routes = self._routes.get(model)
+        if routes is not None:
+            return routes
+        return [(model, self.pool(model))]  # passthrough models have no fallbacks
+
+    def _chain(self, model: str) -> list[Route]:
+        routes = [(model, self.pools[model])]
         seen = {model}
         queue = list(self._fallbacks.get(model, ()))
         while queue:

@@ -51,6 +51,7 @@ them. `request.span_context` gives the parent for anything the caller wants nest
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal
@@ -383,6 +384,7 @@ class Telemetry:
         "_disabled",
         "_global_provider",
         "_propagator",
+        "_recheck_at",
         "_tracer",
         "enabled",
         "record_content",
@@ -400,6 +402,7 @@ class Telemetry:
         self._global_provider = tracer_provider is None
         self._propagator = TraceContextTextMapPropagator()
         self._disabled = _DisabledRequest()
+        self._recheck_at = 0.0
 
     def start_request(
         self,
@@ -413,10 +416,8 @@ class Telemetry:
         is valid. `params` is the decoded request body (read, never kept)."""
         if not self.enabled:
             return self._disabled
-        if self._global_provider and isinstance(
-            trace.get_tracer_provider(), trace.ProxyTracerProvider
-        ):
-            return self._disabled  # no SDK installed (yet): every span would be a no-op
+        if self._global_provider and self._no_sdk_yet():
+            return self._disabled  # every span would be a no-op
         parent: Context | None = None
         if traceparent:
             carrier = {"traceparent": traceparent}
@@ -433,3 +434,17 @@ class Telemetry:
             ),
         )
         return RequestSpan(self._tracer, span, operation, request_model, self.record_content)
+
+    def _no_sdk_yet(self) -> bool:
+        """Whether no SDK is installed globally. Looking costs an `os.environ` read, so
+        a miss is remembered for a second; once installed, the global provider stays."""
+        if self._recheck_at < 0:
+            return False
+        now = time.monotonic()
+        if now < self._recheck_at:
+            return True
+        if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+            self._recheck_at = now + 1.0
+            return True
+        self._recheck_at = -1.0
+        return False

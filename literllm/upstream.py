@@ -7,6 +7,9 @@ mock provider needs no network; everything else goes to the pooled HTTP client o
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
 from .errors import UpstreamError
 from .mock import MockUpstream
 from .transport import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
@@ -50,8 +53,11 @@ class DispatchingTransport:
     def _pick(self, request: UpstreamRequest) -> Transport:
         return self._mock if request.url.startswith("mock://") else self._network
 
-    async def send(self, request: UpstreamRequest, *, timeout: float) -> UpstreamResponse:
-        return await self._pick(request).send(request, timeout=timeout)
+    def send(
+        self, request: UpstreamRequest, *, timeout: float
+    ) -> Coroutine[Any, Any, UpstreamResponse]:
+        # not `async`: handing back the chosen transport's coroutine saves a frame
+        return self._pick(request).send(request, timeout=timeout)
 
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> StreamResponse:
         return await self._pick(request).open_stream(request, timeout=timeout)

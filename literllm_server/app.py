@@ -20,12 +20,13 @@ from literllm.errors import (
     NotFoundError,
     UnsupportedMediaTypeError,
 )
+from literllm.outcome import Outcome
 from literllm.results import ChatStream, Response
 
 from . import admin_routes, file_routes
 from .accesslog import AccessLog, AccessRecord
 from .cors import Cors
-from .http import Receive, Request, Scope, Send, error_response, read_body, send_bytes
+from .http import Message, Receive, Request, Scope, Send, error_response, read_body, send_bytes
 from .openapi import openapi_document
 
 __all__ = ["create_app"]
@@ -164,15 +165,7 @@ class App:
     def _decorate(self, request: Request, send: Send) -> Send:
         extra = [(b"x-request-id", request.request_id.encode("latin-1"))]
         extra.extend(self.cors.headers(request))
-        outcome = request.outcome
-
-        async def decorated(message: dict[str, Any]) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *extra]
-                outcome.status = message["status"]
-            await send(message)
-
-        return decorated  # type: ignore[return-value]
+        return _Decorated(send, extra, request.outcome)
 
     async def json_body(self, request: Request, receive: Receive) -> bytes:
         content_type = request.headers.get("content-type")
@@ -188,6 +181,25 @@ class App:
                 "JSON with 'Content-Type: application/json'"
             )
         return await read_body(receive, request, self.limit)
+
+
+class _Decorated:
+    """`send` that adds the request id (and CORS) headers to the response and notes its
+    status. Returns the inner awaitable rather than awaiting it: one coroutine fewer
+    per message."""
+
+    __slots__ = ("extra", "outcome", "send")
+
+    def __init__(self, send: Send, extra: list[tuple[bytes, bytes]], outcome: Outcome) -> None:
+        self.send = send
+        self.extra = extra
+        self.outcome = outcome
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *self.extra]
+            self.outcome.status = message["status"]
+        return self.send(message)
 
 
 async def _send_error(send: Send, error: LiterLLMError) -> None:
@@ -212,18 +224,13 @@ async def send_json(
 
 async def chat_completions(app: App, request: Request, receive: Receive, send: Send) -> None:
     raw = await app.json_body(request, receive)
-    proxy = app.proxy
-    body = proxy.decode(raw)
-    if body.get("stream") is True:
-        stream = await proxy.chat_stream(
-            body, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
-        )
-        await stream_sse(stream, receive, send)
-        return
-    response = await proxy.chat(
-        body, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
+    answer = await app.proxy.chat_completions(
+        raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
-    await send_response(send, response)
+    if isinstance(answer, Response):
+        await send_response(send, answer)
+    else:
+        await stream_sse(answer, receive, send)
 
 
 async def embeddings(app: App, request: Request, receive: Receive, send: Send) -> None:

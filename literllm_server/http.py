@@ -10,6 +10,7 @@ from literllm.errors import LiterLLMError, PayloadTooLargeError
 from literllm.outcome import Outcome
 
 __all__ = [
+    "Message",
     "Receive",
     "Request",
     "Scope",
@@ -49,10 +50,9 @@ class Request:
         self.outcome = Outcome(self.started)
         self.method: str = scope["method"]
         self.path: str = scope["path"]
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            headers[name.decode("latin-1")] = value.decode("latin-1")
-        self.headers = headers
+        self.headers = headers = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]
+        }
         incoming = headers.get("x-request-id", "")
         if incoming and len(incoming) <= 128 and incoming.isprintable():
             self.request_id = incoming
