@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import collections
 import logging
+from collections.abc import Sequence
 
 from .config.schema import Config, KeyConfig
 from .errors import BudgetExceededError
@@ -61,7 +62,7 @@ class BudgetGuard:
     async def reserve(
         self,
         reservation_id: str,
-        caps: list[Cap],
+        caps: Sequence[Cap],
         max_cost: float,
         *,
         label: str,

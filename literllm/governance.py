@@ -42,7 +42,7 @@ import hashlib
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -52,8 +52,8 @@ from .config.schema import Config, KeyConfig
 from .errors import ServiceUnavailableError
 from .pricing import Pricing
 from .providers.base import Usage
-from .ratelimit import WINDOW_SECONDS, RateLimiter
-from .state import StateStore, StateUnavailableError, WindowHit, create_state_store
+from .ratelimit import WINDOW_SECONDS, RateLimiter, token_updates
+from .state import Cap, StateStore, StateUnavailableError, create_state_store
 from .state.memory import MemoryStateStore
 
 __all__ = [
@@ -86,6 +86,39 @@ def _label(key_id: str, key: KeyConfig | None) -> str:
     return f"key {key_id}"
 
 
+class _KeyRules:
+    """What governing one key's requests takes, worked out on its first request: its id,
+    how refusals name it, its rate-limit windows and, per provider_model, its budget
+    caps and spend counters."""
+
+    __slots__ = ("_budget", "_caps", "_spend_names", "key", "key_id", "label", "windows")
+
+    def __init__(
+        self, key_id: str, key: KeyConfig | None, limiter: RateLimiter, budget: BudgetGuard
+    ) -> None:
+        self.key = key
+        self.key_id = key_id
+        self.label = _label(key_id, key)
+        self.windows = limiter.windows(key_id, key)
+        self._budget = budget
+        self._caps: dict[str, tuple[Cap, ...]] = {}
+        self._spend_names: dict[str | None, tuple[str, ...]] = {}
+
+    def caps(self, provider_model: str) -> tuple[Cap, ...]:
+        caps = self._caps.get(provider_model)
+        if caps is None:
+            caps = tuple(self._budget.caps(self.key_id, self.key, provider_model))
+            self._caps[provider_model] = caps
+        return caps
+
+    def spend_names(self, provider_model: str | None) -> tuple[str, ...]:
+        names = self._spend_names.get(provider_model)
+        if names is None:
+            names = tuple(spend_names(self.key_id, provider_model))
+            self._spend_names[provider_model] = names
+        return names
+
+
 class Governor:
     def __init__(
         self, config: Config, *, clock: Clock, store: StateStore, pricing: Pricing
@@ -100,10 +133,12 @@ class Governor:
         self._fail_open = config.state.fail_open
         self._unpriced_logged: set[str] = set()
         self._key_ids = {key.key: key_identity(key.key) for key in config.keys}
+        self._rules: dict[str | None, _KeyRules] = {}
+        """key token (None: the master key) -> its rules"""
         self._in_process = isinstance(store, MemoryStateStore)
         # Entry ids: unique across processes sharing a store, cheaper than uuid4.
-        self._id_prefix = os.urandom(8).hex()
-        self._ids = itertools.count(1)
+        id_format = os.urandom(8).hex() + "{:x}"
+        self._entry_ids: Iterator[str] = map(id_format.format, itertools.count(1))
 
     @classmethod
     def from_config(
@@ -151,28 +186,37 @@ class Governor:
     def cost(self, provider_model: str | None, usage: Usage | None) -> float:
         if provider_model is None or usage is None:
             return 0.0
-        if self.pricing.price(provider_model) is None:
+        price = self.pricing.price(provider_model)
+        if price is None:
             if provider_model not in self._unpriced_logged:
                 self._unpriced_logged.add(provider_model)
                 _log.warning("model %s has no price; its cost is counted as 0", provider_model)
             return 0.0
-        return self.pricing.cost(provider_model, usage)
+        return price.cost(usage)
 
     async def admit(self, *, key: KeyConfig | None, model: str, estimated_tokens: int) -> Admission:
         """Count the request in the rate-limit windows (per key, then global)."""
-        key_id = MASTER_KEY_ID if key is None else self._key_id(key)
-        entry_id = f"{self._id_prefix}{next(self._ids):x}"
-        hits = self._limiter.hits(key_id, key, max(estimated_tokens, 1))
-        admission = Admission(self, entry_id, key_id, key, hits)
+        rules = self._rules_of(key)
+        entry_id = next(self._entry_ids)
+        estimate = max(estimated_tokens, 1)
+        admission = Admission(self, entry_id, rules, estimate)
         try:
             admission.headers = await self._limiter.admit(
-                entry_id, hits, label=_label(key_id, key), now=self._clock.time()
+                entry_id, rules.windows.hits(estimate), label=rules.label, now=self._clock.time()
             )
         except StateUnavailableError as error:
             self._unavailable(error, f"rate limits for {model}")
             admission.degraded = True  # nothing was counted: no limits or budgets to check
-            admission._hits = []
+            admission._token_windows = ()
         return admission
+
+    def _rules_of(self, key: KeyConfig | None) -> _KeyRules:
+        token = None if key is None else key.key
+        rules = self._rules.get(token)
+        if rules is None or rules.key is not key:  # another config's key with this token
+            key_id = MASTER_KEY_ID if key is None else self._key_id(key)
+            rules = self._rules[token] = _KeyRules(key_id, key, self._limiter, self._budget)
+        return rules
 
     def _key_id(self, key: KeyConfig) -> str:
         key_id = self._key_ids.get(key.key)
@@ -287,19 +331,28 @@ class Admission:
     """One admitted request's claims on limits and budgets. Also an async context
     manager that releases on exit."""
 
+    __slots__ = (
+        "_cost",
+        "_done",
+        "_estimate",
+        "_governor",
+        "_reserved_before",
+        "_rules",
+        "_token_windows",
+        "degraded",
+        "entry_id",
+        "headers",
+    )
+
     def __init__(
-        self,
-        governor: Governor,
-        entry_id: str,
-        key_id: str,
-        key: KeyConfig | None,
-        hits: list[WindowHit],
+        self, governor: Governor, entry_id: str, rules: _KeyRules, estimated_tokens: int
     ) -> None:
         self._governor = governor
         self.entry_id = entry_id
-        self.key_id = key_id
-        self.key = key
-        self._hits = hits
+        self._rules = rules
+        self._estimate = estimated_tokens
+        """What the tokens windows were charged at admission."""
+        self._token_windows: Sequence[str] = rules.windows.token_windows
         self.headers: dict[str, str] = {}
         self.degraded = False
         """True when the store was unreachable and the request passed by `fail_open`; its
@@ -308,6 +361,14 @@ class Admission:
         self._done = False
         self._cost = 0.0
         self._reserved_before = False
+
+    @property
+    def key_id(self) -> str:
+        return self._rules.key_id
+
+    @property
+    def key(self) -> KeyConfig | None:
+        return self._rules.key
 
     def estimate_max_cost(
         self, provider_model: str, prompt_tokens: int, max_output_tokens: int
@@ -318,18 +379,20 @@ class Admission:
         """Hold `max_cost` on every cap that applies (replacing an earlier hold of this
         request). Raises `BudgetExceededError` (402) under hard enforcement; after a
         refusal this request holds no reservation."""
-        governor = self._governor
-        caps = governor._budget.caps(self.key_id, self.key, provider_model)
-        if self._done or self.degraded or (not caps and not self._reserved_before):
+        if self._done or self.degraded:
+            return
+        caps = self._rules.caps(provider_model)
+        if not caps and not self._reserved_before:
             return
         self._reserved_before = True
+        governor = self._governor
         now = governor._clock.time()
         try:
             await governor._budget.reserve(
                 self.entry_id,
                 caps,
                 max(max_cost, 0.0),
-                label=_label(self.key_id, self.key),
+                label=self._rules.label,
                 now=now,
                 expires_at=now + governor._reservation_ttl,
             )
@@ -348,20 +411,18 @@ class Admission:
         tokens = 0
         if usage is not None:
             tokens = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
-        updates = governor._limiter.token_updates(self._hits, tokens)
+        updates = token_updates(self._token_windows, self._estimate, tokens)
         if cost or updates or self._reserved_before:
             await governor._quietly(
                 governor._store.settle(
                     self.entry_id,
-                    spend_names(self.key_id, provider_model),
+                    self._rules.spend_names(provider_model),
                     cost,
                     now=governor._clock.time(),
                     tokens=updates,
                     window_seconds=WINDOW_SECONDS,
                 ),
-                lambda: (
-                    f"spend of ${cost:.6f} and {tokens} tokens for {_label(self.key_id, self.key)}"
-                ),
+                lambda: f"spend of ${cost:.6f} and {tokens} tokens for {self._rules.label}",
             )
         return cost
 
@@ -373,7 +434,7 @@ class Admission:
             return
         self._done = True
         governor = self._governor
-        updates = governor._limiter.token_updates(self._hits, 0)
+        updates = token_updates(self._token_windows, self._estimate, 0)
         if updates or self._reserved_before:
             await governor._quietly(
                 governor._store.settle(

@@ -28,9 +28,12 @@ __all__ = [
     "DEFAULT_OUTPUT_TOKENS",
     "WINDOW_SECONDS",
     "RateLimiter",
+    "Windows",
     "estimate_prompt_tokens",
     "estimate_request_tokens",
     "format_reset",
+    "rate_limit_headers",
+    "token_updates",
 ]
 
 WINDOW_SECONDS = 60.0
@@ -81,6 +84,32 @@ def format_reset(seconds: float) -> str:
     return f"{minutes}m{text}" if minutes else text
 
 
+class Windows:
+    """The windows one key's requests count in: the key's requests and tokens windows,
+    then the global ones. Built once per key, as is each requests window's hit (its
+    amount is always 1)."""
+
+    __slots__ = ("_hits", "_token_slots", "token_windows")
+
+    def __init__(self, limits: Sequence[tuple[str, int]]) -> None:
+        self._hits = tuple(WindowHit(window, limit, 1) for window, limit in limits)
+        self._token_slots = tuple(
+            (index, window, limit)
+            for index, (window, limit) in enumerate(limits)
+            if window.endswith(":tokens")
+        )
+        self.token_windows = tuple(window for _, window, _ in self._token_slots)
+
+    def hits(self, tokens: int) -> Sequence[WindowHit]:
+        """The hits of one request reserving `tokens` in the tokens windows."""
+        if not self._token_slots:
+            return self._hits
+        hits = list(self._hits)
+        for index, window, limit in self._token_slots:
+            hits[index] = WindowHit(window, limit, tokens)
+        return hits
+
+
 class RateLimiter:
     """The windows a request counts in, and the OpenAI headers that describe them."""
 
@@ -88,19 +117,19 @@ class RateLimiter:
         self._store = store
         self._global = config.rate_limit
 
-    def hits(self, key_id: str | None, key: KeyConfig | None, tokens: int) -> list[WindowHit]:
-        hits: list[WindowHit] = []
-        if key is not None and key_id is not None:
+    def windows(self, key_id: str, key: KeyConfig | None) -> Windows:
+        limits: list[tuple[str, int]] = []
+        if key is not None:
             if key.rpm is not None:
-                hits.append(WindowHit(f"key:{key_id}:requests", key.rpm, 1))
+                limits.append((f"key:{key_id}:requests", key.rpm))
             if key.tpm is not None:
-                hits.append(WindowHit(f"key:{key_id}:tokens", key.tpm, tokens))
+                limits.append((f"key:{key_id}:tokens", key.tpm))
         if self._global is not None:
             if self._global.rpm is not None:
-                hits.append(WindowHit("global:requests", self._global.rpm, 1))
+                limits.append(("global:requests", self._global.rpm))
             if self._global.tpm is not None:
-                hits.append(WindowHit("global:tokens", self._global.tpm, tokens))
-        return hits
+                limits.append(("global:tokens", self._global.tpm))
+        return Windows(limits)
 
     async def admit(
         self, entry_id: str, hits: Sequence[WindowHit], *, label: str, now: float
@@ -114,36 +143,48 @@ class RateLimiter:
             raise _refusal(outcome, hits, headers, label)
         return headers
 
-    @staticmethod
-    def token_updates(hits: Sequence[WindowHit], tokens: int) -> list[tuple[str, int]]:
-        """`(window, real tokens)` for each tokens window whose estimate must change
-        (0 for cache hits and failures); passed to `StateStore.settle`."""
-        return [
-            (hit.window, max(tokens, 0))
-            for hit in hits
-            if hit.window.endswith(":tokens") and tokens != hit.amount
-        ]
+
+def token_updates(
+    token_windows: Sequence[str], estimate: int, tokens: int
+) -> Sequence[tuple[str, int]]:
+    """`(window, real tokens)` for each tokens window when the real count is not the
+    `estimate` the request was admitted with (0 for cache hits and failures); passed to
+    `StateStore.settle`."""
+    if tokens == estimate:
+        return ()
+    amount = max(tokens, 0)
+    return [(window, amount) for window in token_windows]
+
+
+_HEADER_NAMES = tuple(
+    (f"x-ratelimit-limit-{kind}", f"x-ratelimit-remaining-{kind}", f"x-ratelimit-reset-{kind}")
+    for kind in ("requests", "tokens")
+)
 
 
 def rate_limit_headers(windows: Sequence[WindowState]) -> dict[str, str]:
     """OpenAI's `x-ratelimit-*` headers, for requests and for tokens, each describing
-    the binding window (least remaining) among the key's and the global ones."""
-    binding: dict[str, WindowState] = {}
+    the binding window (least remaining, then latest reset; the first on a tie) among
+    the key's and the global ones."""
+    binding: list[WindowState | None] = [None, None]  # requests, tokens
     for state in windows:
-        kind = "requests" if state.window.endswith(":requests") else "tokens"
-        best = binding.get(kind)
-        if best is None or (state.limit - state.used, -state.reset_after) < (
-            best.limit - best.used,
-            -best.reset_after,
+        kind = 0 if state.window.endswith(":requests") else 1
+        best = binding[kind]
+        if best is None:
+            binding[kind] = state
+            continue
+        remaining = state.limit - state.used
+        best_remaining = best.limit - best.used
+        if remaining < best_remaining or (
+            remaining == best_remaining and state.reset_after > best.reset_after
         ):
             binding[kind] = state
     headers: dict[str, str] = {}
-    for kind in ("requests", "tokens"):
-        chosen = binding.get(kind)
+    for (limit_key, remaining_key, reset_key), chosen in zip(_HEADER_NAMES, binding, strict=True):
         if chosen is not None:
-            headers[f"x-ratelimit-limit-{kind}"] = str(chosen.limit)
-            headers[f"x-ratelimit-remaining-{kind}"] = str(max(chosen.limit - chosen.used, 0))
-            headers[f"x-ratelimit-reset-{kind}"] = format_reset(chosen.reset_after)
+            headers[limit_key] = str(chosen.limit)
+            headers[remaining_key] = str(max(chosen.limit - chosen.used, 0))
+            headers[reset_key] = format_reset(chosen.reset_after)
     return headers
 
 
