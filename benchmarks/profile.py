@@ -77,7 +77,10 @@ def main() -> None:
     if not PY_SPY.exists():
         raise SystemExit(f"{PY_SPY} missing: benchmarks/.venv-tools/bin/pip install py-spy")
     mock = targets.mock(pin=True)
-    target = targets.gateway(pin=True, config=args.config) if args.target == "gateway" else targets.floor(pin=True)
+    if args.target == "gateway":
+        target = targets.gateway(pin=True, config=args.config)
+    else:
+        target = targets.floor(pin=True)
     sc = SCENARIOS[args.scenario]
     raw = targets.RUN_DIR / f"profile-{args.target}-{args.scenario}.txt"
     try:

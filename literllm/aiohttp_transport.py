@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
@@ -16,9 +15,9 @@ __all__ = ["AiohttpTransport"]
 class AiohttpTransport:
     """aiohttp with one connection pool per `Proxy`.
 
-    For `send`, `timeout` bounds the whole exchange. For `open_stream`, it bounds the
-    wait for the response headers and then every gap between two chunks, so a long
-    stream that keeps producing is never cut.
+    For `send`, `timeout` bounds the whole exchange. For `open_stream`, it bounds
+    getting a connection, then the wait for the response headers, then every gap
+    between two chunks, so a long stream that keeps producing is never cut.
     """
 
     def __init__(self, *, limit: int = 0, limit_per_host: int = 0) -> None:
@@ -39,7 +38,7 @@ class AiohttpTransport:
         found = self._gaps.get(timeout)
         if found is None:
             found = self._gaps[timeout] = aiohttp.ClientTimeout(
-                total=None, sock_connect=timeout, sock_read=timeout
+                total=None, connect=timeout, sock_read=timeout
             )
         return found
 
@@ -76,14 +75,14 @@ class AiohttpTransport:
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> StreamResponse:
         client_timeout = self._gap(timeout)
         try:
-            async with asyncio.timeout(timeout):
-                response = await self._client().request(
-                    request.method,
-                    request.url,
-                    headers=request.headers,
-                    data=request.body,
-                    timeout=client_timeout,
-                )
+            # aiohttp's own timers, not asyncio.timeout(): that costs ~5 us a stream
+            response = await self._client().request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                data=request.body,
+                timeout=client_timeout,
+            )
         except TimeoutError:
             raise upstream_timeout(request, timeout) from None
         except aiohttp.ClientError as exc:

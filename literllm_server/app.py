@@ -251,7 +251,7 @@ async def stream_sse(stream: ChatStream, receive: Receive, send: Send) -> None:
     async def pump() -> None:
         try:
             async for batch in stream.batches():
-                body = b"".join([b"data: " + chunk + b"\n\n" for chunk in batch])
+                body = b"data: " + b"\n\ndata: ".join(batch) + b"\n\n"
                 await send({"type": "http.response.body", "body": body, "more_body": True})
         except LiterLLMError as error:
             await send(

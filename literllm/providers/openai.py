@@ -215,16 +215,28 @@ class OpenAIStreamDecoder:
         self.done = False
 
     def feed(self, data: bytes) -> list[bytes]:
+        payloads = self._parser.payloads(data)
+        if not payloads:
+            return payloads
+        # One scan of the whole batch finds the first chunk that may carry news; the
+        # chunks before it pass without a look.
+        news = _NEWS(b"\n".join(payloads))
+        quiet_until = news.start() if news is not None else -1
         out: list[bytes] = []
-        for payload in self._parser.payloads(data):
+        offset = 0
+        for payload in payloads:
+            offset += len(payload) + 1
             if payload == b"[DONE]":
                 self.done = True
+            elif not payload:
                 continue
-            if not payload:
-                continue
-            if (self.response_id is None or _carries_news(payload)) and not self._peek(payload):
-                continue
-            out.append(payload)
+            elif self.response_id is None or (
+                quiet_until >= 0 and offset > quiet_until and _carries_news(payload)
+            ):
+                if self._peek(payload):
+                    out.append(payload)
+            else:
+                out.append(payload)
         return out
 
     def _peek(self, payload: bytes) -> bool:

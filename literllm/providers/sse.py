@@ -48,8 +48,8 @@ class SSEParser:
     def payloads(self, data: bytes) -> list[bytes]:
         """Like `feed`, but only the non-empty `data` of each event (names dropped).
 
-        The common block, one `data: ...` line, is sliced out without building an
-        event; anything else goes through the full parser.
+        The common run, nothing but one-line `data: ...` events, is split in one C call;
+        anything else goes through the full parser.
         """
         buffer = self._buffer + data if self._buffer else data
         held = b""
@@ -57,21 +57,22 @@ class SSEParser:
             buffer, held = buffer[:-1], b"\r"
         if b"\r" in buffer:
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        end = buffer.rfind(b"\n\n")
+        if end < 0:
+            self._buffer = buffer + held
+            return []
+        complete = buffer[:end]
+        self._buffer = buffer[end + 2 :] + held
+        if complete.startswith(b"data: "):
+            items = complete[6:].split(b"\n\ndata: ")
+            # every newline is part of a separator: no multi-line or other fields
+            if complete.count(b"\n") == 2 * len(items) - 2:
+                return items if all(items) else [item for item in items if item]
         out: list[bytes] = []
-        start = 0
-        find = buffer.find
-        while True:
-            end = find(b"\n\n", start)
-            if end < 0:
-                break
-            if buffer.startswith(b"data: ", start) and find(b"\n", start, end) < 0:
-                out.append(buffer[start + 6 : end])
-            else:
-                event = _parse_block(buffer[start:end])
-                if event is not None and event.data:
-                    out.append(event.data)
-            start = end + 2
-        self._buffer = buffer[start:] + held
+        for block in complete.split(b"\n\n"):
+            event = _parse_block(block)
+            if event is not None and event.data:
+                out.append(event.data)
         return out
 
     def close(self) -> list[SSEEvent]:

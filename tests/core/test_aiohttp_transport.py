@@ -114,3 +114,16 @@ async def test_stream_gap_longer_than_timeout_is_a_504(
     finally:
         await transport.aclose()
     assert caught.value.status == 504
+
+
+async def test_stream_whose_headers_never_come_is_a_504(
+    server: tuple[str, asyncio.Event],
+) -> None:
+    transport = AiohttpTransport()
+    try:
+        with pytest.raises(UpstreamError) as caught:
+            await transport.open_stream(post(server[0] + "/hang"), timeout=0.05)
+    finally:
+        await transport.aclose()
+    assert caught.value.status == 504 and caught.value.retryable
+    assert caught.value.code == "upstream_timeout"

@@ -11,6 +11,8 @@ STREAMS = [
     b'event: message_start\r\ndata: {"a": 1}\r\n\r\ndata: {"b": 2}\r\n\r\n',
     b": keep-alive\r\rdata: x\rdata: y\r\r",
     b"data: [DONE]\n\n",
+    b"data: a\n\ndata: b\n\ndata: \n\ndata: c\n\ndata: [DONE]\n\n",
+    b"data: a\n\ndata: b\nid: 7\n\ndata:c\n\n\n\ndata: d\n\n: ping\n\ndata: e\n\n",
 ]
 
 
