@@ -42,7 +42,7 @@ import hashlib
 import itertools
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -137,8 +137,8 @@ class Governor:
         """key token (None: the master key) -> its rules"""
         self._in_process = isinstance(store, MemoryStateStore)
         # Entry ids: unique across processes sharing a store, cheaper than uuid4.
-        id_format = os.urandom(8).hex() + "{:x}"
-        self._entry_ids: Iterator[str] = map(id_format.format, itertools.count(1))
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = itertools.count(1)
 
     @classmethod
     def from_config(
@@ -197,7 +197,7 @@ class Governor:
     async def admit(self, *, key: KeyConfig | None, model: str, estimated_tokens: int) -> Admission:
         """Count the request in the rate-limit windows (per key, then global)."""
         rules = self._rules_of(key)
-        entry_id = next(self._entry_ids)
+        entry_id = f"{self._id_prefix}{next(self._ids):x}"
         estimate = max(estimated_tokens, 1)
         admission = Admission(self, entry_id, rules, estimate)
         try:
