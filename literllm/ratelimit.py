@@ -76,11 +76,12 @@ def estimate_request_tokens(
 
 def format_reset(seconds: float) -> str:
     """A duration as OpenAI writes it in `x-ratelimit-reset-*`: `20ms`, `1.5s`, `1m0s`."""
-    milliseconds = max(math.ceil(seconds * 1000), 0)
+    milliseconds = math.ceil(seconds * 1000)
     if milliseconds < 1000:
-        return f"{milliseconds}ms"
+        return f"{max(milliseconds, 0)}ms"
     minutes, rest = divmod(milliseconds, 60_000)
-    text = f"{rest / 1000:.3f}".rstrip("0").rstrip(".") + "s"
+    # A whole number of milliseconds / 1000 prints as its shortest decimal: "1.5", "2.0".
+    text = str(rest / 1000).removesuffix(".0") + "s"
     return f"{minutes}m{text}" if minutes else text
 
 

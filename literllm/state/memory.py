@@ -214,27 +214,30 @@ class MemoryStateStore:
             log = self._log(hit.window, horizon)
             logs.append(log)
             limit = hit.limit
-            need = min(hit.amount, limit) if limit > 0 else max(hit.amount, 1)
-            if log.total + need <= limit:
-                continue  # the common case: no need to look at the cells
+            if limit > 0 and log.total + hit.amount <= limit:
+                continue  # the common case: it fits, no need to look at the cells
             fits, hit_wait = evaluate_window(
                 log.pairs(), log.total, hit, now=now, window_seconds=window_seconds
             )
             if not fits:
                 refused.append(hit.window)
                 wait = max(wait, hit_wait)
-        admitted = not refused
-        granule = window_seconds / EXACT_CELLS
         states: list[WindowState] = []
-        for hit, log in zip(hits, logs, strict=True):
-            if admitted:
-                log.add(entry_id, now, hit.amount, granule, hit=True)
-            cells = log.cells
-            reset_after = max(cells[0].stamp + window_seconds - now, 0.0) if cells else 0.0
-            states.append(WindowState(hit.window, hit.limit, log.total, reset_after))
-        if not admitted:
+        if refused:
+            for hit, log in zip(hits, logs, strict=True):
+                cells = log.cells
+                reset_after = max(cells[0].stamp + window_seconds - now, 0.0) if cells else 0.0
+                states.append(WindowState(hit.window, hit.limit, log.total, reset_after))
             self._drop_empty(hit.window for hit in hits)
-        return HitOutcome(admitted, states, wait, refused)
+            return HitOutcome(False, states, wait, refused)
+        granule = window_seconds / EXACT_CELLS
+        for hit, log in zip(hits, logs, strict=True):
+            log.add(entry_id, now, hit.amount, granule, hit=True)
+            reset_after = log.cells[0].stamp + window_seconds - now  # add leaves a cell
+            if reset_after < 0.0:
+                reset_after = 0.0
+            states.append(WindowState(hit.window, hit.limit, log.total, reset_after))
+        return HitOutcome(True, states, wait, refused)
 
     def _drop_empty(self, windows: Iterable[str]) -> None:
         for window in windows:
@@ -274,24 +277,28 @@ class MemoryStateStore:
         expires_at: float,
         enforce: bool,
     ) -> ReserveOutcome:
-        self._release(reservation_id)
-        self._expire(now)
+        if reservation_id in self._caps_of:
+            self._release(reservation_id)
+        expiries = self._expiries
+        if expiries and expiries[0][0] <= now:
+            self._expire(now)
         shortfalls: list[CapShortfall] = []
-        held = self._held
+        spend, held = self._spend, self._held
+        names: list[str] = []
         for cap in caps:
-            remaining = cap.limit - self._spend.get(cap.name, 0.0) - held.get(cap.name, 0.0)
+            name = cap.name
+            names.append(name)
+            remaining = cap.limit - spend.get(name, 0.0) - held.get(name, 0.0)
             if amount > remaining + AMOUNT_EPSILON:
-                shortfalls.append(CapShortfall(cap.name, cap.limit, remaining))
+                shortfalls.append(CapShortfall(name, cap.limit, remaining))
         if shortfalls and enforce:
             return ReserveOutcome(False, shortfalls)
-        if caps:
-            names = [cap.name for cap in caps]
+        if names:
             holders = self._holders
             for name in names:
                 held[name] = held.get(name, 0.0) + amount
                 holders[name] = holders.get(name, 0) + 1
             self._caps_of[reservation_id] = (names, amount, expires_at)
-            expiries = self._expiries
             if len(expiries) > 2 * len(self._caps_of) + 1024:
                 # most items are for settled reservations: rebuild from the live ones
                 expiries[:] = [(exp, rid) for rid, (_, _, exp) in self._caps_of.items()]
@@ -312,8 +319,9 @@ class MemoryStateStore:
     ) -> None:
         self._release(request_id)
         if cost:
+            totals = self._spend
             for name in spend:
-                self._spend[name] = self._spend.get(name, 0.0) + cost
+                totals[name] = totals.get(name, 0.0) + cost
         if not tokens:
             return
         horizon = now - window_seconds
