@@ -3,6 +3,12 @@
 Tokens are looked up by their SHA-256 digest and then compared with
 `hmac.compare_digest`, so lookup time does not depend on how much of a guess matches.
 An empty token never authenticates anyone.
+
+A token that has authenticated is remembered (at most one entry per configured key),
+so later requests with it skip the hash: inside a busy request loop, OpenSSL's
+SHA-256 costs several microseconds. A guess that is not a key is never remembered
+and always takes the digest path; the remembered lookup is a dict of randomized
+string hashes, which tells a guesser nothing.
 """
 
 from __future__ import annotations
@@ -56,6 +62,7 @@ class Authenticator:
                 label = key.description or f"key #{index}"
                 self._keys[digest] = (key.key, Caller(False, key, key_identity(key.key), label))
         self._master_caller = Caller(True, None, "master", "master")
+        self._known: dict[str, Caller] = {}
 
     def labels(self) -> list[str]:
         """What logs and metrics call each key: its description, else `key #N`."""
@@ -79,6 +86,14 @@ class Authenticator:
                 "missing API key: send it as 'Authorization: Bearer <key>' "
                 "(or the x-api-key or api-key header)"
             )
+        known = self._known.get(token)
+        if known is not None:
+            return known
+        caller = self._check(token)
+        self._known[token] = caller
+        return caller
+
+    def _check(self, token: str) -> Caller:
         encoded = token.encode()
         digest = hashlib.sha256(encoded).digest()
         if (
