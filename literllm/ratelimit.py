@@ -157,36 +157,52 @@ def token_updates(
     return [(window, amount) for window in token_windows]
 
 
-_HEADER_NAMES = tuple(
-    (f"x-ratelimit-limit-{kind}", f"x-ratelimit-remaining-{kind}", f"x-ratelimit-reset-{kind}")
-    for kind in ("requests", "tokens")
+_REQUESTS_HEADERS = (
+    "x-ratelimit-limit-requests",
+    "x-ratelimit-remaining-requests",
+    "x-ratelimit-reset-requests",
+)
+_TOKENS_HEADERS = (
+    "x-ratelimit-limit-tokens",
+    "x-ratelimit-remaining-tokens",
+    "x-ratelimit-reset-tokens",
 )
 
 
 def rate_limit_headers(windows: Sequence[WindowState]) -> dict[str, str]:
     """OpenAI's `x-ratelimit-*` headers, for requests and for tokens, each describing
-    the binding window (least remaining, then latest reset; the first on a tie) among
-    the key's and the global ones."""
-    binding: list[WindowState | None] = [None, None]  # requests, tokens
+    the binding window (least remaining) among the key's and the global ones."""
+    requests: WindowState | None = None
+    tokens: WindowState | None = None
     for state in windows:
-        kind = 0 if state.window.endswith(":requests") else 1
-        best = binding[kind]
-        if best is None:
-            binding[kind] = state
-            continue
-        remaining = state.limit - state.used
-        best_remaining = best.limit - best.used
-        if remaining < best_remaining or (
-            remaining == best_remaining and state.reset_after > best.reset_after
-        ):
-            binding[kind] = state
+        if state.window.endswith(":requests"):
+            if requests is None or _binds_before(state, requests):
+                requests = state
+        elif tokens is None or _binds_before(state, tokens):
+            tokens = state
     headers: dict[str, str] = {}
-    for (limit_key, remaining_key, reset_key), chosen in zip(_HEADER_NAMES, binding, strict=True):
-        if chosen is not None:
-            headers[limit_key] = str(chosen.limit)
-            headers[remaining_key] = str(max(chosen.limit - chosen.used, 0))
-            headers[reset_key] = format_reset(chosen.reset_after)
+    if requests is not None:
+        _describe(headers, _REQUESTS_HEADERS, requests)
+    if tokens is not None:
+        _describe(headers, _TOKENS_HEADERS, tokens)
     return headers
+
+
+def _binds_before(state: WindowState, best: WindowState) -> bool:
+    """Less remaining, or as much remaining for longer; the first window wins a tie."""
+    remaining = state.limit - state.used
+    best_remaining = best.limit - best.used
+    return remaining < best_remaining or (
+        remaining == best_remaining and state.reset_after > best.reset_after
+    )
+
+
+def _describe(headers: dict[str, str], names: tuple[str, str, str], state: WindowState) -> None:
+    limit_name, remaining_name, reset_name = names
+    remaining = state.limit - state.used
+    headers[limit_name] = str(state.limit)
+    headers[remaining_name] = str(remaining if remaining > 0 else 0)
+    headers[reset_name] = format_reset(state.reset_after)
 
 
 def _refusal(
