@@ -48,7 +48,7 @@ class _EmbeddingsShape(msgspec.Struct):
 
 
 def decode_body(body: bytes | Mapping[str, Any]) -> dict[str, Any]:
-    if isinstance(body, Mapping):
+    if not isinstance(body, bytes) and isinstance(body, Mapping):  # bytes first: ABCs are slow
         return dict(body)
     try:
         value = msgspec.json.decode(body)
