@@ -225,6 +225,12 @@ def test_reset_format() -> None:
     assert format_reset(1.5) == "1.5s"
     assert format_reset(60) == "1m0s"
     assert format_reset(359.25) == "5m59.25s"
+    assert format_reset(-1) == "0ms"
+    assert format_reset(0.9991) == "1s"  # rounded up to whole milliseconds
+    assert format_reset(2) == "2s"
+    assert format_reset(59.941) == "59.941s"
+    assert format_reset(60.02) == "1m0.02s"
+    assert format_reset(120.001) == "2m0.001s"
 
 
 def test_key_identity_is_stable_and_not_the_token() -> None:
