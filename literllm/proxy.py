@@ -74,9 +74,9 @@ class Proxy:
         self.clock: Clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
         if transport is None:
-            from .aiohttp_transport import AiohttpTransport  # aiohttp: ~85 ms to import
+            from .http_transport import HttpTransport
 
-            transport = DispatchingTransport(AiohttpTransport())
+            transport = DispatchingTransport(HttpTransport())
         self.transport: Transport = transport
         self.registry = ProviderRegistry()
         self.pricing = Pricing.load()
