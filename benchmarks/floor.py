@@ -1,9 +1,10 @@
 """The bare forwarding floor: the smallest ASGI app that forwards one request upstream.
 
 No auth, no limits, no accounting: read the body, decode it once with msgspec to learn
-whether it streams, send it to the same path on the upstream with one pooled aiohttp
-session, and return the answer (streams pass through chunk by chunk as they arrive).
-What this costs is as close to Python's limit as a gateway can get with this stack.
+whether it streams, send it to the same path on the upstream with the gateway's own
+HTTP client (`literllm.http_transport.HttpTransport`), and return the answer (streams
+pass through chunk by chunk as they arrive). What this costs is as close to Python's
+limit as a gateway can get with this stack.
 
     FLOOR_UPSTREAM=http://127.0.0.1:18080 \\
         uvicorn benchmarks.floor:app --host 127.0.0.1 --port 18081 \\
@@ -16,8 +17,10 @@ import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import aiohttp
 import msgspec
+
+from literllm.http_transport import HttpTransport
+from literllm.transport import UpstreamRequest
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -28,6 +31,7 @@ _UPSTREAM = os.environ.get("FLOOR_UPSTREAM", "http://127.0.0.1:18080").rstrip("/
 _FORWARDED = ("authorization", "content-type")
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 _SSE_HEADERS = [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]
+_TIMEOUT = 120.0
 
 
 class _StreamFlag(msgspec.Struct):
@@ -40,7 +44,7 @@ _decode_flag = msgspec.json.Decoder(_StreamFlag).decode
 class Floor:
     def __init__(self, upstream: str) -> None:
         self._upstream = upstream
-        self._session: aiohttp.ClientSession | None = None
+        self._client: HttpTransport | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -53,14 +57,11 @@ class Floor:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=None)
-                self._session = aiohttp.ClientSession(
-                    connector=connector, timeout=aiohttp.ClientTimeout(total=120)
-                )
+                self._client = HttpTransport()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._session is not None:
-                    await self._session.close()
+                if self._client is not None:
+                    await self._client.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -82,19 +83,22 @@ class Floor:
             for name, value in scope["headers"]
             if name.decode() in _FORWARDED
         }
-        assert self._session is not None, "lifespan startup did not run"
-        url = self._upstream + scope["path"]
-        async with self._session.request(
-            scope["method"], url, data=body, headers=headers
-        ) as resp:
-            if not streaming:
-                await _answer(send, resp.status, await resp.read())
-                return
-            await send({"type": "http.response.start", "status": resp.status,
-                        "headers": _SSE_HEADERS})
-            async for piece in resp.content.iter_any():
+        assert self._client is not None, "lifespan startup did not run"
+        request = UpstreamRequest(scope["method"], self._upstream + scope["path"], headers, body)
+        if not streaming:
+            response = await self._client.send(request, timeout=_TIMEOUT)
+            await _answer(send, response.status, response.body)
+            return
+        stream = await self._client.open_stream(request, timeout=_TIMEOUT)
+        try:
+            await send(
+                {"type": "http.response.start", "status": stream.status, "headers": _SSE_HEADERS}
+            )
+            async for piece in stream.chunks():
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
+        finally:
+            await stream.aclose()
 
 
 async def _answer(send: Send, status: int, payload: bytes) -> None:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-ORDER = ("mock", "floor", "gateway", "litellm")
+ORDER = ("mock", "floor", "floor-aiohttp", "gateway", "litellm")
 
 
 @dataclass
@@ -94,6 +94,10 @@ def checks(result: dict[str, Any], agg: dict[tuple[str, int, str], Agg]
     gw, fl = get("chat", 64, g), get("chat", 64, "floor")
     v = gw.rps / fl.rps * 100 if gw and fl else None
     add("chat throughput c64 vs floor", ">= 60%", v, "{:.0f}%", v is not None and v >= 60)
+    fa = get("chat", 64, "floor-aiohttp")
+    v = gw.rps / fa.rps * 100 if gw and fa else None
+    add("chat throughput c64 vs aiohttp floor (the issue's reference stack)", ">= 60%", v,
+        "{:.0f}%", v is not None and v >= 60)
     tt = ttfc_medians(result["ttfc"])
     v = (tt[g]["ttfc_p50_us"] - tt["mock"]["ttfc_p50_us"]) / 1000 \
         if g in tt and "mock" in tt else None
@@ -160,7 +164,7 @@ def render(result: dict[str, Any]) -> str:
                 "|---|---|---|---|---|---|---|---|---|---|"]
         mock, ll, fl = agg.get((sc, c, "mock")), agg.get((sc, c, "litellm")), \
             agg.get((sc, c, "floor"))
-        relative = ("floor", "gateway")
+        relative = ("floor", "floor-aiohttp", "gateway")
         for t in ORDER:
             a = agg.get((sc, c, t))
             if a is None:

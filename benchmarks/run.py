@@ -27,9 +27,9 @@ from .loadgen import Scenario
 from .targets import Target
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("mock", "floor", "gateway", "litellm")
-# mock and floor are addressed by upstream path; gateway and litellm by model name
-DIRECT = {"mock", "floor"}
+ORDER = ("mock", "floor", "floor-aiohttp", "gateway", "litellm")
+# mock and the floors are addressed by upstream path; gateway and litellm by model name
+DIRECT = {"mock", "floor", "floor-aiohttp"}
 
 SCENARIOS = [
     Scenario("chat", "/v1/chat/completions", "chat.json", 1),
@@ -61,7 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--duration", type=float, help="seconds per wrk run (quick 2, full 5)")
     p.add_argument("--reps", type=int, help="repetitions of every run (quick 2, full 3)")
     p.add_argument("--targets", default=",".join(ORDER),
-                   help="comma list out of mock,floor,gateway,litellm (mock always runs)")
+                   help="comma list out of mock,floor,floor-aiohttp,gateway,litellm "
+                   "(mock always runs)")
     p.add_argument("--no-pin", dest="pin", action="store_false",
                    help="do not pin servers to CPU 1 and wrk + mock to CPU 0")
     p.add_argument("--ttfc-count", type=int, help="streams per TTFC probe (quick 300, full 1000)")
@@ -162,7 +163,8 @@ def import_times(python: Path, module: str, reps: int) -> dict[str, Any]:
 
 def start_targets(args: argparse.Namespace, result: dict[str, Any]) -> dict[str, Target]:
     wanted = {t.strip() for t in args.targets.split(",")} | {"mock"}
-    makers = {"mock": targets.mock, "floor": targets.floor, "gateway": targets.gateway,
+    makers = {"mock": targets.mock, "floor": targets.floor,
+              "floor-aiohttp": targets.floor_aiohttp, "gateway": targets.gateway,
               "litellm": targets.litellm}
     missing = {"gateway": targets.gateway_available(), "litellm": targets.litellm_available()}
     running: dict[str, Target] = {}

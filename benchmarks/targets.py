@@ -23,6 +23,7 @@ MOCK_PORT = 18080
 FLOOR_PORT = 18081
 GATEWAY_PORT = 18082
 LITELLM_PORT = 18083
+FLOOR_AIOHTTP_PORT = 18084
 
 MASTER_KEY = "sk-bench-master"
 VIRTUAL_KEY = "vk-bench"
@@ -136,6 +137,15 @@ def floor(pin: bool) -> Target:
     return Target("floor", FLOOR_PORT, [
         str(PROJECT_PY), "-m", "uvicorn", "benchmarks.floor:app", "--host", "127.0.0.1",
         "--port", str(FLOOR_PORT), "--loop", "uvloop", "--http", "httptools",
+        "--no-access-log", "--log-level", "warning",
+    ], env={"FLOOR_UPSTREAM": f"http://127.0.0.1:{MOCK_PORT}"},
+        cpus=SERVER_CPUS if pin else None)
+
+
+def floor_aiohttp(pin: bool) -> Target:
+    return Target("floor-aiohttp", FLOOR_AIOHTTP_PORT, [
+        str(PROJECT_PY), "-m", "uvicorn", "benchmarks.floor_aiohttp:app", "--host", "127.0.0.1",
+        "--port", str(FLOOR_AIOHTTP_PORT), "--loop", "uvloop", "--http", "httptools",
         "--no-access-log", "--log-level", "warning",
     ], env={"FLOOR_UPSTREAM": f"http://127.0.0.1:{MOCK_PORT}"},
         cpus=SERVER_CPUS if pin else None)

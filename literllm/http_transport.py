@@ -41,7 +41,8 @@ _IDLE_PER_HOST = 256
 """Idle connections kept per host; more are closed when they come back."""
 _PAUSE_ABOVE = 1 << 20
 """Stream bytes buffered before the socket stops being read (the client is slow)."""
-_DEFAULT_HEADERS = f"accept-encoding: identity\r\nuser-agent: liter-llm/{__version__}\r\n"
+_DEFAULT_HEADERS = (("accept-encoding", "identity"), ("user-agent", f"liter-llm/{__version__}"))
+"""Sent unless the request has its own."""
 
 OriginKey = tuple[str, str, int]
 
@@ -73,9 +74,10 @@ class _Target:
 
 def _encode_request(request: UpstreamRequest, target: _Target) -> bytes:
     headers = request.headers
+    names = {name.lower() for name in headers}
     lines = [request.method, target.head]
     breaks = 2
-    if target.basic is not None and not any(k.lower() == "authorization" for k in headers):
+    if target.basic is not None and "authorization" not in names:
         lines.append(f"authorization: {target.basic}\r\n")
         breaks += 1
     for name, value in headers.items():
@@ -84,10 +86,13 @@ def _encode_request(request: UpstreamRequest, target: _Target) -> bytes:
     if body or request.method not in ("GET", "HEAD"):
         lines.append(f"content-length: {len(body)}\r\n")
         breaks += 1
-    lines.append(_DEFAULT_HEADERS)
+    for name, value in _DEFAULT_HEADERS:
+        if name not in names:
+            lines.append(f"{name}: {value}\r\n")
+            breaks += 1
     lines.append("\r\n")
     head = "".join(lines)
-    breaks += len(headers) + 3
+    breaks += len(headers) + 1
     if head.count("\n") != breaks or head.count("\r") != breaks or "\0" in head:
         raise ValueError("an upstream header name or value contains CR, LF or NUL")
     try:
@@ -226,7 +231,8 @@ class _Connection(asyncio.Protocol):
             self.close()
             return
         self._until_close = (
-            "content-length" not in headers
+            status not in (204, 304)
+            and "content-length" not in headers
             and "chunked" not in headers.get("transfer-encoding", "").lower()
         )
         if self.streaming:
@@ -411,7 +417,7 @@ class HttpTransport:
 
 
 def _failure(request: UpstreamRequest, exc: BaseException) -> UpstreamError:
-    if isinstance(exc, ValueError) and not isinstance(exc, UnicodeError):
+    if isinstance(exc, ValueError) and not isinstance(exc, OSError | UnicodeError):
         # our own request could not be written (a bad header): not worth a retry
         return UpstreamError(f"cannot send to upstream: {exc}", status=502, retryable=False)
     return connection_error(request, exc)

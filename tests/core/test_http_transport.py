@@ -254,6 +254,19 @@ async def test_request_line_and_headers_on_the_wire(
     assert seen.headers["api-key"] == "k-123"
 
 
+async def test_default_headers_give_way_to_the_callers(
+    serve: ServerFactory, transport: HttpTransport
+) -> None:
+    server = await serve(echo_target)
+    await transport.send(post(server.url("/a")), timeout=5)
+    await transport.send(post(server.url("/b"), headers={"User-Agent": "mine/1"}), timeout=5)
+    first, second = server.requests
+    assert first.headers["accept-encoding"] == "identity"
+    assert first.headers["user-agent"].startswith("liter-llm/")
+    assert second.headers["user-agent"] == "mine/1"
+    assert server.received.lower().count(b"user-agent:") == 2  # one per request
+
+
 @pytest.mark.parametrize("value", ["a\r\nInjected: yes", "a\nInjected: yes", "a\rInjected: yes"])
 async def test_header_value_with_cr_or_lf_is_refused_before_anything_is_sent(
     serve: ServerFactory, transport: HttpTransport, value: str
