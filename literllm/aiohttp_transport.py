@@ -1,4 +1,9 @@
-"""The one pooled HTTP client every upstream call goes through (aiohttp)."""
+"""An upstream transport on aiohttp (the `aiohttp` extra), for those who want it.
+
+The default is `literllm.http_transport.HttpTransport`, which costs far less CPU per call
+(docs/dependencies.md). Plug this one in with
+`Proxy(config, transport=DispatchingTransport(AiohttpTransport()))`.
+"""
 
 from __future__ import annotations
 

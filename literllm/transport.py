@@ -1,7 +1,8 @@
 """The upstream transport seam: send one request, or open a stream of bytes.
 
-The default implementation is `literllm.aiohttp_transport.AiohttpTransport`; tests and users
-plug in `literllm.testing.FakeUpstream`. Transports raise `UpstreamError` (retryable)
+The default implementation is `literllm.http_transport.HttpTransport`
+(`literllm.aiohttp_transport.AiohttpTransport` is the alternative); tests and users plug in
+`literllm.testing.FakeUpstream`. Transports raise `UpstreamError` (retryable)
 for connection failures and `GatewayTimeoutError` when `timeout` runs out; HTTP error
 statuses are returned, not raised, so the provider adapter can map the body.
 """

@@ -2,7 +2,7 @@
 
 `mock://` URLs are answered in-process by `literllm.mock.MockUpstream`, so the built-in
 mock provider needs no network; everything else goes to the pooled HTTP client of
-`literllm.aiohttp_transport` (imported when a `Proxy` is built, not with `literllm`).
+`literllm.http_transport` (imported when a `Proxy` is built, not with `literllm`).
 """
 
 from __future__ import annotations
