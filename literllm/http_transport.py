@@ -13,6 +13,9 @@ Behaviour:
   the server closed while idle is dropped; a request whose reused connection closes
   before any byte of the answer is sent again once on a fresh connection.
 * `https` uses `ssl.create_default_context()` unless a context is given.
+* `proxies` (`{"http": url, "https": url, "no": "host,.domain"}`, see `proxies_from`):
+  https goes through a `CONNECT` tunnel, plain http as absolute-form requests; only
+  http:// proxies, with optional basic credentials.
 * Requests ask for `accept-encoding: identity`; a gzip or deflate body is decoded anyway.
 * Header names and values may not contain CR, LF or NUL, and must be latin-1.
 * `send`: `timeout` bounds the whole call. `open_stream`: it bounds getting a connection,
@@ -35,7 +38,7 @@ from .errors import UpstreamError
 from .transport import UpstreamRequest, UpstreamResponse
 from .upstream import connection_error, upstream_timeout
 
-__all__ = ["HttpTransport"]
+__all__ = ["HttpTransport", "proxies_from"]
 
 _IDLE_PER_HOST = 256
 """Idle connections kept per host; more are closed when they come back."""
@@ -47,12 +50,61 @@ _DEFAULT_HEADERS = (("accept-encoding", "identity"), ("user-agent", f"liter-llm/
 OriginKey = tuple[str, str, int]
 
 
+class _Proxy:
+    """An HTTP proxy (`http://[user:password@]host[:port]`)."""
+
+    __slots__ = ("authorization", "host", "port")
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url if "://" in url else "http://" + url)
+        if parts.scheme.lower() != "http" or not parts.hostname:
+            shown = f"{parts.scheme}://{parts.hostname or ''}"  # never its password
+            raise ValueError(f"proxy {shown!r}: only http:// proxies are supported")
+        self.host = parts.hostname
+        self.port = parts.port or 80
+        self.authorization = _basic(parts.username, parts.password)
+
+
+def _basic(username: str | None, password: str | None) -> str | None:
+    if username is None:
+        return None
+    pair = f"{unquote(username)}:{unquote(password or '')}"
+    return "Basic " + base64.b64encode(pair.encode()).decode()
+
+
+def proxies_from(environ: Mapping[str, str]) -> dict[str, str]:
+    """`http_proxy`, `https_proxy` and `no_proxy` from `environ` (the lower-case name
+    first, as curl reads them), as `HttpTransport(proxies=...)` takes them."""
+    found: dict[str, str] = {}
+    for kind in ("http", "https", "no"):
+        value = environ.get(f"{kind}_proxy") or environ.get(f"{kind.upper()}_PROXY")
+        if value:
+            found[kind] = value
+    return found
+
+
+def _bypassed(host: str, no_proxy: str) -> bool:
+    """Whether `no_proxy` (`*`, or names: `example.com` and `.example.com` both cover
+    `api.example.com`; an optional `:port` is ignored) exempts `host`."""
+    host = host.lower().rstrip(".")
+    for entry in no_proxy.split(","):
+        name = entry.strip().lower()
+        if name.startswith("[") and "]" in name:
+            name = name[1 : name.index("]")]
+        elif name.count(":") == 1:
+            name = name.split(":")[0]
+        name = name.lstrip(".").rstrip(".")
+        if name == "*" or (name and (host == name or host.endswith("." + name))):
+            return True
+    return False
+
+
 class _Target:
     """What one URL needs on the wire, worked out once per URL."""
 
-    __slots__ = ("basic", "head", "host", "key", "port", "tls")
+    __slots__ = ("basic", "breaks", "head", "host", "key", "port", "proxy", "tls")
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, proxies: Mapping[str, str]) -> None:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
@@ -65,18 +117,67 @@ class _Target:
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        self.head = f" {path} HTTP/1.1\r\nhost: {netloc}\r\n"
-        self.basic: str | None = None
-        if parts.username is not None:
-            pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            self.basic = "Basic " + base64.b64encode(pair.encode()).decode()
+        self.proxy: _Proxy | None = None
+        chosen = proxies.get(scheme)
+        if chosen and not _bypassed(self.host, proxies.get("no", "")):
+            self.proxy = _Proxy(chosen)
+        if self.proxy is not None and not self.tls:
+            # plain HTTP through a proxy: absolute-form request line, sent to the proxy
+            proxy = self.proxy
+            self.key = ("http+proxy", proxy.host, proxy.port)
+            self.head = f" http://{netloc}{path} HTTP/1.1\r\nhost: {netloc}\r\n"
+            if proxy.authorization is not None:
+                self.head += f"proxy-authorization: {proxy.authorization}\r\n"
+        else:
+            self.head = f" {path} HTTP/1.1\r\nhost: {netloc}\r\n"
+        self.breaks = self.head.count("\n")
+        self.basic = _basic(parts.username, parts.password)
+
+
+class _Tunnel(asyncio.Protocol):
+    """`CONNECT host:port` through a proxy; once it answers 200, TLS takes over."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._answer = b""
+        self._opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if self._opened.done():
+            return
+        self._answer += data
+        if b"\r\n\r\n" not in self._answer:
+            return
+        status_line = self._answer.split(b"\r\n", 1)[0].split(b" ", 2)
+        status = status_line[1] if len(status_line) > 1 else b"?"
+        if status == b"200":
+            self._opened.set_result(None)
+        else:
+            reason = f"the proxy refused the tunnel ({status.decode('latin-1')})"
+            self._opened.set_exception(ConnectionRefusedError(reason))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._opened.done():
+            self._opened.set_exception(ConnectionResetError("the proxy closed the connection"))
+
+    async def open(self, target: _Target, proxy: _Proxy) -> None:
+        host = f"[{target.host}]" if ":" in target.host else target.host
+        head = f"CONNECT {host}:{target.port} HTTP/1.1\r\nhost: {host}:{target.port}\r\n"
+        if proxy.authorization is not None:
+            head += f"proxy-authorization: {proxy.authorization}\r\n"
+        assert self.transport is not None
+        self.transport.write((head + "\r\n").encode("latin-1"))
+        await self._opened
 
 
 def _encode_request(request: UpstreamRequest, target: _Target) -> bytes:
     headers = request.headers
     names = {name.lower() for name in headers}
     lines = [request.method, target.head]
-    breaks = 2
+    breaks = target.breaks
     if target.basic is not None and "authorization" not in names:
         lines.append(f"authorization: {target.basic}\r\n")
         breaks += 1
@@ -292,8 +393,14 @@ class _Connection(asyncio.Protocol):
 class HttpTransport:
     """Pooled HTTP/1.1 to every upstream; see the module docstring."""
 
-    def __init__(self, *, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> None:
         self._ssl = ssl_context
+        self._proxies = dict(proxies or {})
         self._idle: dict[OriginKey, list[_Connection]] = {}
         self._targets: dict[str, _Target] = {}
         self._open: set[_Connection] = set()
@@ -301,7 +408,7 @@ class HttpTransport:
     def _target(self, url: str) -> _Target:
         target = self._targets.get(url)
         if target is None:
-            target = _Target(url)
+            target = _Target(url, self._proxies)
             if len(self._targets) >= 4096:
                 self._targets.clear()  # URLs are per deployment; this only bounds oddities
             self._targets[url] = target
@@ -313,26 +420,45 @@ class HttpTransport:
         return self._ssl
 
     async def _connect(self, target: _Target, timeout: float) -> _Connection:
+        connection = await asyncio.wait_for(self._open_connection(target), timeout)
+        self._open.add(connection)
+        return connection
+
+    async def _open_connection(self, target: _Target) -> _Connection:
         loop = asyncio.get_running_loop()
         key = target.key
-        connecting = loop.create_connection(
-            lambda: _Connection(key),
-            target.host,
-            target.port,
-            ssl=self._tls() if target.tls else None,
-            server_hostname=target.host if target.tls else None,
-        )
-        _, connection = await asyncio.wait_for(connecting, timeout)
-        self._open.add(connection)
+        proxy = target.proxy
+        if proxy is None or not target.tls:
+            _, connection = await loop.create_connection(
+                lambda: _Connection(key),
+                target.host if proxy is None else proxy.host,
+                target.port if proxy is None else proxy.port,
+                ssl=self._tls() if target.tls else None,
+                server_hostname=target.host if target.tls else None,
+            )
+            return connection
+        raw, tunnel = await loop.create_connection(_Tunnel, proxy.host, proxy.port)
+        try:
+            await tunnel.open(target, proxy)
+            connection = _Connection(key)
+            secured = await loop.start_tls(
+                raw, connection, self._tls(), server_hostname=target.host
+            )
+        except BaseException:
+            raw.close()
+            raise
+        assert secured is not None
+        connection.connection_made(secured)
         return connection
 
     def _pooled(self, key: OriginKey) -> _Connection | None:
         idle = self._idle.get(key)
         while idle:
             connection = idle.pop()
-            if not connection.closed:
+            transport = connection.transport
+            if not connection.closed and transport is not None and not transport.is_closing():
                 return connection
-            self._open.discard(connection)
+            self._discard(connection)
         return None
 
     def _release(self, connection: _Connection) -> None:

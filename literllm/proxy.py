@@ -74,9 +74,10 @@ class Proxy:
         self.clock: Clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
         if transport is None:
-            from .http_transport import HttpTransport
+            from .http_transport import HttpTransport, proxies_from
 
-            transport = DispatchingTransport(HttpTransport())
+            proxies = proxies_from(self._environ)  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+            transport = DispatchingTransport(HttpTransport(proxies=proxies))
         self.transport: Transport = transport
         self.registry = ProviderRegistry()
         self.pricing = Pricing.load()
