@@ -401,6 +401,9 @@ class HttpTransport:
     ) -> None:
         self._ssl = ssl_context
         self._proxies = dict(proxies or {})
+        for kind in ("http", "https"):
+            if self._proxies.get(kind):
+                _Proxy(self._proxies[kind])  # a bad proxy URL is refused now, not per call
         self._idle: dict[OriginKey, list[_Connection]] = {}
         self._targets: dict[str, _Target] = {}
         self._open: set[_Connection] = set()

@@ -22,6 +22,7 @@ from .config import Config, FilesConfig, apply_overrides, load_config
 from .dispatch import Dispatcher
 from .errors import (
     BadRequestError,
+    ConfigError,
     LiterLLMError,
     NotFoundError,
     PermissionDeniedError,
@@ -77,7 +78,15 @@ class Proxy:
             from .http_transport import HttpTransport, proxies_from
 
             proxies = proxies_from(self._environ)  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY
-            transport = DispatchingTransport(HttpTransport(proxies=proxies))
+            try:
+                network = HttpTransport(proxies=proxies)
+            except ValueError as error:
+                raise ConfigError(
+                    f"HTTPS_PROXY / HTTP_PROXY: {error}; set it to http://host:port "
+                    "(or http://user:password@host:port) or unset it",
+                    path="environment",
+                ) from None
+            transport = DispatchingTransport(network)
         self.transport: Transport = transport
         self.registry = ProviderRegistry()
         self.pricing = Pricing.load()

@@ -893,3 +893,14 @@ def test_only_http_proxies_are_accepted_and_their_password_is_not_shown() -> Non
     with pytest.raises(ValueError, match="only http:// proxies") as caught:
         client._target("https://api.example.com/v1")
     assert "hunter2" not in str(caught.value)
+
+
+def test_a_gateway_with_an_unusable_proxy_environment_does_not_start() -> None:
+    from literllm import Proxy
+    from literllm.config import load_config
+    from literllm.errors import ConfigError
+
+    config = load_config(Path(__file__).parents[2] / "examples" / "quickstart.toml")
+    with pytest.raises(ConfigError, match="only http:// proxies") as caught:
+        Proxy(config, environ={"HTTPS_PROXY": "https://user:hunter2@proxy.test"})
+    assert "hunter2" not in str(caught.value)
