@@ -889,9 +889,8 @@ def test_proxies_come_from_the_environment_lower_case_first() -> None:
 
 
 def test_only_http_proxies_are_accepted_and_their_password_is_not_shown() -> None:
-    client = HttpTransport(proxies={"https": "https://user:hunter2@proxy.test:443"})
     with pytest.raises(ValueError, match="only http:// proxies") as caught:
-        client._target("https://api.example.com/v1")
+        HttpTransport(proxies={"https": "https://user:hunter2@proxy.test:443"})
     assert "hunter2" not in str(caught.value)
 
 
