@@ -23,7 +23,8 @@ GRACE_SECS = 30
 
 
 def build_app(config: Config, log_format: str) -> App:
-    """The app for `config`, with tracing from `OTEL_*` and a scrubbed access log."""
+    """The app for `config`, with tracing from `OTEL_*`, a scrubbed access log, and the
+    objects built at start-up frozen out of the garbage collector's passes."""
     configure_sdk_from_env()
     proxy = Proxy.from_config(config)
     secrets = [d.target.api_key for d in proxy.router.deployments() if d.target.api_key]
@@ -31,7 +32,7 @@ def build_app(config: Config, log_format: str) -> App:
         "json" if log_format == "json" else "plain",
         redactor=Redactor.from_config(config, extra=secrets),
     )
-    return create_app(proxy, access_log)
+    return create_app(proxy, access_log, freeze_gc=True)
 
 
 def app_factory() -> App:
