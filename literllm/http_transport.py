@@ -47,6 +47,9 @@ _PAUSE_ABOVE = 1 << 20
 _DEFAULT_HEADERS = (("accept-encoding", "identity"), ("user-agent", f"liter-llm/{__version__}"))
 """Sent unless the request has its own."""
 
+_FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection"})
+"""Headers the client writes itself; the same names in a request are dropped."""
+
 OriginKey = tuple[str, str, int]
 
 
@@ -181,8 +184,14 @@ def _encode_request(request: UpstreamRequest, target: _Target) -> bytes:
     if target.basic is not None and "authorization" not in names:
         lines.append(f"authorization: {target.basic}\r\n")
         breaks += 1
-    for name, value in headers.items():
-        lines.append(f"{name}: {value}\r\n")
+    if names.isdisjoint(_FRAMING):
+        for name, value in headers.items():
+            lines.append(f"{name}: {value}\r\n")
+    else:  # the framing is ours to write: a caller's copy could contradict it
+        kept = {k: v for k, v in headers.items() if k.lower() not in _FRAMING}
+        for name, value in kept.items():
+            lines.append(f"{name}: {value}\r\n")
+        breaks -= len(headers) - len(kept)
     body = request.body
     if body or request.method not in ("GET", "HEAD"):
         lines.append(f"content-length: {len(body)}\r\n")

@@ -267,6 +267,21 @@ async def test_default_headers_give_way_to_the_callers(
     assert server.received.lower().count(b"user-agent:") == 2  # one per request
 
 
+async def test_framing_headers_are_the_clients_own(
+    serve: ServerFactory, transport: HttpTransport
+) -> None:
+    server = await serve(echo_target)
+    body = b'{"x": 12345}'
+    framing = {"Content-Length": "3", "Host": "elsewhere.test", "Connection": "close"}
+    await transport.send(post(server.url("/f"), body, framing), timeout=5)
+    await transport.send(post(server.url("/g"), body), timeout=5)
+    first = server.requests[0]
+    assert first.body == body and first.headers["content-length"] == str(len(body))
+    assert first.headers["host"] == f"127.0.0.1:{server.port}"
+    assert "connection" not in first.headers
+    assert server.connections == 1  # the dropped "Connection: close" did not end it
+
+
 @pytest.mark.parametrize("value", ["a\r\nInjected: yes", "a\nInjected: yes", "a\rInjected: yes"])
 async def test_header_value_with_cr_or_lf_is_refused_before_anything_is_sent(
     serve: ServerFactory, transport: HttpTransport, value: str
