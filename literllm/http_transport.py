@@ -270,6 +270,8 @@ class _Connection(asyncio.Protocol):
         self.error = None
         self._raw_headers = []
         self._decode = None
+        self._informational = self._until_close = False
+        self.reader = None
         self.waiter = waiter = asyncio.get_running_loop().create_future()
         return waiter
 
