@@ -2,7 +2,9 @@
 
 The app fills one `AccessRecord` when a response is done (after the last byte of a
 stream) and calls `AccessLog.log(record)`. Nothing is formatted when the log is
-disabled, or when it writes to a `logging.Logger` that would drop INFO.
+disabled, or when it writes to a `logging.Logger` that would drop INFO. Lines logged in
+one event-loop iteration are written together at its end (one system call, not one per
+request); `flush()` writes them at once.
 
 Plain (`--log-format plain`, logfmt: values with spaces, quotes, `=` or control
 characters are JSON-quoted, so a client-chosen path cannot forge a line; absent
@@ -27,10 +29,12 @@ involved); `route` is what the `x-literllm-route` response header says.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Final, Literal, Protocol, TextIO
 
 import msgspec
@@ -90,9 +94,10 @@ class _Formatter:
 
     MAX_REMEMBERED_VALUES: Final = 512
 
-    __slots__ = ("_last_second", "_quoted")
+    __slots__ = ("_last_second", "_quoted", "_scrub")
 
-    def __init__(self) -> None:
+    def __init__(self, scrub: Callable[[str], str] | None = None) -> None:
+        self._scrub = scrub
         self._quoted: dict[str, str] = {}
         # one attribute, so a second and its text are always read together
         self._last_second: tuple[int | None, str] = (None, "")
@@ -111,16 +116,22 @@ class _Formatter:
         quoted = self._quoted.get(value)
         if quoted is None:
             quoted = _quote(value)
+            if self._scrub is not None:
+                quoted = self._scrub(quoted)
             if len(self._quoted) < self.MAX_REMEMBERED_VALUES:
                 self._quoted[value] = quoted
         return quoted
 
     def plain(self, record: AccessRecord) -> str:
+        """The logfmt line, every text value scrubbed (numbers and times are ours)."""
         text = self.text
         tokens_in = record.tokens_in
         tokens_out = record.tokens_out
+        request_id = _quote(record.request_id)  # unique: scrubbed, never remembered
+        if self._scrub is not None:
+            request_id = self._scrub(request_id)
         return (
-            f"ts={self.iso(record.timestamp)} request_id={_quote(record.request_id)}"
+            f"ts={self.iso(record.timestamp)} request_id={request_id}"
             f" method={text(record.method)} path={text(record.path)}"
             f" key={text(record.key)} model={text(record.model)}"
             f" deployment={text(record.deployment)} status={record.status}"
@@ -135,7 +146,16 @@ class AccessLog:
     """Writes access lines to a text stream (default: standard error, looked up when
     the log is built) or to a `logging.Logger` at INFO."""
 
-    __slots__ = ("_encoder", "_formatter", "_logger", "_redactor", "_stream", "enabled", "format")
+    __slots__ = (
+        "_encoder",
+        "_formatter",
+        "_logger",
+        "_pending",
+        "_redactor",
+        "_stream",
+        "enabled",
+        "format",
+    )
 
     def __init__(
         self,
@@ -151,9 +171,10 @@ class AccessLog:
         self.enabled = enabled
         self._redactor = redactor
         self._encoder = msgspec.json.Encoder()
-        self._formatter = _Formatter()
+        self._formatter = _Formatter(redactor.scrub if redactor is not None else None)
         self._logger: logging.Logger | None = None
         self._stream: TextIO | None = None
+        self._pending: list[str] | None = None
         if isinstance(stream, logging.Logger):
             self._logger = stream
         else:
@@ -161,11 +182,10 @@ class AccessLog:
 
     def render(self, record: AccessRecord) -> str:
         """The line for `record`, without a newline, scrubbed."""
-        if self.format == "json":
-            encoded = self._encoder.encode(record)
-            line = f'{{"ts":"{self._formatter.iso(record.timestamp)}",{encoded[1:].decode()}'
-        else:
-            line = self._formatter.plain(record)
+        if self.format == "plain":
+            return self._formatter.plain(record)  # scrubbed value by value
+        encoded = self._encoder.encode(record)
+        line = f'{{"ts":"{self._formatter.iso(record.timestamp)}",{encoded[1:].decode()}'
         return self._redactor.scrub(line) if self._redactor is not None else line
 
     def log(self, record: AccessRecord) -> None:
@@ -176,4 +196,27 @@ class AccessLog:
             if logger.isEnabledFor(logging.INFO):
                 logger.info(self.render(record))
         elif self._stream is not None:
-            self._stream.write(self.render(record) + "\n")
+            self._write(self.render(record) + "\n")
+
+    def _write(self, line: str) -> None:
+        """Lines logged in one event-loop iteration leave in one write at its end (one
+        system call instead of one per request); outside a loop, at once."""
+        pending = self._pending
+        if pending is not None:
+            pending.append(line)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            assert self._stream is not None
+            self._stream.write(line)
+            return
+        self._pending = [line]
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write what is waiting for the end of the loop iteration (the app calls this
+        at shutdown too)."""
+        pending, self._pending = self._pending, None
+        if pending and self._stream is not None:
+            self._stream.write("".join(pending))

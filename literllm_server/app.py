@@ -91,6 +91,8 @@ class App:
             elif message["type"] == "lifespan.shutdown":
                 await self.drain()
                 await self.proxy.aclose()
+                if self.access_log is not None:
+                    self.access_log.flush()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

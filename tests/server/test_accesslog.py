@@ -158,6 +158,21 @@ def test_logger_at_info_gets_the_line(caplog: pytest.LogCaptureFixture) -> None:
     assert msgspec.json.decode(entry.getMessage())["request_id"] == "req-1"
 
 
+@pytest.mark.parametrize(
+    "field", ["request_id", "method", "path", "key", "model", "deployment", "route"]
+)
+def test_redactor_scrubs_every_text_field(field: str) -> None:
+    secret = "vk-leaked-into-a-field-123"
+    record = msgspec.structs.replace(RECORD, **{field: f"x/{secret}"})
+    for fmt in ("plain", "json"):
+        stream = io.StringIO()
+        log = AccessLog(fmt, stream, redactor=Redactor([secret]))  # type: ignore[arg-type]
+        log.log(record)
+        log.log(record)  # the second time from the formatter's memory
+        assert secret not in stream.getvalue()
+        assert stream.getvalue().count("x/***") == 2
+
+
 def test_redactor_scrubs_lines() -> None:
     secret = "vk-leaked-into-path-123"
     record = msgspec.structs.replace(RECORD, path=f"/v1/models/{secret}")
@@ -171,3 +186,30 @@ def test_redactor_scrubs_lines() -> None:
 def test_unknown_format_is_refused() -> None:
     with pytest.raises(ValueError, match="plain"):
         AccessLog("xml")  # type: ignore[arg-type]
+
+
+class CountingStream(io.StringIO):
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+async def test_lines_of_one_loop_iteration_leave_in_one_write() -> None:
+    import asyncio
+
+    stream = CountingStream()
+    log = AccessLog("plain", stream)
+    for _ in range(3):
+        log.log(RECORD)
+    assert stream.writes == 0  # waiting for the end of this iteration
+    await asyncio.sleep(0)
+    assert stream.writes == 1 and stream.getvalue().count("\n") == 3
+    log.log(RECORD)
+    log.flush()  # what the app does at shutdown
+    assert stream.writes == 2 and stream.getvalue().count("\n") == 4
+    await asyncio.sleep(0)
+    assert stream.writes == 2  # nothing left over to write twice
