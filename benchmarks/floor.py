@@ -42,6 +42,8 @@ _decode_flag = msgspec.json.Decoder(_StreamFlag).decode
 
 
 class Floor:
+    """The ASGI shell; `start`, `stop` and `forward` are the client's part."""
+
     def __init__(self, upstream: str) -> None:
         self._upstream = upstream
         self._client: HttpTransport | None = None
@@ -57,11 +59,10 @@ class Floor:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                self._client = HttpTransport()
+                await self.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self._client is not None:
-                    await self._client.aclose()
+                await self.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -76,24 +77,41 @@ class Floor:
         try:
             streaming = _decode_flag(body).stream
         except msgspec.DecodeError:
-            await _answer(send, 400, b'{"error":{"message":"invalid JSON body"}}')
+            await answer(send, 400, b'{"error":{"message":"invalid JSON body"}}')
             return
         headers = {
             name.decode(): value.decode()
             for name, value in scope["headers"]
             if name.decode() in _FORWARDED
         }
+        url = self._upstream + scope["path"]
+        await self.forward(scope["method"], url, headers, body, streaming, send)
+
+    async def start(self) -> None:
+        self._client = HttpTransport()
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    async def forward(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        streaming: bool,
+        send: Send,
+    ) -> None:
         assert self._client is not None, "lifespan startup did not run"
-        request = UpstreamRequest(scope["method"], self._upstream + scope["path"], headers, body)
+        request = UpstreamRequest(method, url, headers, body)
         if not streaming:
             response = await self._client.send(request, timeout=_TIMEOUT)
-            await _answer(send, response.status, response.body)
+            await answer(send, response.status, response.body)
             return
         stream = await self._client.open_stream(request, timeout=_TIMEOUT)
         try:
-            await send(
-                {"type": "http.response.start", "status": stream.status, "headers": _SSE_HEADERS}
-            )
+            await send_stream_start(send, stream.status)
             async for piece in stream.chunks():
                 await send({"type": "http.response.body", "body": piece, "more_body": True})
             await send({"type": "http.response.body", "body": b""})
@@ -101,7 +119,11 @@ class Floor:
             await stream.aclose()
 
 
-async def _answer(send: Send, status: int, payload: bytes) -> None:
+async def send_stream_start(send: Send, status: int) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": _SSE_HEADERS})
+
+
+async def answer(send: Send, status: int, payload: bytes) -> None:
     await send({"type": "http.response.start", "status": status, "headers": _JSON_HEADERS})
     await send({"type": "http.response.body", "body": payload})
 
