@@ -8,10 +8,12 @@ import literllm
 from literllm import (
     AuthenticationError,
     BadRequestError,
+    ChatStream,
     GatewayTimeoutError,
     NotFoundError,
     PermissionDeniedError,
     Proxy,
+    Response,
     UpstreamError,
 )
 from literllm.testing import Delay, FakeClock, FakeUpstream, Reply
@@ -213,6 +215,19 @@ async def test_stream_as_library_yields_chunks() -> None:
     async with proxy() as p:
         stream = await p.chat_stream({"model": "chat", "messages": MESSAGES}, api_key=MASTER)
         chunks = [c async for c in stream.json_chunks()]
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "echo: hi"
+
+
+async def test_chat_completions_answers_as_the_body_asks() -> None:
+    async with proxy() as p:
+        body = b'{"model": "chat", "messages": [{"role": "user", "content": "hi"}]}'
+        answer = await p.chat_completions(body, api_key=MASTER)
+        assert isinstance(answer, Response) and answer.json()["object"] == "chat.completion"
+        streamed = await p.chat_completions(
+            {"model": "chat", "stream": True, "messages": MESSAGES}, api_key=MASTER
+        )
+        assert isinstance(streamed, ChatStream)
+        chunks = [c async for c in streamed.json_chunks()]
     assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "echo: hi"
 
 

@@ -276,3 +276,32 @@ def test_ill_typed_params_are_ignored(exporter: InMemorySpanExporter) -> None:
     (span,) = exporter.get_finished_spans()
     assert span.attributes is not None
     assert set(span.attributes) == {"gen_ai.operation.name", "gen_ai.request.model"}
+
+
+def test_a_missing_sdk_is_looked_up_at_most_once_a_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry import trace
+
+    import literllm.telemetry as telemetry_module
+
+    now = [1000.0]
+    lookups: list[object] = []
+    installed: list[trace.TracerProvider] = [trace.ProxyTracerProvider()]
+
+    def get_tracer_provider() -> trace.TracerProvider:
+        lookups.append(None)
+        return installed[0]
+
+    monkeypatch.setattr(telemetry_module.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(trace, "get_tracer_provider", get_tracer_provider)
+    telemetry = Telemetry(enabled=True)  # the global provider: none installed yet
+    disabled = telemetry.start_request("chat", "m")
+    assert telemetry.start_request("chat", "m") is disabled and len(lookups) == 1
+    installed[0] = TracerProvider()  # a host application installs the SDK
+    now[0] += 0.5
+    assert telemetry.start_request("chat", "m") is disabled and len(lookups) == 1
+    now[0] += 0.6
+    assert telemetry.start_request("chat", "m") is not disabled and len(lookups) == 2
+    telemetry.start_request("chat", "m")
+    assert len(lookups) == 2  # once installed, never looked up again
