@@ -296,6 +296,7 @@ def test_a_missing_sdk_is_looked_up_at_most_once_a_second(
     monkeypatch.setattr(telemetry_module.time, "monotonic", lambda: now[0])
     monkeypatch.setattr(trace, "get_tracer_provider", get_tracer_provider)
     telemetry = Telemetry(enabled=True)  # the global provider: none installed yet
+    lookups.clear()  # building the tracer looked once
     disabled = telemetry.start_request("chat", "m")
     assert telemetry.start_request("chat", "m") is disabled and len(lookups) == 1
     installed[0] = TracerProvider()  # a host application installs the SDK
