@@ -25,8 +25,8 @@ STREAM = b"".join(b"data: " + c + b"\n\n" for c in [*CHUNKS, USAGE, b"[DONE]"])
 
 def decode(pieces: list[bytes], include_usage: bool) -> tuple[list[bytes], object]:
     target = Target(provider="openai", model="m", base_url="https://x.test", api_key="k")
-    decoder = ProviderRegistry().adapter("openai").stream_decoder(
-        target, include_usage=include_usage
+    decoder = (
+        ProviderRegistry().adapter("openai").stream_decoder(target, include_usage=include_usage)
     )
     out = [c for piece in pieces for c in decoder.feed(piece)] + decoder.close()
     return out, decoder
