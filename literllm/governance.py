@@ -86,6 +86,10 @@ def _label(key_id: str, key: KeyConfig | None) -> str:
     return f"key {key_id}"
 
 
+_REMEMBERED_MODELS = 1024
+"""Provider models whose caps and spend counters one key remembers at most."""
+
+
 class _KeyRules:
     """What governing one key's requests takes, worked out on its first request: its id,
     how refusals name it, its rate-limit windows and, per provider_model, its budget
@@ -108,6 +112,8 @@ class _KeyRules:
         caps = self._caps.get(provider_model)
         if caps is None:
             caps = tuple(self._budget.caps(self.key_id, self.key, provider_model))
+            if len(self._caps) >= _REMEMBERED_MODELS:
+                self._caps.clear()  # passthrough names are the client's choice
             self._caps[provider_model] = caps
         return caps
 
@@ -115,6 +121,8 @@ class _KeyRules:
         names = self._spend_names.get(provider_model)
         if names is None:
             names = tuple(spend_names(self.key_id, provider_model))
+            if len(self._spend_names) >= _REMEMBERED_MODELS:
+                self._spend_names.clear()
             self._spend_names[provider_model] = names
         return names
 

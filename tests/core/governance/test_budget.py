@@ -238,3 +238,28 @@ async def test_unpriced_model_costs_zero_and_is_logged_once(
             assert cost == 0.0
     assert caplog.text.count("openai/unknown has no price") == 1
     assert governor.estimate_max_cost("openai/unknown", 100, 100) == 0.0
+
+
+async def test_a_key_remembers_a_bounded_number_of_provider_models() -> None:
+    import msgspec
+
+    from literllm.config.schema import Config
+    from literllm.state.memory import MemoryStateStore
+
+    from .governance_support import priced_table
+
+    config = msgspec.convert(
+        {"keys": [{"key": "vk-many", "budget_limit": 100.0}], "budget": {"global_limit": 1e6}},
+        Config,
+    )
+    governor = Governor.from_config(
+        config, clock=FakeClock(), pricing=priced_table(), store=MemoryStateStore()
+    )
+    key = config.keys[0]
+    for n in range(2500):  # passthrough names are chosen by clients
+        admission = await governor.admit(key=key, model="m", estimated_tokens=1)
+        await admission.reserve(provider_model=f"openai/model-{n}", max_cost=0.0)
+        await admission.settle(provider_model=f"openai/model-{n}", usage=None)
+    rules = governor._rules_of(key)
+    assert len(rules._caps) <= 1024 and len(rules._spend_names) <= 1024
+    assert rules.caps("openai/model-1") == rules.caps("openai/model-1")  # still right
