@@ -33,15 +33,19 @@ class AiohttpTransport:
         self._gaps: dict[float, aiohttp.ClientTimeout] = {}
 
     def _total(self, timeout: float) -> aiohttp.ClientTimeout:
-        """One ClientTimeout per distinct value (timeouts come from the config)."""
+        """One ClientTimeout per recent value (most are the configured ones)."""
         found = self._totals.get(timeout)
         if found is None:
+            if len(self._totals) >= 256:
+                self._totals.clear()  # timeouts cut by a request's deadline vary freely
             found = self._totals[timeout] = aiohttp.ClientTimeout(total=timeout)
         return found
 
     def _gap(self, timeout: float) -> aiohttp.ClientTimeout:
         found = self._gaps.get(timeout)
         if found is None:
+            if len(self._gaps) >= 256:
+                self._gaps.clear()
             found = self._gaps[timeout] = aiohttp.ClientTimeout(
                 total=None, connect=timeout, sock_read=timeout
             )
