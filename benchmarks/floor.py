@@ -2,7 +2,7 @@
 
 No auth, no limits, no accounting: read the body, decode it once with msgspec to learn
 whether it streams, send it to the same path on the upstream with the gateway's own
-HTTP client (`literllm.http_transport.HttpTransport`), and return the answer (streams
+HTTP client (`literllm.transport.client.HttpTransport`), and return the answer (streams
 pass through chunk by chunk as they arrive). What this costs is as close to Python's
 limit as a gateway can get with this stack.
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import msgspec
 
-from literllm.http_transport import HttpTransport
-from literllm.transport import UpstreamRequest
+from literllm.transport.base import UpstreamRequest
+from literllm.transport.client import HttpTransport
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

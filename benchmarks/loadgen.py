@@ -19,7 +19,7 @@ SCRIPT = HERE / "wrk" / "post.lua"
 class Scenario:
     name: str
     path: str
-    body: str          # file under benchmarks/bodies/
+    body: str  # file under benchmarks/bodies/
     connections: int
 
 
@@ -46,18 +46,42 @@ class RunResult:
         return asdict(self)
 
 
-def wrk(url: str, body: Path, token: str, connections: int, seconds: float,
-        cpus: set[int] | None, threads: int = 1) -> dict[str, object]:
+def wrk(
+    url: str,
+    body: Path,
+    token: str,
+    connections: int,
+    seconds: float,
+    cpus: set[int] | None,
+    threads: int = 1,
+) -> dict[str, object]:
     """Run wrk once; return the JSON summary that wrk/post.lua prints."""
-    argv = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds:g}s", "--latency",
-            "--timeout", "30s", "-s", str(SCRIPT), url, "--", str(body), token]
+    argv = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds:g}s",
+        "--latency",
+        "--timeout",
+        "30s",
+        "-s",
+        str(SCRIPT),
+        url,
+        "--",
+        str(body),
+        token,
+    ]
     out = subprocess.run(
-        argv, capture_output=True, text=True, check=True, timeout=seconds + 60,
+        argv,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
         preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
     ).stdout
     for line in out.splitlines():
         if line.startswith("BENCHJSON "):
-            summary: dict[str, object] = json.loads(line[len("BENCHJSON "):])
+            summary: dict[str, object] = json.loads(line[len("BENCHJSON ") :])
             return summary
     raise RuntimeError(f"wrk printed no summary:\n{out}")
 
@@ -67,8 +91,17 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def measure(target_name: str, base: str, token: str, pid: int, scenario: Scenario, rep: int,
-            seconds: float, cpus: set[int] | None, upstream_pid: int | None = None) -> RunResult:
+def measure(
+    target_name: str,
+    base: str,
+    token: str,
+    pid: int,
+    scenario: Scenario,
+    rep: int,
+    seconds: float,
+    cpus: set[int] | None,
+    upstream_pid: int | None = None,
+) -> RunResult:
     """One wrk run against `pid`'s server; `upstream_pid` is the mock it forwards to, if any.
 
     other_load_cores is what the rest of the machine (other users, not target, mock or
@@ -78,8 +111,14 @@ def measure(target_name: str, base: str, token: str, pid: int, scenario: Scenari
     up_before = proc.cpu_seconds(upstream_pid) if upstream_pid else 0.0
     wrk_before = _children_cpu()
     busy_before = proc.machine_busy_seconds()
-    s = wrk(base + scenario.path, HERE / "bodies" / scenario.body, token,
-            scenario.connections, seconds, cpus)
+    s = wrk(
+        base + scenario.path,
+        HERE / "bodies" / scenario.body,
+        token,
+        scenario.connections,
+        seconds,
+        cpus,
+    )
     busy = proc.machine_busy_seconds() - busy_before
     wrk_cpu = _children_cpu() - wrk_before
     cpu = proc.cpu_seconds(pid) - before
@@ -88,13 +127,24 @@ def measure(target_name: str, base: str, token: str, pid: int, scenario: Scenari
     assert isinstance(lat, dict)
     requests = int(str(s["requests"]))
     duration = int(str(s["duration_us"])) / 1e6
-    errors = sum(int(str(s[k])) for k in ("connect_errors", "read_errors", "write_errors",
-                                           "status_errors", "timeouts"))
+    errors = sum(
+        int(str(s[k]))
+        for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts")
+    )
     return RunResult(
-        scenario=scenario.name, connections=scenario.connections, target=target_name, rep=rep,
-        requests=requests, seconds=duration, rps=requests / duration if duration else 0.0,
-        p50_us=int(lat["50"]), p90_us=int(lat["90"]), p99_us=int(lat["99"]),
-        max_us=int(lat["max"]), errors=errors, cpu_s=cpu,
+        scenario=scenario.name,
+        connections=scenario.connections,
+        target=target_name,
+        rep=rep,
+        requests=requests,
+        seconds=duration,
+        rps=requests / duration if duration else 0.0,
+        p50_us=int(lat["50"]),
+        p90_us=int(lat["90"]),
+        p99_us=int(lat["99"]),
+        max_us=int(lat["max"]),
+        errors=errors,
+        cpu_s=cpu,
         cpu_ms_per_req=cpu * 1000 / requests if requests else None,
         upstream_cpu_ms_per_req=up_cpu * 1000 / requests if requests and upstream_pid else None,
         other_load_cores=max(0.0, busy - cpu - up_cpu - wrk_cpu) / duration if duration else 0.0,

@@ -86,13 +86,40 @@ def main() -> None:
     try:
         mock.start()
         target.start()
-        load = threading.Thread(target=loadgen.measure, args=(
-            target.name, target.base, target.token, target.pid, sc, 0, args.seconds + 2,
-            targets.DRIVER_CPUS))
+        load = threading.Thread(
+            target=loadgen.measure,
+            args=(
+                target.name,
+                target.base,
+                target.token,
+                target.pid,
+                sc,
+                0,
+                args.seconds + 2,
+                targets.DRIVER_CPUS,
+            ),
+        )
         load.start()
-        subprocess.run([str(PY_SPY), "record", "-p", str(target.pid), "-d", f"{args.seconds:g}",
-                        "-r", "250", "-f", "raw", "-o", str(raw), "--nonblocking"],
-                       check=True, capture_output=True, timeout=args.seconds + 30)
+        subprocess.run(
+            [
+                str(PY_SPY),
+                "record",
+                "-p",
+                str(target.pid),
+                "-d",
+                f"{args.seconds:g}",
+                "-r",
+                "250",
+                "-f",
+                "raw",
+                "-o",
+                str(raw),
+                "--nonblocking",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=args.seconds + 30,
+        )
         load.join()
     finally:
         target.stop()

@@ -67,7 +67,11 @@ class Target:
         cpus = self.cpus
         began = time.perf_counter()
         self.proc = subprocess.Popen(
-            self.argv, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            self.argv,
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
             preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
@@ -124,31 +128,80 @@ def mock(pin: bool, workers: int = 1) -> Target:
     prefix = RUN_DIR / "mock"
     prefix.mkdir(parents=True, exist_ok=True)
     conf = (HERE / "mock" / "nginx.conf.in").read_text()
-    for key, value in {"@PREFIX@": str(prefix), "@PORT@": str(MOCK_PORT),
-                       "@WORKERS@": str(workers), "@MOCKDIR@": str(HERE / "mock")}.items():
+    for key, value in {
+        "@PREFIX@": str(prefix),
+        "@PORT@": str(MOCK_PORT),
+        "@WORKERS@": str(workers),
+        "@MOCKDIR@": str(HERE / "mock"),
+    }.items():
         conf = conf.replace(key, value)
     (prefix / "nginx.conf").write_text(conf)
-    return Target("mock", MOCK_PORT, [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf"),
-                                      "-e", str(prefix / "error.log")],
-                  cpus=DRIVER_CPUS if pin else None)
+    return Target(
+        "mock",
+        MOCK_PORT,
+        [
+            nginx,
+            "-p",
+            str(prefix),
+            "-c",
+            str(prefix / "nginx.conf"),
+            "-e",
+            str(prefix / "error.log"),
+        ],
+        cpus=DRIVER_CPUS if pin else None,
+    )
 
 
 def floor(pin: bool) -> Target:
-    return Target("floor", FLOOR_PORT, [
-        str(PROJECT_PY), "-m", "uvicorn", "benchmarks.floor:app", "--host", "127.0.0.1",
-        "--port", str(FLOOR_PORT), "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning",
-    ], env={"FLOOR_UPSTREAM": f"http://127.0.0.1:{MOCK_PORT}"},
-        cpus=SERVER_CPUS if pin else None)
+    return Target(
+        "floor",
+        FLOOR_PORT,
+        [
+            str(PROJECT_PY),
+            "-m",
+            "uvicorn",
+            "benchmarks.floor:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(FLOOR_PORT),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env={"FLOOR_UPSTREAM": f"http://127.0.0.1:{MOCK_PORT}"},
+        cpus=SERVER_CPUS if pin else None,
+    )
 
 
 def floor_aiohttp(pin: bool) -> Target:
-    return Target("floor-aiohttp", FLOOR_AIOHTTP_PORT, [
-        str(PROJECT_PY), "-m", "uvicorn", "benchmarks.floor_aiohttp:app", "--host", "127.0.0.1",
-        "--port", str(FLOOR_AIOHTTP_PORT), "--loop", "uvloop", "--http", "httptools",
-        "--no-access-log", "--log-level", "warning",
-    ], env={"FLOOR_UPSTREAM": f"http://127.0.0.1:{MOCK_PORT}"},
-        cpus=SERVER_CPUS if pin else None)
+    return Target(
+        "floor-aiohttp",
+        FLOOR_AIOHTTP_PORT,
+        [
+            str(PROJECT_PY),
+            "-m",
+            "uvicorn",
+            "benchmarks.floor_aiohttp:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(FLOOR_AIOHTTP_PORT),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        env={"FLOOR_UPSTREAM": f"http://127.0.0.1:{MOCK_PORT}"},
+        cpus=SERVER_CPUS if pin else None,
+    )
 
 
 def gateway_available() -> str | None:
@@ -161,9 +214,18 @@ def gateway_available() -> str | None:
 
 
 def gateway(pin: bool, config: Path | None = None) -> Target:
-    return Target("gateway", GATEWAY_PORT, [
-        str(GATEWAY_BIN), "api", "--config", str(config or HERE / "gateway.toml"),
-    ], token=VIRTUAL_KEY, cpus=SERVER_CPUS if pin else None)
+    return Target(
+        "gateway",
+        GATEWAY_PORT,
+        [
+            str(GATEWAY_BIN),
+            "api",
+            "--config",
+            str(config or HERE / "gateway.toml"),
+        ],
+        token=VIRTUAL_KEY,
+        cpus=SERVER_CPUS if pin else None,
+    )
 
 
 def litellm_available() -> str | None:
@@ -173,8 +235,21 @@ def litellm_available() -> str | None:
 
 
 def litellm(pin: bool) -> Target:
-    return Target("litellm", LITELLM_PORT, [
-        str(LITELLM_BIN), "--config", str(HERE / "litellm_config.yaml"),
-        "--host", "127.0.0.1", "--port", str(LITELLM_PORT), "--num_workers", "1",
-    ], token=MASTER_KEY, env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
-        cpus=SERVER_CPUS if pin else None)
+    return Target(
+        "litellm",
+        LITELLM_PORT,
+        [
+            str(LITELLM_BIN),
+            "--config",
+            str(HERE / "litellm_config.yaml"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(LITELLM_PORT),
+            "--num_workers",
+            "1",
+        ],
+        token=MASTER_KEY,
+        env={"LITELLM_LOCAL_MODEL_COST_MAP": "True"},
+        cpus=SERVER_CPUS if pin else None,
+    )

@@ -81,16 +81,23 @@ class _Conn:
         return status, (first or end) - began, end - began
 
 
-def probe(base: str, token: str, count: int, body_file: str = "stream.json",
-          path: str = "/v1/chat/completions") -> dict[str, float]:
+def probe(
+    base: str,
+    token: str,
+    count: int,
+    body_file: str = "stream.json",
+    path: str = "/v1/chat/completions",
+) -> dict[str, float]:
     """`count` streams one after another; return first-chunk and total latency in us."""
     url = urlsplit(base)
     host, port = url.hostname or "127.0.0.1", url.port or 80
     body = (HERE / "bodies" / body_file).read_bytes()
     auth = f"Authorization: Bearer {token}\r\n" if token else ""
-    request = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
-               f"Content-Type: application/json\r\n{auth}"
-               f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    request = (
+        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        f"Content-Type: application/json\r\n{auth}"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
     conn = _Conn(host, port)
     firsts: list[int] = []
     totals: list[int] = []
@@ -104,8 +111,12 @@ def probe(base: str, token: str, count: int, body_file: str = "stream.json",
     finally:
         conn.sock.close()
     q = statistics.quantiles(firsts, n=100, method="inclusive")
-    return {"count": count, "ttfc_p50_us": statistics.median(firsts) / 1e3,
-            "ttfc_p99_us": q[98] / 1e3, "total_p50_us": statistics.median(totals) / 1e3}
+    return {
+        "count": count,
+        "ttfc_p50_us": statistics.median(firsts) / 1e3,
+        "ttfc_p99_us": q[98] / 1e3,
+        "total_p50_us": statistics.median(totals) / 1e3,
+    }
 
 
 def main() -> None:

@@ -19,7 +19,7 @@ from .errors import (
 )
 from .proxy import Proxy
 from .results import ChatStream, Response
-from .transport import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
+from .transport.base import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
 
 __version__ = "0.1.0"
 

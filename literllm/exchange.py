@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .auth import Caller
-from .dispatch import AttemptLog
 from .errors import (
     BudgetExceededError,
     GatewayTimeoutError,
@@ -19,19 +18,20 @@ from .errors import (
     RateLimitError,
     UpstreamError,
 )
+from .governance.ratelimit import estimate_prompt_tokens, estimate_request_tokens
 from .outcome import Outcome
 from .providers import ChatResult, Usage
 from .providers.openai import OpenAIAdapter
 from .providers.openai_shape import embeddings_as_base64
-from .ratelimit import estimate_prompt_tokens, estimate_request_tokens
 from .results import ChatStream, Response
-from .routing import Deployment
-from .streaming import OpenedStream, open_chat_stream
+from .routing.dispatch import AttemptLog
+from .routing.router import Deployment
+from .routing.streaming import OpenedStream, open_chat_stream
 
 if TYPE_CHECKING:
-    from .governance import Admission
+    from .governance.governor import Admission
+    from .observability.telemetry import RequestSpan
     from .proxy import Proxy
-    from .telemetry import RequestSpan
 
 __all__ = ["Exchange", "cache_policy"]
 

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from .auth import Authenticator, Caller
 from .clock import Clock, SystemClock
 from .config import Config, FilesConfig, apply_overrides, load_config
-from .dispatch import Dispatcher
 from .errors import (
     BadRequestError,
     ConfigError,
@@ -28,22 +27,23 @@ from .errors import (
     PermissionDeniedError,
 )
 from .exchange import Exchange
-from .governance import Governor
-from .health import HealthProber
+from .governance.governor import Governor
+from .observability.redact import effective_config
+from .observability.telemetry import Telemetry
 from .outcome import Outcome
 from .pricing import Pricing
 from .providers import ProviderRegistry
-from .redact import effective_config
 from .requests import decode_body, validate_chat, validate_embeddings
-from .resolve import Resolver
 from .results import ChatStream, Response
-from .routing import Router
-from .telemetry import Telemetry
-from .transport import Transport
-from .upstream import DispatchingTransport
+from .routing.dispatch import Dispatcher
+from .routing.health import HealthProber
+from .routing.resolve import Resolver
+from .routing.router import Router
+from .transport.base import Transport
+from .transport.dispatching import DispatchingTransport
 
 if TYPE_CHECKING:  # imported when a Proxy is built: OpenDAL and prometheus_client are slow
-    from .metrics import SpendCap
+    from .observability.metrics import SpendCap
 
 __all__ = ["Proxy"]
 
@@ -67,15 +67,15 @@ class Proxy:
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        from .cache import ResponseCache
-        from .files import FileStore
-        from .metrics import Metrics
+        from .observability.metrics import Metrics
+        from .storage.cache import ResponseCache
+        from .storage.files import FileStore
 
         self.config = config
         self.clock: Clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
         if transport is None:
-            from .http_transport import HttpTransport, proxies_from
+            from .transport.client import HttpTransport, proxies_from
 
             proxies = proxies_from(self._environ)  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY
             try:
@@ -453,7 +453,7 @@ class Proxy:
 
 
 def _spend_caps(snapshot: dict[str, Any]) -> list[SpendCap]:
-    from .metrics import SpendCap
+    from .observability.metrics import SpendCap
 
     caps = [
         SpendCap(

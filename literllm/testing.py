@@ -22,9 +22,9 @@ from typing import Any
 import msgspec
 
 from .errors import UpstreamError
-from .mock import MockUpstream
-from .transport import UpstreamRequest, UpstreamResponse
-from .upstream import upstream_timeout
+from .transport.base import UpstreamRequest, UpstreamResponse
+from .transport.dispatching import upstream_timeout
+from .transport.mock import MockUpstream
 
 __all__ = ["Delay", "Fail", "FakeClock", "FakeUpstream", "Gate", "Reply", "StreamReply"]
 

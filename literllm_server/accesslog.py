@@ -21,7 +21,7 @@ values print as `-`)::
      "key":"Frontend team","model":"gpt-4o","deployment":"gpt-4o#0","tokens_in":120,
      "tokens_out":48,"cost":0.00078,"cache":"miss","route":"pool"}
 
-`key` is the key's label (`literllm.redact.key_label`: its description or
+`key` is the key's label (`literllm.observability.redact.key_label`: its description or
 `key-<hash>`), never the token; a `Redactor` given to `AccessLog` scrubs each line
 as a last line of defence. `cache` is `hit`, `miss`, `bypass` or absent (no cache
 involved); `route` is what the `x-literllm-route` response header says.
@@ -51,7 +51,7 @@ _MILLIS_SUFFIXES: Final = tuple(f".{millis:03d}Z" for millis in range(1000))
 
 
 class Scrubber(Protocol):
-    """What `literllm.redact.Redactor` offers."""
+    """What `literllm.observability.redact.Redactor` offers."""
 
     def scrub(self, text: str) -> str: ...
 

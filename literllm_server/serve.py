@@ -10,8 +10,8 @@ import sys
 
 from literllm import Proxy
 from literllm.config import Config, apply_overrides, load_config
-from literllm.otel_setup import configure_sdk_from_env
-from literllm.redact import Redactor
+from literllm.observability.otel_setup import configure_sdk_from_env
+from literllm.observability.redact import Redactor
 
 from .accesslog import AccessLog
 from .app import App, create_app

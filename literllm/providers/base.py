@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import msgspec
 
 from ..errors import UpstreamError
-from ..transport import UpstreamRequest, UpstreamResponse
+from ..transport.base import UpstreamRequest, UpstreamResponse
 from ..types import Usage
 
 __all__ = [

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import msgspec
 
 from ..errors import BadRequestError, ConfigError, UpstreamError
-from ..transport import UpstreamRequest, UpstreamResponse
+from ..transport.base import UpstreamRequest, UpstreamResponse
 from .base import ChatResult, EmbeddingResult, Target, Usage
 from .bedrock_convert import build_converse
 from .bedrock_signing import AwsCredentials, region_from_url, sign_request

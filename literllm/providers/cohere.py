@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from ..errors import BadRequestError, UpstreamError
-from ..transport import UpstreamRequest, UpstreamResponse
+from ..transport.base import UpstreamRequest, UpstreamResponse
 from .base import ChatResult, EmbeddingResult, Target, Usage
 from .cohere_stream import CohereStreamDecoder, cohere_finish, cohere_usage
 from .errormap import upstream_error

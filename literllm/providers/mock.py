@@ -1,7 +1,7 @@
 """The built-in `mock` provider: OpenAI's wire format, answered in-process.
 
 Requests are built exactly as for OpenAI and sent to `mock://local`; the gateway's
-transport hands that scheme to `literllm.mock.MockUpstream` instead of the network.
+transport hands that scheme to `literllm.transport.mock.MockUpstream` instead of the network.
 """
 
 from __future__ import annotations

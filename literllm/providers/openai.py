@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from ..errors import UpstreamError
-from ..transport import UpstreamRequest, UpstreamResponse
+from ..transport.base import UpstreamRequest, UpstreamResponse
 from .base import ChatResult, EmbeddingResult, Target, Usage
 from .errormap import upstream_error
 from .sse import SSEParser

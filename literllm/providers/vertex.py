@@ -1,7 +1,7 @@
 """Vertex AI: Gemini's wire format under project/location URLs, with an OAuth bearer.
 
 The adapter stays sans-I/O: `Target.api_key` carries an OAuth access token that
-`literllm.credentials.VertexTokenSource` obtained (and refreshes). Embeddings use the
+`literllm.routing.credentials.VertexTokenSource` obtained (and refreshes). Embeddings use the
 `predict` method of the text-embedding models.
 """
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from ..transport import UpstreamRequest, UpstreamResponse
+from ..transport.base import UpstreamRequest, UpstreamResponse
 from .base import EmbeddingResult, Target, Usage
 from .gemini import GeminiAdapter
 from .openai_shape import decode_json, embedding_list, embedding_texts

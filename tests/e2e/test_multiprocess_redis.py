@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from literllm.governance.ratelimit import estimate_prompt_tokens
 from literllm.pricing import Pricing
-from literllm.ratelimit import estimate_prompt_tokens
 from tests.support.process import Gateway, Gateways, gateways_fixture  # noqa: F401
 from tests.support.services import (
     REDIS_PASSWORD,

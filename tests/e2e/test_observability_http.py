@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from literllm import Proxy
 from literllm.config import Config, parse_config
-from literllm.redact import Redactor
+from literllm.observability.redact import Redactor
 from literllm.testing import FakeClock, FakeUpstream, Reply
 from literllm_server import create_app
 from literllm_server.accesslog import AccessLog

@@ -9,7 +9,7 @@ import re
 import msgspec
 import pytest
 
-from literllm.redact import Redactor
+from literllm.observability.redact import Redactor
 from literllm_server.accesslog import AccessLog, AccessRecord
 
 RECORD = AccessRecord(

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 import pytest
 
 from literllm.errors import UpstreamError
-from literllm.http_transport import HttpTransport
-from literllm.transport import StreamResponse, UpstreamRequest
+from literllm.transport.base import StreamResponse, UpstreamRequest
+from literllm.transport.client import HttpTransport
 
 # --- the bytes a server writes ---------------------------------------------------------
 

@@ -12,7 +12,7 @@ import msgspec
 import pytest
 
 from literllm.config.schema import Config
-from literllm.governance import Governor
+from literllm.governance.governor import Governor
 from literllm.state import StateStore
 from literllm.state.memory import MemoryStateStore
 from literllm.state.redis import RedisStateStore

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from literllm.governance import Governor
+from literllm.governance.governor import Governor
 from literllm.pricing import ModelPrice, Pricing
 from literllm.testing import FakeClock  # noqa: F401 (re-exported for the tests)
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from literllm.errors import BudgetExceededError
-from literllm.governance import Governor, key_identity
+from literllm.governance.governor import Governor, key_identity
 from literllm.providers.base import Usage
 
 from .governance_support import OTHER_MODEL, PRICED_MODEL, FakeClock, GovernorFactory
@@ -203,7 +203,7 @@ async def test_soft_enforcement_lets_requests_through_and_counts_them(
 ) -> None:
     governor = make_governor(keys=[KEY], budget={"enforcement": "soft", "global_limit": 0.1})
     key = governor._config.keys[0]
-    with caplog.at_level(logging.WARNING, logger="literllm.budget"):
+    with caplog.at_level(logging.WARNING, logger="literllm.governance.budget"):
         for _ in range(6):
             admission = await governor.admit(key=key, model="m", estimated_tokens=1)
             await admission.reserve(provider_model=PRICED_MODEL, max_cost=COST)
@@ -231,7 +231,7 @@ async def test_unpriced_model_costs_zero_and_is_logged_once(
     make_governor: GovernorFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     governor = make_governor()
-    with caplog.at_level(logging.WARNING, logger="literllm.governance"):
+    with caplog.at_level(logging.WARNING, logger="literllm.governance.governor"):
         for _ in range(3):
             admission = await governor.admit(key=None, model="m", estimated_tokens=1)
             cost = await admission.settle(provider_model="openai/unknown", usage=USAGE)

@@ -14,7 +14,7 @@ import msgspec
 import pytest
 
 from literllm.config.schema import Config
-from literllm.governance import Governor
+from literllm.governance.governor import Governor
 
 from .governance_support import FakeClock, priced_table
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from literllm.errors import RateLimitError
-from literllm.governance import key_identity
-from literllm.providers.base import Usage
-from literllm.ratelimit import (
+from literllm.governance.governor import key_identity
+from literllm.governance.ratelimit import (
     estimate_prompt_tokens,
     estimate_request_tokens,
     format_reset,
 )
+from literllm.providers.base import Usage
 from literllm.state import WindowHit
 from literllm.state.base import evaluate_window
 

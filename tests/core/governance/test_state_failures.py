@@ -9,7 +9,7 @@ import pytest
 
 from literllm.config.schema import Config
 from literllm.errors import ServiceUnavailableError
-from literllm.governance import Governor
+from literllm.governance.governor import Governor
 from literllm.providers.base import Usage
 from literllm.state import StateUnavailableError, create_state_store
 from literllm.state.redis import RedisStateStore

@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
-from literllm.otel_setup import configure_sdk_from_env, exporter_names
+from literllm.observability.otel_setup import configure_sdk_from_env, exporter_names
 
 OTEL_VARIABLES = (
     "OTEL_SDK_DISABLED",
@@ -93,7 +93,7 @@ def test_missing_exporter_package_warns_and_does_nothing(
         pass
     else:
         pytest.skip("the grpc exporter is installed here")
-    with caplog.at_level(logging.WARNING, logger="literllm.otel_setup"):
+    with caplog.at_level(logging.WARNING, logger="literllm.observability.otel_setup"):
         assert configure_sdk_from_env(set_global=False) is None
     assert "liter-llm[otel]" in caplog.text
 
@@ -102,6 +102,6 @@ def test_unknown_exporter_is_skipped(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
-    with caplog.at_level(logging.WARNING, logger="literllm.otel_setup"):
+    with caplog.at_level(logging.WARNING, logger="literllm.observability.otel_setup"):
         assert configure_sdk_from_env(set_global=False) is None
     assert "zipkin" in caplog.text

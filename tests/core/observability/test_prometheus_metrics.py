@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from literllm.metrics import Metrics, SpendCap
+from literllm.observability.metrics import Metrics, SpendCap
 from literllm.providers.base import Usage
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from literllm.config import parse_config
 from literllm.config.summary import summary
-from literllm.redact import (
+from literllm.observability.redact import (
     Redactor,
     effective_config,
     key_label,
@@ -160,7 +160,7 @@ def test_redactor_escapes_regex_characters() -> None:
 
 
 def test_metrics_label_keys_without_their_tokens(config) -> None:  # type: ignore[no-untyped-def]
-    from literllm.metrics import Metrics, SpendCap
+    from literllm.observability.metrics import Metrics, SpendCap
 
     labels = [key_label(k.key, k.description) for k in config.keys]
     metrics = Metrics(known_models=["gpt-4o"], known_keys=labels)

@@ -10,8 +10,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from literllm.errors import RateLimitError, UpstreamError
+from literllm.observability.telemetry import Telemetry, error_type_of
 from literllm.providers.base import Usage
-from literllm.telemetry import Telemetry, error_type_of
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 BODY = {
@@ -223,7 +223,7 @@ def test_cache_hit_and_first_chunk_are_visible(exporter: InMemorySpanExporter) -
     hit = by_name(spans, "cache_hit gpt-4o")
     assert hit.parent is not None and hit.parent.span_id == root.context.span_id
     assert root.attributes is not None
-    assert root.attributes["literllm.cache"] == "hit"
+    assert root.attributes["literllm.storage.cache"] == "hit"
     assert root.attributes["gen_ai.response.time_to_first_chunk"] == 0.25
     assert root.attributes["gen_ai.request.stream"] is True
 
@@ -283,7 +283,7 @@ def test_a_missing_sdk_is_looked_up_at_most_once_a_second(
 ) -> None:
     from opentelemetry import trace
 
-    import literllm.telemetry as telemetry_module
+    import literllm.observability.telemetry as telemetry_module
 
     now = [1000.0]
     lookups: list[object] = []

@@ -8,7 +8,7 @@ from literllm.errors import BadRequestError, UpstreamError
 from literllm.providers.anthropic import DEFAULT_MAX_TOKENS, AnthropicAdapter
 from literllm.providers.anthropic_stream import AnthropicStreamDecoder
 from literllm.providers.base import Target
-from literllm.transport import UpstreamResponse
+from literllm.transport.base import UpstreamResponse
 from tests.core.providers.native_checks import (
     assert_every_split_equal,
     fake_upstream,

@@ -6,7 +6,7 @@ import pytest
 
 from literllm.providers.azure import DEFAULT_API_VERSION, AzureAdapter, azure_url
 from literllm.providers.base import Target
-from literllm.transport import UpstreamResponse
+from literllm.transport.base import UpstreamResponse
 from tests.core.providers.native_checks import (
     assert_every_split_equal,
     fake_upstream,

@@ -11,7 +11,7 @@ from literllm.errors import BadRequestError, ConfigError, UpstreamError
 from literllm.providers.base import Target
 from literllm.providers.bedrock import BedrockAdapter, resolve_base_url
 from literllm.providers.bedrock_signing import AwsCredentials, region_from_url, sign_request
-from literllm.transport import UpstreamResponse
+from literllm.transport.base import UpstreamResponse
 from tests.core.providers.native_checks import (
     assert_every_split_equal,
     converse_stream_bytes,

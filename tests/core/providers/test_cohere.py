@@ -7,7 +7,7 @@ import pytest
 from literllm.errors import BadRequestError, UpstreamError
 from literllm.providers.base import Target
 from literllm.providers.cohere import CohereAdapter
-from literllm.transport import UpstreamResponse
+from literllm.transport.base import UpstreamResponse
 from tests.core.providers.native_checks import (
     assert_every_split_equal,
     fake_upstream,

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from literllm.credentials import AwsCredentialSource, VertexTokenSource
 from literllm.errors import UpstreamError
 from literllm.providers.bedrock_signing import AwsCredentials
+from literllm.routing.credentials import AwsCredentialSource, VertexTokenSource
 
 EPOCH = datetime.datetime(2025, 1, 1, 12, 0, 0)
 

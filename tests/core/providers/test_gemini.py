@@ -11,7 +11,7 @@ from literllm.providers.base import Target
 from literllm.providers.gemini import GeminiAdapter
 from literllm.providers.gemini_convert import gemini_schema
 from literllm.providers.openai_shape import embeddings_as_base64
-from literllm.transport import UpstreamResponse
+from literllm.transport.base import UpstreamResponse
 from tests.core.providers.native_checks import (
     assert_every_split_equal,
     fake_upstream,

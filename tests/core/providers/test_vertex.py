@@ -4,7 +4,7 @@ import json
 
 from literllm.providers.base import Target
 from literllm.providers.vertex import VertexAdapter, resolve_base_url, vertex_base_url
-from literllm.transport import UpstreamResponse
+from literllm.transport.base import UpstreamResponse
 from tests.core.providers.native_checks import load_bytes, run_stream, validate_openai
 
 BASE = "https://europe-west4-aiplatform.googleapis.com/v1/projects/acme/locations/europe-west4"

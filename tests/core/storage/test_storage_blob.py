@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from literllm.blob import build_operator, operator_options
 from literllm.errors import ConfigError
+from literllm.storage.blob import build_operator, operator_options
 
 
 def test_options_become_strings() -> None:

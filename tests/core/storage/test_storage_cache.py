@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from literllm.cache import BlobCacheStore, ResponseCache
 from literllm.config.schema import CacheConfig
 from literllm.errors import ConfigError
+from literllm.storage.cache import BlobCacheStore, ResponseCache
 
 
 def memory_cache(clock: Any, *, max_entries: int = 100, ttl: int | None = None) -> ResponseCache:
@@ -154,7 +154,7 @@ async def test_failures_are_logged_once_per_interval(
     clock: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     cache = failing_cache(clock, FailingOperator(), log_interval_seconds=60, retry_after_seconds=0)
-    with caplog.at_level(logging.WARNING, logger="literllm.cache"):
+    with caplog.at_level(logging.WARNING, logger="literllm.storage.cache"):
         for _ in range(5):
             await cache.get("k")
         assert len(caplog.records) == 1

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from literllm.cache_key import IGNORED_BODY_FIELDS, response_cache_key
+from literllm.storage.cache_key import IGNORED_BODY_FIELDS, response_cache_key
 
 BODY = {
     "model": "gpt-4o",

@@ -16,7 +16,7 @@ from literllm.errors import (
     PayloadTooLargeError,
     ServiceUnavailableError,
 )
-from literllm.files import FileStore
+from literllm.storage.files import FileStore
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:

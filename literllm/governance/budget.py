@@ -1,0 +1,98 @@
+"""Spend caps: reserve a call's maximum cost before it, settle to its real cost after.
+
+Caps (`[[keys]].budget_limit`, `[budget].global_limit`, `[budget].model_limits`) are
+lifetime USD limits on spend counters in the state store: `key:<id>`, `global` and
+`model:<provider/model>`. A reservation holds `max_cost` on every cap that applies
+until it is settled or released (or expires, for a crashed process), so concurrent
+requests can never together overshoot a cap. `enforcement = "hard"` refuses a request
+that does not fit with 402; `"soft"` logs it, counts it and lets it through.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Sequence
+
+from ..config.schema import Config, KeyConfig
+from ..errors import BudgetExceededError
+from ..state import Cap, CapShortfall, StateStore
+
+__all__ = ["BudgetGuard", "spend_names"]
+
+_log = logging.getLogger("literllm.governance.budget")
+
+
+def spend_names(key_id: str, provider_model: str | None) -> list[str]:
+    """The spend counters one response's cost is added to."""
+    names = ["global", f"key:{key_id}"]
+    if provider_model is not None:
+        names.append(f"model:{provider_model}")
+    return names
+
+
+class BudgetGuard:
+    def __init__(self, store: StateStore, config: Config) -> None:
+        self._store = store
+        budget = config.budget
+        self._global_limit = budget.global_limit if budget else None
+        self._model_limits = dict(budget.model_limits) if budget else {}
+        self._hard = budget is None or budget.enforcement == "hard"
+        self.soft_overruns: collections.Counter[str] = collections.Counter()
+        """Requests let through over a cap under soft enforcement, by cap (this process)."""
+
+    def caps(self, key_id: str, key: KeyConfig | None, provider_model: str) -> list[Cap]:
+        caps: list[Cap] = []
+        if key is not None and key.budget_limit is not None:
+            caps.append(Cap(f"key:{key_id}", key.budget_limit))
+        if self._global_limit is not None:
+            caps.append(Cap("global", self._global_limit))
+        model_limit = self._model_limits.get(provider_model)
+        if model_limit is not None:
+            caps.append(Cap(f"model:{provider_model}", model_limit))
+        return caps
+
+    def limit_of(self, cap: str) -> float | None:
+        if cap == "global":
+            return self._global_limit
+        if cap.startswith("model:"):
+            return self._model_limits.get(cap.removeprefix("model:"))
+        return None
+
+    async def reserve(
+        self,
+        reservation_id: str,
+        caps: Sequence[Cap],
+        max_cost: float,
+        *,
+        label: str,
+        now: float,
+        expires_at: float,
+    ) -> None:
+        outcome = await self._store.reserve(
+            reservation_id, caps, max_cost, now=now, expires_at=expires_at, enforce=self._hard
+        )
+        if not outcome.shortfalls:
+            return
+        reasons = "; ".join(_describe(s, label) for s in outcome.shortfalls)
+        if not outcome.reserved:
+            raise BudgetExceededError(
+                f"Budget exceeded: {reasons}; this request may cost up to "
+                f"${max_cost:.6f}. Raise the cap, use a cheaper model or lower max_tokens."
+            )
+        for shortfall in outcome.shortfalls:
+            self.soft_overruns[shortfall.name] += 1
+        _log.warning(
+            "soft budget overrun (request allowed): %s; may cost up to $%.6f", reasons, max_cost
+        )
+
+
+def _describe(shortfall: CapShortfall, label: str) -> str:
+    remaining = max(shortfall.remaining, 0.0)
+    if shortfall.name == "global":
+        cap = "the global [budget] global_limit"
+    elif shortfall.name.startswith("model:"):
+        cap = f'[budget.model_limits] "{shortfall.name.removeprefix("model:")}"'
+    else:
+        cap = f"the budget_limit of {label}"
+    return f"{cap} of ${shortfall.limit:.2f} has ${remaining:.6f} remaining"

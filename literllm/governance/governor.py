@@ -1,0 +1,468 @@
+"""Governance facade: rate limits, budgets and cost accounting for one request.
+
+The `Proxy` calls, per request::
+
+    governor = Governor.from_config(config, clock=clock)   # once; no I/O
+    await governor.start()                                 # open / connect the state store
+    admission = await governor.admit(key=key_config_or_None, model=alias,
+                                     estimated_tokens=estimate_request_tokens(body))
+    try:
+        await admission.reserve(provider_model=pm, max_cost=governor.estimate_max_cost(
+            pm, estimate_prompt_tokens(body), governor.output_cap(pm, requested)))
+        ...  # call upstream; on fallback, reserve() again for the next provider_model
+        cost = await admission.settle(provider_model=pm, usage=usage)  # None: cache hit
+    finally:
+        await admission.release()                           # no-op after settle
+    ...
+    await governor.aclose()
+
+`admit` raises `RateLimitError` (429, `retry-after` and `x-ratelimit-*` headers) or
+`ServiceUnavailableError` (503: state store unreachable and `[state] fail_open` is
+false). `reserve` raises `BudgetExceededError` (402). `Admission.headers` holds
+OpenAI's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` for every request that
+any limit applies to: each pair describes the binding window (least remaining) of the
+key's and the global `[rate_limit]` ones. `settle` and `release` never raise: a store
+failure there is logged (the response has already been served).
+
+Identity: a key is known in state, logs and errors by `key_identity(token)`, the first
+16 hex digits of its SHA-256 (`k-...`), stable across processes and restarts; the
+master key is `master`. Tokens never appear in state, errors or logs.
+
+Accounting rules: a request counts in the requests windows when admitted, whatever
+happens next (failed, cancelled and cache-hit requests included). Its token estimate
+is replaced by the real `total_tokens` when settled, and by 0 when released without a
+settle (failed or cancelled before usage was known) or settled without usage (cache
+hit). Cost is 0 without usage and for unpriced models (logged once per Governor).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Any
+
+from ..clock import Clock
+from ..config.schema import Config, KeyConfig
+from ..errors import ServiceUnavailableError
+from ..pricing import Pricing
+from ..providers.base import Usage
+from ..state import Cap, StateStore, StateUnavailableError, create_state_store
+from ..state.memory import MemoryStateStore
+from .budget import BudgetGuard, spend_names
+from .ratelimit import WINDOW_SECONDS, RateLimiter, token_updates
+
+__all__ = [
+    "DEFAULT_MAX_OUTPUT_TOKENS",
+    "RESERVATION_MARGIN_SECS",
+    "Admission",
+    "Governor",
+    "key_identity",
+]
+
+_log = logging.getLogger("literllm.governance.governor")
+
+MASTER_KEY_ID = "master"
+RESERVATION_MARGIN_SECS = 60.0
+"""A reservation expires `[server] request_timeout_secs` plus this after it is made."""
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+"""Output cap for the budget estimate when neither the request nor the price table has one."""
+
+
+def key_identity(token: str) -> str:
+    """The stable, non-secret id of a virtual key (first 16 hex digits of SHA-256)."""
+    return "k-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def _label(key_id: str, key: KeyConfig | None) -> str:
+    if key is None:
+        return "the master key"
+    if key.description:
+        return f"key {key_id} ({key.description!r})"
+    return f"key {key_id}"
+
+
+_REMEMBERED_MODELS = 1024
+"""Provider models whose caps and spend counters one key remembers at most."""
+
+
+class _KeyRules:
+    """What governing one key's requests takes, worked out on its first request: its id,
+    how refusals name it, its rate-limit windows and, per provider_model, its budget
+    caps and spend counters."""
+
+    __slots__ = ("_budget", "_caps", "_spend_names", "key", "key_id", "label", "windows")
+
+    def __init__(
+        self, key_id: str, key: KeyConfig | None, limiter: RateLimiter, budget: BudgetGuard
+    ) -> None:
+        self.key = key
+        self.key_id = key_id
+        self.label = _label(key_id, key)
+        self.windows = limiter.windows(key_id, key)
+        self._budget = budget
+        self._caps: dict[str, tuple[Cap, ...]] = {}
+        self._spend_names: dict[str | None, tuple[str, ...]] = {}
+
+    def caps(self, provider_model: str) -> tuple[Cap, ...]:
+        caps = self._caps.get(provider_model)
+        if caps is None:
+            caps = tuple(self._budget.caps(self.key_id, self.key, provider_model))
+            if len(self._caps) >= _REMEMBERED_MODELS:
+                self._caps.clear()  # passthrough names are the client's choice
+            self._caps[provider_model] = caps
+        return caps
+
+    def spend_names(self, provider_model: str | None) -> tuple[str, ...]:
+        names = self._spend_names.get(provider_model)
+        if names is None:
+            names = tuple(spend_names(self.key_id, provider_model))
+            if len(self._spend_names) >= _REMEMBERED_MODELS:
+                self._spend_names.clear()
+            self._spend_names[provider_model] = names
+        return names
+
+
+class Governor:
+    def __init__(
+        self, config: Config, *, clock: Clock, store: StateStore, pricing: Pricing
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._store = store
+        self.pricing = pricing
+        self._limiter = RateLimiter(store, config)
+        self._budget = BudgetGuard(store, config)
+        self._reservation_ttl = config.server.request_timeout_secs + RESERVATION_MARGIN_SECS
+        self._fail_open = config.state.fail_open
+        self._unpriced_logged: set[str] = set()
+        self._key_ids = {key.key: key_identity(key.key) for key in config.keys}
+        self._rules: dict[str | None, _KeyRules] = {}
+        """key token (None: the master key) -> its rules"""
+        self._in_process = isinstance(store, MemoryStateStore)
+        # Entry ids: unique across processes sharing a store, cheaper than uuid4.
+        self._id_prefix = os.urandom(8).hex()
+        self._ids = itertools.count(1)
+
+    @classmethod
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        clock: Clock,
+        pricing: Pricing | None = None,
+        store: StateStore | None = None,
+    ) -> Governor:
+        """Build from `[state]`, `[rate_limit]`, `[budget]` and `[[keys]]`; no I/O."""
+        return cls(
+            config,
+            clock=clock,
+            store=store if store is not None else create_state_store(config.state),
+            pricing=pricing if pricing is not None else Pricing.load(),
+        )
+
+    async def start(self) -> None:
+        """Open the store. Unreachable: 503-style error unless `fail_open`."""
+        try:
+            await self._store.start()
+        except StateUnavailableError as error:
+            if not self._fail_open:
+                raise ServiceUnavailableError(_unavailable_message(error)) from error
+            _log.warning("state store unavailable at start, failing open: %s", error)
+
+    async def aclose(self) -> None:
+        await self._store.aclose()
+
+    def output_cap(self, provider_model: str, requested: int | None) -> int:
+        """Output tokens a call may produce: the request's cap, else the model's, else
+        `DEFAULT_MAX_OUTPUT_TOKENS`."""
+        if requested is not None:
+            return requested
+        known = self.pricing.max_output_tokens(provider_model)
+        return known if known is not None else DEFAULT_MAX_OUTPUT_TOKENS
+
+    def estimate_max_cost(
+        self, provider_model: str, prompt_tokens: int, max_output_tokens: int
+    ) -> float:
+        price = self.pricing.price(provider_model)
+        return 0.0 if price is None else price.max_cost(prompt_tokens, max_output_tokens)
+
+    def cost(self, provider_model: str | None, usage: Usage | None) -> float:
+        if provider_model is None or usage is None:
+            return 0.0
+        price = self.pricing.price(provider_model)
+        if price is None:
+            if provider_model not in self._unpriced_logged:
+                self._unpriced_logged.add(provider_model)
+                _log.warning("model %s has no price; its cost is counted as 0", provider_model)
+            return 0.0
+        return price.cost(usage)
+
+    async def admit(self, *, key: KeyConfig | None, model: str, estimated_tokens: int) -> Admission:
+        """Count the request in the rate-limit windows (per key, then global)."""
+        rules = self._rules_of(key)
+        entry_id = f"{self._id_prefix}{next(self._ids):x}"
+        estimate = max(estimated_tokens, 1)
+        admission = Admission(self, entry_id, rules, estimate)
+        try:
+            admission.headers = await self._limiter.admit(
+                entry_id, rules.windows.hits(estimate), label=rules.label, now=self._clock.time()
+            )
+        except StateUnavailableError as error:
+            self._unavailable(error, f"rate limits for {model}")
+            admission.degraded = True  # nothing was counted: no limits or budgets to check
+            admission._token_windows = ()
+        return admission
+
+    def _rules_of(self, key: KeyConfig | None) -> _KeyRules:
+        token = None if key is None else key.key
+        rules = self._rules.get(token)
+        if rules is None or rules.key is not key:  # another config's key with this token
+            key_id = MASTER_KEY_ID if key is None else self._key_id(key)
+            rules = self._rules[token] = _KeyRules(key_id, key, self._limiter, self._budget)
+        return rules
+
+    def _key_id(self, key: KeyConfig) -> str:
+        key_id = self._key_ids.get(key.key)
+        if key_id is None:
+            key_id = self._key_ids[key.key] = key_identity(key.key)
+        return key_id
+
+    def _unavailable(self, error: StateUnavailableError, what: str) -> None:
+        if not self._fail_open:
+            raise ServiceUnavailableError(_unavailable_message(error)) from error
+        _log.warning("state store unavailable, failing open (%s not enforced): %s", what, error)
+
+    async def _quietly(self, operation: Awaitable[None], what: Callable[[], str]) -> None:
+        """Run a settlement that must not be lost to the client going away. The memory
+        store never suspends, so only the others need shielding (a task each)."""
+        try:
+            if self._in_process:
+                await operation
+            else:
+                await asyncio.shield(operation)
+        except StateUnavailableError as error:
+            _log.error("state store unavailable, %s was not recorded: %s", what(), error)
+
+    async def snapshot(self) -> dict[str, Any]:
+        """Limits, window usage and spend for the admin API; never contains a token."""
+        now = self._clock.time()
+        windows: list[str] = ["global:requests", "global:tokens"]
+        for key in self._config.keys:
+            key_id = self._key_id(key)
+            windows += [f"key:{key_id}:requests", f"key:{key_id}:tokens"]
+        usage = await self._store.usage(windows, now=now, window_seconds=WINDOW_SECONDS)
+        spend = await self._store.spend()
+        keys = []
+        for key in self._config.keys:
+            key_id = self._key_id(key)
+            spent = spend.get(f"key:{key_id}", 0.0)
+            keys.append(
+                {
+                    "id": key_id,
+                    "description": key.description,
+                    "models": list(key.models),
+                    "limits": {"rpm": key.rpm, "tpm": key.tpm, "budget_limit": key.budget_limit},
+                    "window": {
+                        "requests": _counted(usage, f"key:{key_id}:requests", key.rpm),
+                        "tokens": _counted(usage, f"key:{key_id}:tokens", key.tpm),
+                    },
+                    "spend": spent,
+                    "remaining_budget": _remaining(key.budget_limit, spent),
+                }
+            )
+        rate_limit = self._config.rate_limit
+        global_rpm = rate_limit.rpm if rate_limit else None
+        global_tpm = rate_limit.tpm if rate_limit else None
+        global_limit = self._budget.limit_of("global")
+        models: dict[str, dict[str, float | None]] = {}
+        model_names = {n.removeprefix("model:") for n in spend if n.startswith("model:")}
+        model_names.update(self._config.budget.model_limits if self._config.budget else {})
+        for name in sorted(model_names):
+            spent = spend.get(f"model:{name}", 0.0)
+            limit = self._budget.limit_of(f"model:{name}")
+            models[name] = {
+                "spend": spent,
+                "limit": limit,
+                "remaining_budget": _remaining(limit, spent),
+            }
+        return {
+            "state": {
+                "backend": self._config.state.backend,
+                "fail_open": self._config.state.fail_open,
+            },
+            "global": {
+                "limits": {
+                    "rpm": global_rpm,
+                    "tpm": global_tpm,
+                    "budget_limit": global_limit,
+                },
+                "window": {
+                    "requests": _counted(usage, "global:requests", global_rpm),
+                    "tokens": _counted(usage, "global:tokens", global_tpm),
+                },
+                "spend": spend.get("global", 0.0),
+                "remaining_budget": _remaining(global_limit, spend.get("global", 0.0)),
+                "enforcement": self._config.budget.enforcement if self._config.budget else "hard",
+                "soft_overruns_this_process": dict(self._budget.soft_overruns),
+            },
+            "master": {"spend": spend.get(f"key:{MASTER_KEY_ID}", 0.0)},
+            "keys": keys,
+            "models": models,
+        }
+
+
+def _counted(usage: dict[str, int], window: str, limit: int | None) -> int | None:
+    """Usage of a window, or None when no limit applies (the window is not kept)."""
+    return None if limit is None else usage[window]
+
+
+def _remaining(limit: float | None, spent: float) -> float | None:
+    return None if limit is None else max(limit - spent, 0.0)
+
+
+def _unavailable_message(error: StateUnavailableError) -> str:
+    """What the client is told; the store's address and the cause go to the log only."""
+    _log.error("state store unavailable, refusing requests (fail closed): %s", error)
+    return (
+        "The gateway cannot check rate limits and budgets because its state store is "
+        "unavailable. Retry later; the operator can restore the state store or set "
+        "[state] fail_open = true."
+    )
+
+
+class Admission:
+    """One admitted request's claims on limits and budgets. Also an async context
+    manager that releases on exit."""
+
+    __slots__ = (
+        "_cost",
+        "_done",
+        "_estimate",
+        "_governor",
+        "_reserved_before",
+        "_rules",
+        "_token_windows",
+        "degraded",
+        "entry_id",
+        "headers",
+    )
+
+    def __init__(
+        self, governor: Governor, entry_id: str, rules: _KeyRules, estimated_tokens: int
+    ) -> None:
+        self._governor = governor
+        self.entry_id = entry_id
+        self._rules = rules
+        self._estimate = estimated_tokens
+        """What the tokens windows were charged at admission."""
+        self._token_windows: Sequence[str] = rules.windows.token_windows
+        self.headers: dict[str, str] = {}
+        self.degraded = False
+        """True when the store was unreachable and the request passed by `fail_open`; its
+        later checks are skipped (each would wait for the store's timeout again), its
+        spend is still recorded if the store answers by then."""
+        self._done = False
+        self._cost = 0.0
+        self._reserved_before = False
+
+    @property
+    def key_id(self) -> str:
+        return self._rules.key_id
+
+    @property
+    def key(self) -> KeyConfig | None:
+        return self._rules.key
+
+    def estimate_max_cost(
+        self, provider_model: str, prompt_tokens: int, max_output_tokens: int
+    ) -> float:
+        return self._governor.estimate_max_cost(provider_model, prompt_tokens, max_output_tokens)
+
+    async def reserve(self, *, provider_model: str, max_cost: float) -> None:
+        """Hold `max_cost` on every cap that applies (replacing an earlier hold of this
+        request). Raises `BudgetExceededError` (402) under hard enforcement; after a
+        refusal this request holds no reservation."""
+        if self._done or self.degraded:
+            return
+        caps = self._rules.caps(provider_model)
+        if not caps and not self._reserved_before:
+            return
+        self._reserved_before = True
+        governor = self._governor
+        now = governor._clock.time()
+        try:
+            await governor._budget.reserve(
+                self.entry_id,
+                caps,
+                max(max_cost, 0.0),
+                label=self._rules.label,
+                now=now,
+                expires_at=now + governor._reservation_ttl,
+            )
+        except StateUnavailableError as error:
+            governor._unavailable(error, f"budget for {provider_model}")
+            self.degraded = True
+
+    async def settle(self, *, provider_model: str | None, usage: Usage | None) -> float:
+        """Record the real cost and tokens, free the reservation; returns the cost (USD).
+        `usage=None` (a cache hit) costs 0 and uses no tokens. Idempotent."""
+        if self._done:
+            return self._cost
+        self._done = True
+        governor = self._governor
+        self._cost = cost = governor.cost(provider_model, usage)
+        tokens = 0
+        if usage is not None:
+            tokens = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
+        updates = token_updates(self._token_windows, self._estimate, tokens)
+        if cost or updates or self._reserved_before:
+            await governor._quietly(
+                governor._store.settle(
+                    self.entry_id,
+                    self._rules.spend_names(provider_model),
+                    cost,
+                    now=governor._clock.time(),
+                    tokens=updates,
+                    window_seconds=WINDOW_SECONDS,
+                ),
+                lambda: f"spend of ${cost:.6f} and {tokens} tokens for {self._rules.label}",
+            )
+        return cost
+
+    async def release(self) -> None:
+        """Free the reservation and the token estimate without recording spend (failed or
+        cancelled requests). The request still counts in the requests windows. Idempotent;
+        a no-op after `settle`."""
+        if self._done:
+            return
+        self._done = True
+        governor = self._governor
+        updates = token_updates(self._token_windows, self._estimate, 0)
+        if updates or self._reserved_before:
+            await governor._quietly(
+                governor._store.settle(
+                    self.entry_id,
+                    [],
+                    0.0,
+                    now=governor._clock.time(),
+                    tokens=updates,
+                    window_seconds=WINDOW_SECONDS,
+                ),
+                lambda: "release of the reservation and token estimate",
+            )
+
+    async def __aenter__(self) -> Admission:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.release()

@@ -1,0 +1,143 @@
+"""Open an upstream chat stream with failover until the first chunk, then relay it.
+
+Chunks are handed on as soon as the provider's bytes complete them: nothing is
+buffered beyond one partial SSE event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from ..errors import UpstreamError
+from ..providers import StreamDecoder, Usage
+from ..results import ChatStream
+from ..transport.base import StreamResponse, Transport
+from .dispatch import AttemptLog, Dispatcher
+from .resolve import Route
+from .router import Deployment
+
+__all__ = ["OpenedStream", "open_chat_stream"]
+
+StreamDone = Callable[["OpenedStream", BaseException | None], Awaitable[None]]
+BeforeAttempt = Callable[[Deployment], Awaitable[None]]
+
+
+class OpenedStream:
+    """An upstream stream whose first chunks have arrived."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        response: StreamResponse,
+        decoder: StreamDecoder,
+        first: list[bytes],
+        rest: AsyncIterator[bytes],
+    ) -> None:
+        self.deployment = deployment
+        self.response = response
+        self.decoder = decoder
+        self.first = first
+        self.rest = rest
+        self.streamed_chunks = len(first)
+
+    @property
+    def usage(self) -> Usage | None:
+        return self.decoder.usage
+
+
+async def _open(
+    transport: Transport,
+    deployment: Deployment,
+    request: dict[str, Any],
+    include_usage: bool,
+    before: BeforeAttempt | None,
+    timeout_for: Callable[[Deployment], float] | None,
+) -> OpenedStream:
+    if before is not None:
+        await before(deployment)
+    target = await deployment.current_target()
+    adapter = deployment.adapter
+    upstream = adapter.chat_request(target, dict(request), stream=True)
+    timeout = timeout_for(deployment) if timeout_for is not None else deployment.timeout
+    response = await transport.open_stream(upstream, timeout=timeout)
+    try:
+        if response.status >= 400:
+            body = await response.read()
+            raise adapter.error(target, response.status, response.headers, body)
+        decoder = adapter.stream_decoder(target, include_usage=include_usage)
+        chunks = response.chunks()
+        first: list[bytes] = []
+        async for data in chunks:
+            first = decoder.feed(data)
+            if first:
+                break
+        else:
+            first = decoder.close()
+            if not first:
+                raise UpstreamError(
+                    f"provider {target.provider!r} ended the stream without sending anything",
+                    status=502,
+                    retryable=True,
+                    code="empty_stream",
+                )
+        return OpenedStream(deployment, response, decoder, first, chunks)
+    except BaseException:
+        await response.aclose()
+        raise
+
+
+async def open_chat_stream(
+    dispatcher: Dispatcher,
+    transport: Transport,
+    model: str,
+    routes: list[Route],
+    request: dict[str, Any],
+    *,
+    include_usage: bool,
+    log: AttemptLog,
+    headers: Callable[[AttemptLog], dict[str, str]],
+    on_done: StreamDone,
+    before_attempt: BeforeAttempt | None = None,
+    timeout_for: Callable[[Deployment], float] | None = None,
+) -> ChatStream:
+    opened = await dispatcher.run(
+        model,
+        routes,
+        lambda d: _open(transport, d, request, include_usage, before_attempt, timeout_for),
+        log,
+    )
+    state: dict[str, bool] = {"finished": False}
+
+    async def relay() -> AsyncGenerator[list[bytes], None]:
+        """One batch of chunks per upstream read: what arrived together leaves together."""
+        error: BaseException | None = None
+        try:
+            yield opened.first
+            async for data in opened.rest:
+                batch = opened.decoder.feed(data)
+                if batch:
+                    opened.streamed_chunks += len(batch)
+                    yield batch
+            tail = opened.decoder.close()
+            if tail:
+                yield tail
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            if not state["finished"]:
+                state["finished"] = True
+                await opened.response.aclose()
+                await on_done(opened, error)
+
+    iterator = relay()
+
+    async def close() -> None:
+        await iterator.aclose()
+        if not state["finished"]:
+            state["finished"] = True
+            await opened.response.aclose()
+            await on_done(opened, None)
+
+    return ChatStream(iterator, headers(log), close)
