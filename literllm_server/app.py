@@ -9,8 +9,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable
 
 import msgspec
 
@@ -19,29 +18,19 @@ from literllm.errors import (
     LiterLLMError,
     MethodNotAllowedError,
     NotFoundError,
-    UnsupportedMediaTypeError,
 )
 from literllm.outcome import Outcome
-from literllm.results import ChatStream, Response
 
-from . import admin_routes, file_routes
 from .accesslog import AccessLog, AccessRecord
 from .cors import Cors
-from .http import Message, Receive, Request, Scope, Send, error_response, read_body, send_bytes
+from .http import Message, Receive, Request, Scope, Send, send_error
 from .openapi import openapi_document
+from .routes import ROUTES, dynamic_route
 
 __all__ = ["create_app"]
 
 log = logging.getLogger("literllm.server")
 _encode = msgspec.json.Encoder().encode
-_SSE_HEADERS = [
-    (b"content-type", b"text/event-stream; charset=utf-8"),
-    (b"cache-control", b"no-cache"),
-    (b"x-accel-buffering", b"no"),
-]
-_DONE = b"data: [DONE]\n\n"
-
-Handler = Callable[["App", Request, Receive, Send], Awaitable[None]]
 
 
 class App:
@@ -114,7 +103,7 @@ class App:
                 return
             route = ROUTES.get(request.path)
             if route is None:
-                route = _dynamic_route(request.path)
+                route = dynamic_route(request.path)
             if route is None:
                 raise NotFoundError(
                     f"no route for {request.path}; see GET /openapi.json", code="unknown_url"
@@ -128,7 +117,7 @@ class App:
                 )
             await handler(self, request, receive, send)
         except LiterLLMError as error:
-            await _send_error(send, error)
+            await send_error(send, error)
         except ConnectionResetError:
             return
         except Exception:
@@ -138,7 +127,7 @@ class App:
                 request.path,
                 request.request_id,
             )
-            await _send_error(
+            await send_error(
                 send,
                 LiterLLMError(
                     f"internal error; quote request id {request.request_id} to the operator"
@@ -179,20 +168,10 @@ class App:
         extra.extend(self.cors.headers(request))
         return _Decorated(send, extra, request.outcome)
 
-    async def json_body(self, request: Request, receive: Receive) -> bytes:
-        content_type = request.headers.get("content-type")
-        if (
-            content_type is not None
-            and not content_type.lower().startswith(
-                ("application/json", "application/x-json", "text/json")
-            )
-            and "+json" not in content_type.lower()
-        ):
-            raise UnsupportedMediaTypeError(
-                f"content type {content_type.split(';')[0]!r} is not supported here; send "
-                "JSON with 'Content-Type: application/json'"
-            )
-        return await read_body(receive, request, self.limit)
+    def openapi_json(self) -> bytes:
+        if self._openapi is None:
+            self._openapi = _encode(openapi_document())
+        return self._openapi
 
 
 class _Decorated:
@@ -212,163 +191,6 @@ class _Decorated:
             message["headers"] = [*message.get("headers", ()), *self.extra]
             self.outcome.status = message["status"]
         return self.send(message)
-
-
-async def _send_error(send: Send, error: LiterLLMError) -> None:
-    status, body, headers = error_response(error)
-    with contextlib.suppress(RuntimeError, OSError):  # the response had already started
-        await send_bytes(send, status, body, headers)
-
-
-async def send_response(send: Send, response: Response) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()]
-    await send_bytes(send, response.status, response.body, headers)
-
-
-async def send_json(
-    send: Send, value: Any, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    await send_bytes(send, status, _encode(value), headers or [])
-
-
-# -- handlers -----------------------------------------------------------------------
-
-
-async def chat_completions(app: App, request: Request, receive: Receive, send: Send) -> None:
-    raw = await app.json_body(request, receive)
-    answer = await app.proxy.chat_completions(
-        raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
-    )
-    if isinstance(answer, Response):
-        await send_response(send, answer)
-    else:
-        await stream_sse(answer, receive, send)
-
-
-async def embeddings(app: App, request: Request, receive: Receive, send: Send) -> None:
-    raw = await app.json_body(request, receive)
-    response = await app.proxy.embeddings(
-        raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
-    )
-    await send_response(send, response)
-
-
-async def stream_sse(stream: ChatStream, receive: Receive, send: Send) -> None:
-    headers = [
-        *_SSE_HEADERS,
-        *((k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers.items()),
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-
-    async def pump() -> None:
-        try:
-            async for batch in stream.batches():
-                body = b"data: " + b"\n\ndata: ".join(batch) + b"\n\n"
-                await send({"type": "http.response.body", "body": body, "more_body": True})
-        except LiterLLMError as error:
-            await send(
-                {
-                    "type": "http.response.body",
-                    "more_body": True,
-                    "body": b"data: " + error.to_json() + b"\n\n",
-                }
-            )
-        await send({"type": "http.response.body", "body": _DONE, "more_body": False})
-
-    # The stream is relayed in this task; one watcher task cancels it if the client
-    # goes away, which closes the upstream stream at once.
-    relaying = asyncio.current_task()
-    gone = False
-
-    async def watch_disconnect() -> None:
-        nonlocal gone
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                gone = True
-                if relaying is not None:
-                    relaying.cancel()
-                return
-
-    watching = asyncio.create_task(watch_disconnect())
-    try:
-        await pump()
-    except asyncio.CancelledError:
-        if not gone or relaying is None:
-            raise
-        relaying.uncancel()
-    except OSError:
-        pass
-    finally:
-        watching.cancel()
-        await stream.aclose()
-
-
-async def list_models(app: App, request: Request, receive: Receive, send: Send) -> None:
-    await send_json(send, app.proxy.list_models(api_key=request.api_key()))
-
-
-async def get_model(app: App, request: Request, receive: Receive, send: Send) -> None:
-    name = request.path.split("/models/", 1)[1]
-    await send_json(send, app.proxy.get_model(name, api_key=request.api_key()))
-
-
-async def health(app: App, request: Request, receive: Receive, send: Send) -> None:
-    await send_json(send, app.proxy.health())
-
-
-async def liveness(app: App, request: Request, receive: Receive, send: Send) -> None:
-    await send_json(send, {"status": "alive"})
-
-
-async def readiness(app: App, request: Request, receive: Receive, send: Send) -> None:
-    ready, reason = app.proxy.readiness()
-    if app.draining:
-        ready, reason = False, "shutting down"
-    await send_json(
-        send,
-        {"status": "ready" if ready else "not_ready", "reason": reason},
-        status=200 if ready else 503,
-    )
-
-
-async def openapi(app: App, request: Request, receive: Receive, send: Send) -> None:
-    if app._openapi is None:
-        app._openapi = _encode(openapi_document())
-    await send_bytes(send, 200, app._openapi, [])
-
-
-ROUTES: dict[str, dict[str, Handler]] = {
-    "/v1/chat/completions": {"POST": chat_completions},
-    "/chat/completions": {"POST": chat_completions},
-    "/v1/embeddings": {"POST": embeddings},
-    "/embeddings": {"POST": embeddings},
-    "/v1/models": {"GET": list_models},
-    "/models": {"GET": list_models},
-    "/health": {"GET": health},
-    "/health/liveness": {"GET": liveness},
-    "/health/readiness": {"GET": readiness},
-    "/openapi.json": {"GET": openapi},
-    "/metrics": {"GET": admin_routes.metrics},
-    "/admin/keys": {"GET": admin_routes.keys},
-    "/admin/spend": {"GET": admin_routes.spend},
-    "/admin/models": {"GET": admin_routes.models},
-    "/admin/config": {"GET": admin_routes.config},
-    "/v1/files": {"GET": file_routes.list_files, "POST": file_routes.create_file},
-    "/files": {"GET": file_routes.list_files, "POST": file_routes.create_file},
-}
-
-
-def _dynamic_route(path: str) -> dict[str, Handler] | None:
-    if path.startswith(("/v1/models/", "/models/")) and not path.endswith("/"):
-        return {"GET": get_model}
-    if path.startswith(("/v1/files/", "/files/")):
-        rest = path.split("/files/", 1)[1]
-        if rest and "/" not in rest:
-            return {"GET": file_routes.retrieve_file, "DELETE": file_routes.delete_file}
-        if rest.endswith("/content") and rest.count("/") == 1:
-            return {"GET": file_routes.file_content}
-    return None
 
 
 def create_app(

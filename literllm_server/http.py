@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from literllm.errors import LiterLLMError, PayloadTooLargeError
+import msgspec
+
+from literllm.errors import LiterLLMError, PayloadTooLargeError, UnsupportedMediaTypeError
 from literllm.outcome import Outcome
 
+if TYPE_CHECKING:
+    from literllm import Proxy
+
 __all__ = [
+    "Gateway",
+    "Handler",
     "Message",
     "Receive",
     "Request",
@@ -17,8 +25,12 @@ __all__ = [
     "Send",
     "body_chunks",
     "error_response",
+    "json_body",
     "read_body",
     "send_bytes",
+    "send_error",
+    "send_json",
+    "send_response",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -27,6 +39,20 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 JSON = b"application/json"
+_encode = msgspec.json.Encoder().encode
+
+
+class Gateway(Protocol):
+    """What a route handler may use of the app serving it."""
+
+    proxy: Proxy
+    limit: int
+    draining: bool
+
+    def openapi_json(self) -> bytes: ...
+
+
+Handler = Callable[[Gateway, "Request", Receive, Send], Awaitable[None]]
 
 
 class Request:
@@ -130,3 +156,37 @@ async def send_bytes(
 def error_response(error: LiterLLMError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
     return error.status, error.to_json(), headers
+
+
+async def send_error(send: Send, error: LiterLLMError) -> None:
+    status, body, headers = error_response(error)
+    with contextlib.suppress(RuntimeError, OSError):  # the response had already started
+        await send_bytes(send, status, body, headers)
+
+
+async def send_response(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+    encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send_bytes(send, status, body, encoded)
+
+
+async def send_json(
+    send: Send, value: Any, status: int = 200, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send_bytes(send, status, _encode(value), headers or [])
+
+
+async def json_body(request: Request, receive: Receive, limit: int) -> bytes:
+    """A JSON request body (415 for another declared content type; 413 past `limit`)."""
+    content_type = request.headers.get("content-type")
+    if (
+        content_type is not None
+        and not content_type.lower().startswith(
+            ("application/json", "application/x-json", "text/json")
+        )
+        and "+json" not in content_type.lower()
+    ):
+        raise UnsupportedMediaTypeError(
+            f"content type {content_type.split(';')[0]!r} is not supported here; send "
+            "JSON with 'Content-Type: application/json'"
+        )
+    return await read_body(receive, request, limit)

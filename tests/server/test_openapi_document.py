@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from literllm_server.app import ROUTES
+from literllm_server.routes import ROUTES
 from literllm_server.openapi import openapi_document
 
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .http import Receive, Request, Send, send_bytes
-
-if TYPE_CHECKING:
-    from .app import App
+from ..http import Gateway, Receive, Request, Send, send_bytes, send_json
 
 
-def _require_master(app: App, request: Request) -> None:
+def _require_master(app: Gateway, request: Request) -> None:
     app.proxy.require_master(request.api_key())
     request.outcome.key = "master"
 
@@ -18,35 +13,27 @@ def _require_master(app: App, request: Request) -> None:
 __all__ = ["config", "keys", "metrics", "models", "spend"]
 
 
-async def metrics(app: App, request: Request, receive: Receive, send: Send) -> None:
+async def metrics(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     _require_master(app, request)
     body, content_type = await app.proxy.render_metrics()
     await send_bytes(send, 200, body, [], content_type.encode("latin-1"))
 
 
-async def keys(app: App, request: Request, receive: Receive, send: Send) -> None:
-    from .app import send_json
-
+async def keys(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     _require_master(app, request)
     await send_json(send, await app.proxy.admin_keys())
 
 
-async def spend(app: App, request: Request, receive: Receive, send: Send) -> None:
-    from .app import send_json
-
+async def spend(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     _require_master(app, request)
     await send_json(send, await app.proxy.admin_spend())
 
 
-async def models(app: App, request: Request, receive: Receive, send: Send) -> None:
-    from .app import send_json
-
+async def models(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     _require_master(app, request)
     await send_json(send, app.proxy.admin_models())
 
 
-async def config(app: App, request: Request, receive: Receive, send: Send) -> None:
-    from .app import send_json
-
+async def config(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     _require_master(app, request)
     await send_json(send, app.proxy.admin_config())

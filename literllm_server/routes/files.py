@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from literllm.errors import BadRequestError
 
-from .http import Receive, Request, Send, body_chunks
-from .uploads import parse_file_upload
-
-if TYPE_CHECKING:
-    from .app import App
+from ..http import Gateway, Receive, Request, Send, body_chunks, send_json
+from ..uploads import parse_file_upload
 
 __all__ = ["create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
 
@@ -20,9 +16,7 @@ def _file_id(request: Request) -> str:
     return request.path.split("/files/", 1)[1].split("/", 1)[0]
 
 
-async def create_file(app: App, request: Request, receive: Receive, send: Send) -> None:
-    from .app import send_json
-
+async def create_file(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     api_key = request.api_key()
     app.proxy.file_owner(api_key)  # refuse unauthenticated uploads before reading them
     upload = await parse_file_upload(
@@ -37,9 +31,7 @@ async def create_file(app: App, request: Request, receive: Receive, send: Send) 
     await send_json(send, created)
 
 
-async def list_files(app: App, request: Request, receive: Receive, send: Send) -> None:
-    from .app import send_json
-
+async def list_files(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     query = {
         k: v[-1]
         for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
@@ -58,21 +50,17 @@ async def list_files(app: App, request: Request, receive: Receive, send: Send) -
     await send_json(send, result)
 
 
-async def retrieve_file(app: App, request: Request, receive: Receive, send: Send) -> None:
-    from .app import send_json
-
+async def retrieve_file(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     await send_json(
         send, await app.proxy.retrieve_file(_file_id(request), api_key=request.api_key())
     )
 
 
-async def delete_file(app: App, request: Request, receive: Receive, send: Send) -> None:
-    from .app import send_json
-
+async def delete_file(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     await send_json(send, await app.proxy.delete_file(_file_id(request), api_key=request.api_key()))
 
 
-async def file_content(app: App, request: Request, receive: Receive, send: Send) -> None:
+async def file_content(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     chunks = await app.proxy.file_content(_file_id(request), api_key=request.api_key())
     await send(
         {

@@ -1,0 +1,41 @@
+"""The route table: one module per group of endpoints."""
+
+from __future__ import annotations
+
+from ..http import Handler
+from . import admin, chat, files, health, models
+
+__all__ = ["ROUTES", "dynamic_route"]
+
+ROUTES: dict[str, dict[str, Handler]] = {
+    "/v1/chat/completions": {"POST": chat.chat_completions},
+    "/chat/completions": {"POST": chat.chat_completions},
+    "/v1/embeddings": {"POST": chat.embeddings},
+    "/embeddings": {"POST": chat.embeddings},
+    "/v1/models": {"GET": models.list_models},
+    "/models": {"GET": models.list_models},
+    "/health": {"GET": health.health},
+    "/health/liveness": {"GET": health.liveness},
+    "/health/readiness": {"GET": health.readiness},
+    "/openapi.json": {"GET": health.openapi},
+    "/metrics": {"GET": admin.metrics},
+    "/admin/keys": {"GET": admin.keys},
+    "/admin/spend": {"GET": admin.spend},
+    "/admin/models": {"GET": admin.models},
+    "/admin/config": {"GET": admin.config},
+    "/v1/files": {"GET": files.list_files, "POST": files.create_file},
+    "/files": {"GET": files.list_files, "POST": files.create_file},
+}
+
+
+def dynamic_route(path: str) -> dict[str, Handler] | None:
+    """Routes with an id in the path."""
+    if path.startswith(("/v1/models/", "/models/")) and not path.endswith("/"):
+        return {"GET": models.get_model}
+    if path.startswith(("/v1/files/", "/files/")):
+        rest = path.split("/files/", 1)[1]
+        if rest and "/" not in rest:
+            return {"GET": files.retrieve_file, "DELETE": files.delete_file}
+        if rest.endswith("/content") and rest.count("/") == 1:
+            return {"GET": files.file_content}
+    return None
