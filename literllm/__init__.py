@@ -1,5 +1,11 @@
-"""liter-llm: an OpenAI-compatible LLM gateway configured by one TOML file."""
+"""liter-llm: an OpenAI-compatible LLM gateway configured by one TOML file.
 
+The public API is what `__all__` lists here, plus `literllm.config` (the typed tables
+and the loader) and `literllm.testing` (the fake upstream and clock); every other
+module is internal and may change.
+"""
+
+from ._version import __version__
 from .clock import Clock, SystemClock
 from .config import Config, load_config
 from .errors import (
@@ -9,6 +15,7 @@ from .errors import (
     ConfigError,
     GatewayTimeoutError,
     LiterLLMError,
+    MethodNotAllowedError,
     NotFoundError,
     PayloadTooLargeError,
     PermissionDeniedError,
@@ -17,11 +24,14 @@ from .errors import (
     UnsupportedMediaTypeError,
     UpstreamError,
 )
+from .observability.otel_setup import configure_tracing_from_env
+from .observability.redact import Redactor
+from .outcome import Outcome
+from .pricing import Pricing
 from .proxy import Proxy
 from .results import ChatStream, Response
-from .transport.base import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
-
-__version__ = "0.1.0"
+from .transport import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
+from .types import Usage
 
 __all__ = [
     "AuthenticationError",
@@ -33,11 +43,15 @@ __all__ = [
     "ConfigError",
     "GatewayTimeoutError",
     "LiterLLMError",
+    "MethodNotAllowedError",
     "NotFoundError",
+    "Outcome",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "Pricing",
     "Proxy",
     "RateLimitError",
+    "Redactor",
     "Response",
     "ServiceUnavailableError",
     "StreamResponse",
@@ -47,6 +61,8 @@ __all__ = [
     "UpstreamError",
     "UpstreamRequest",
     "UpstreamResponse",
+    "Usage",
     "__version__",
+    "configure_tracing_from_env",
     "load_config",
 ]

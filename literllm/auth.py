@@ -20,13 +20,9 @@ import msgspec
 
 from .config import KeyConfig
 from .errors import AuthenticationError, PermissionDeniedError
+from .identity import MASTER_KEY_ID, key_id
 
-__all__ = ["Authenticator", "Caller", "key_identity"]
-
-
-def key_identity(token: str) -> str:
-    """A stable, non-reversible name for a token, safe for state, cache keys and labels."""
-    return "k_" + hashlib.sha256(token.encode()).hexdigest()[:16]
+__all__ = ["Authenticator", "Caller"]
 
 
 class Caller(msgspec.Struct, frozen=True):
@@ -60,8 +56,8 @@ class Authenticator:
             if key.key:
                 digest = hashlib.sha256(key.key.encode()).digest()
                 label = key.description or f"key #{index}"
-                self._keys[digest] = (key.key, Caller(False, key, key_identity(key.key), label))
-        self._master_caller = Caller(True, None, "master", "master")
+                self._keys[digest] = (key.key, Caller(False, key, key_id(key.key), label))
+        self._master_caller = Caller(True, None, MASTER_KEY_ID, "master")
         self._known: dict[str, Caller] = {}
 
     def labels(self) -> list[str]:

@@ -1,6 +1,6 @@
 """One request's journey: admit, look in the cache, dispatch, settle, record.
 
-`Exchange` holds everything a request touches (the proxy's parts, the caller, the
+`Exchange` holds everything a request touches (the gateway's `Services`, the caller, the
 decoded body, its `Outcome`) so that the non-streaming and streaming paths share one
 admission, one settlement, one span and one metrics record.
 """
@@ -31,7 +31,7 @@ from .routing.streaming import OpenedStream, open_chat_stream
 if TYPE_CHECKING:
     from .governance.governor import Admission
     from .observability.telemetry import RequestSpan
-    from .proxy import Proxy
+    from .services import Services
 
 __all__ = ["Exchange", "cache_policy"]
 
@@ -56,46 +56,46 @@ class Exchange:
         "model",
         "outcome",
         "prompt_tokens",
-        "proxy",
         "request",
+        "services",
         "span",
     )
 
     def __init__(
         self,
-        proxy: Proxy,
+        services: Services,
         caller: Caller,
         request: dict[str, Any],
         kind: str,
         headers: Mapping[str, str] | None,
         outcome: Outcome | None,
     ) -> None:
-        self.proxy = proxy
+        self.services = services
         self.caller = caller
         self.request = request
         self.kind = kind
         self.model: str = request["model"]
         self.prompt_tokens = estimate_prompt_tokens(request)
-        self.deadline = proxy.clock.monotonic() + proxy.config.server.request_timeout_secs
+        self.deadline = services.clock.monotonic() + services.config.server.request_timeout_secs
         self.headers = headers
         self.log = AttemptLog()
         self.admission: Admission | None = None
-        self.outcome = outcome if outcome is not None else Outcome(proxy.clock.monotonic())
+        self.outcome = outcome if outcome is not None else Outcome(services.clock.monotonic())
         self.outcome.model = self.model
         self.outcome.key = caller.description
-        self.span: RequestSpan = proxy.telemetry.start_request(
+        self.span: RequestSpan = services.telemetry.start_request(
             operation=kind,
             request_model=self.model,
             params=request,
             traceparent=headers.get("traceparent") if headers else None,
             tracestate=headers.get("tracestate") if headers else None,
         )
-        proxy.metrics.request_started(self.model)
+        services.metrics.request_started(self.model)
 
     # -- shared steps -------------------------------------------------------------------
 
     async def _admit(self) -> Admission:
-        governor = self.proxy.governor
+        governor = self.services.governor
         admission = await governor.admit(
             key=None if self.caller.is_master else self.caller.key,
             model=self.model,
@@ -108,7 +108,7 @@ class Exchange:
 
     async def _reserve(self, deployment: Deployment) -> None:
         assert self.admission is not None
-        governor = self.proxy.governor
+        governor = self.services.governor
         pm = deployment.provider_model
         requested = self.request.get("max_completion_tokens") or self.request.get("max_tokens")
         cap = governor.output_cap(pm, requested if isinstance(requested, int) else None)
@@ -124,14 +124,14 @@ class Exchange:
             headers["x-literllm-route"] = deployment.label
             headers["x-literllm-provider-model"] = deployment.provider_model
             headers["x-literllm-attempts"] = str(self.log.attempts)
-        if cost is not None and self.proxy.config.general.enable_cost_tracking:
+        if cost is not None and self.services.config.general.enable_cost_tracking:
             headers["x-literllm-response-cost"] = f"{cost:.10f}".rstrip("0").rstrip(".") or "0"
         return headers
 
     def _finish(self, error: BaseException | None) -> None:
         """Close the books on this request: span, metrics, outcome."""
         outcome = self.outcome
-        metrics = self.proxy.metrics
+        metrics = self.services.metrics
         deployment = self.log.deployment
         if deployment is not None:
             outcome.deployment = deployment.label
@@ -158,7 +158,7 @@ class Exchange:
             deployment=outcome.deployment or "-",
             key=outcome.key or "-",
             status=outcome.status,
-            duration=self.proxy.clock.monotonic() - outcome.started,
+            duration=self.services.clock.monotonic() - outcome.started,
             upstream=outcome.upstream_seconds,
             usage=outcome.usage,
             cost=outcome.cost,
@@ -170,7 +170,7 @@ class Exchange:
 
     def attempt_timeout(self, deployment: Deployment) -> float:
         """The deployment's timeout, cut to what is left of `request_timeout_secs`."""
-        remaining = self.deadline - self.proxy.clock.monotonic()
+        remaining = self.deadline - self.services.clock.monotonic()
         if remaining <= 0:
             raise self._request_timeout()
         return min(deployment.timeout, remaining)
@@ -184,7 +184,7 @@ class Exchange:
         return error
 
     def _request_timeout(self) -> GatewayTimeoutError:
-        limit = self.proxy.config.server.request_timeout_secs
+        limit = self.services.config.server.request_timeout_secs
         return GatewayTimeoutError(
             f"the request took longer than request_timeout_secs ({limit} s)",
             code="request_timeout",
@@ -205,9 +205,9 @@ class Exchange:
             self._finish(error)
 
     async def _complete(self) -> Response:
-        proxy = self.proxy
+        services = self.services
         admission = await self._admit()
-        cache = proxy.cache
+        cache = services.cache
         cache_key: str | None = None
         may_write = False
         if cache is not None:
@@ -219,15 +219,15 @@ class Exchange:
                 cached = await cache.get(cache_key)
                 if cached is not None:
                     return await self._cache_hit(admission, cached)
-                proxy.metrics.cache_miss(self.model)
+                services.metrics.cache_miss(self.model)
             self.outcome.cache = "miss" if may_read else "bypass"
 
-        routes = proxy.resolver.routes(self.model)
-        result = await proxy.dispatcher.run(self.model, routes, self._attempt, self.log)
+        routes = services.resolver.routes(self.model)
+        result = await services.dispatcher.run(self.model, routes, self._attempt, self.log)
         deployment = self.log.deployment
         assert deployment is not None
         cost = await admission.settle(provider_model=deployment.provider_model, usage=result.usage)
-        tracked = cost if proxy.config.general.enable_cost_tracking else None
+        tracked = cost if services.config.general.enable_cost_tracking else None
         self.outcome.usage = result.usage
         self.outcome.cost = cost
         self.span.finish(
@@ -247,7 +247,7 @@ class Exchange:
 
     async def _cache_hit(self, admission: Admission, cached: bytes) -> Response:
         self.span.cache_hit()
-        self.proxy.metrics.cache_hit(self.model)
+        self.services.metrics.cache_hit(self.model)
         await admission.settle(provider_model=None, usage=None)
         self.outcome.cache = "hit"
         self.outcome.cost = 0.0
@@ -261,7 +261,7 @@ class Exchange:
         if deployment.credential is not None:
             target = await deployment.current_target()
         adapter = deployment.adapter
-        clock = self.proxy.clock
+        clock = self.services.clock
         with self.span.attempt(
             target.provider,
             deployment.provider_model,
@@ -275,7 +275,7 @@ class Exchange:
             sent = clock.monotonic()
             timeout = self.attempt_timeout(deployment)
             try:
-                response = await self.proxy.transport.send(upstream, timeout=timeout)
+                response = await self.services.transport.send(upstream, timeout=timeout)
             except UpstreamError as error:
                 raise self._deadline_error(error, timeout, deployment) from None
             finally:
@@ -308,15 +308,15 @@ class Exchange:
             raise
 
     async def _stream(self) -> ChatStream:
-        proxy = self.proxy
+        services = self.services
         await self._admit()
         options = self.request.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        routes = proxy.resolver.routes(self.model)
-        started = proxy.clock.monotonic()
+        routes = services.resolver.routes(self.model)
+        started = services.clock.monotonic()
         stream = await open_chat_stream(
-            proxy.dispatcher,
-            proxy.transport,
+            services.dispatcher,
+            services.transport,
             self.model,
             routes,
             self.request,
@@ -327,10 +327,10 @@ class Exchange:
             before_attempt=self._reserve,
             timeout_for=self.attempt_timeout,
         )
-        first = proxy.clock.monotonic() - started
+        first = services.clock.monotonic() - started
         self.span.first_chunk(first)
         deployment = self.log.deployment
-        proxy.metrics.time_to_first_token(
+        services.metrics.time_to_first_token(
             self.model, deployment.label if deployment else "-", first
         )
         self.outcome.upstream_seconds = first
@@ -350,7 +350,7 @@ class Exchange:
                 cost = await self.admission.settle(
                     provider_model=opened.deployment.provider_model, usage=usage
                 )
-                tracked = cost if self.proxy.config.general.enable_cost_tracking else None
+                tracked = cost if self.services.config.general.enable_cost_tracking else None
                 self.outcome.usage = usage
                 self.outcome.cost = cost
                 decoder = opened.decoder
@@ -358,7 +358,7 @@ class Exchange:
                     decoder.model, decoder.response_id, decoder.finish_reasons, usage, tracked
                 )
         finally:
-            self.outcome.upstream_seconds = self.proxy.clock.monotonic() - self.outcome.started
+            self.outcome.upstream_seconds = self.services.clock.monotonic() - self.outcome.started
             self._finish(error)
 
 

@@ -13,43 +13,56 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any, Literal
 
-from .auth import Authenticator, Caller
+import msgspec
+
+from .admin import AdminAPI
+from .auth import Authenticator
 from .clock import Clock, SystemClock
 from .config import Config, FilesConfig, apply_overrides, load_config
-from .errors import (
-    BadRequestError,
-    ConfigError,
-    LiterLLMError,
-    NotFoundError,
-    PermissionDeniedError,
-)
+from .errors import BadRequestError, ConfigError, LiterLLMError, NotFoundError
 from .exchange import Exchange
-from .governance.governor import Governor
-from .observability.redact import effective_config
+from .files_api import FilesAPI
+from .governance import Governor
+from .observability.redact import config_secrets
 from .observability.telemetry import Telemetry
 from .outcome import Outcome
 from .pricing import Pricing
 from .providers import ProviderRegistry
 from .requests import decode_body, validate_chat, validate_embeddings
 from .results import ChatStream, Response
-from .routing.dispatch import Dispatcher
-from .routing.health import HealthProber
-from .routing.resolve import Resolver
-from .routing.router import Router
-from .transport.base import Transport
+from .routing import Dispatcher, HealthProber, Resolver, Router
+from .routing.router import DeploymentState
+from .services import Services
+from .transport import Transport
 from .transport.dispatching import DispatchingTransport
 
-if TYPE_CHECKING:  # imported when a Proxy is built: OpenDAL and prometheus_client are slow
-    from .observability.metrics import SpendCap
-
-__all__ = ["Proxy"]
+__all__ = ["HealthReport", "ModelList", "ModelObject", "Proxy"]
 
 log = logging.getLogger("literllm")
 
 _TRACE_CONTENT_ENV = "LITER_LLM_TRACE_CONTENT"
+
+Kind = Literal["chat", "embeddings"]
+
+
+class ModelObject(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    object: str
+    created: int
+    owned_by: str
+
+
+class ModelList(msgspec.Struct, frozen=True, kw_only=True):
+    object: str
+    data: list[ModelObject]
+
+
+class HealthReport(msgspec.Struct, frozen=True, kw_only=True):
+    status: str
+    deployments: list[DeploymentState]
 
 
 class Proxy:
@@ -57,6 +70,7 @@ class Proxy:
 
     Every call takes the caller's API key and applies the same authentication, model
     allowlist, rate limits, budgets, cache and routing as the HTTP server does.
+    `proxy.files` holds the `/v1/files` calls and `proxy.admin` the operator's.
     """
 
     def __init__(
@@ -71,71 +85,70 @@ class Proxy:
         from .storage.cache import ResponseCache
         from .storage.files import FileStore
 
-        self.config = config
-        self.clock: Clock = clock or SystemClock()
+        self._config = config
+        clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
         if transport is None:
-            from .transport.client import HttpTransport, proxies_from
-
-            proxies = proxies_from(self._environ)  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY
-            try:
-                network = HttpTransport(proxies=proxies)
-            except ValueError as error:
-                raise ConfigError(
-                    f"HTTPS_PROXY / HTTP_PROXY: {error}; set it to http://host:port "
-                    "(or http://user:password@host:port) or unset it",
-                    path="environment",
-                ) from None
-            transport = DispatchingTransport(network)
-        self.transport: Transport = transport
-        self.registry = ProviderRegistry()
-        self.pricing = Pricing.load()
-        self.auth = Authenticator(config.general.master_key, config.keys)
-        self.resolver = Resolver(
-            config, self.registry, self._environ, max_output_tokens=self.pricing.max_output_tokens
-        )
+            transport = DispatchingTransport(_network_transport(self._environ))
+        registry = ProviderRegistry()
+        pricing = Pricing.load()
+        self._auth = auth = Authenticator(config.general.master_key, config.keys)
+        resolver = Resolver(config, registry, self._environ, pricing.max_output_tokens)
         cooldown = config.cooldown.duration_secs if config.cooldown else None
-        self.router = Router(
-            self.resolver.pools,
-            strategy=config.routing.strategy,
-            cooldown_secs=cooldown,
-            clock=self.clock,
+        self._router = router = Router(
+            resolver.pools, strategy=config.routing.strategy, cooldown_secs=cooldown, clock=clock
         )
-        self.dispatcher = Dispatcher(config, self.router, self.clock)
-        self.governor = Governor.from_config(config, clock=self.clock, pricing=self.pricing)
-        self.cache = (
-            ResponseCache.from_config(config.cache, clock=self.clock)
-            if config.cache is not None
-            else None
+        metrics = Metrics(
+            known_models=list(resolver.pools),
+            known_deployments=[d.label for d in router.deployments()],
+            known_keys=["master", *auth.labels()],
+        )
+        router.on_cooldown = lambda d: metrics.cooldown(d.name, d.label)
+        self._services = services = Services(
+            config=config,
+            clock=clock,
+            governor=Governor.from_config(config, clock=clock, pricing=pricing),
+            cache=(
+                ResponseCache.from_config(config.cache, clock=clock)
+                if config.cache is not None
+                else None
+            ),
+            resolver=resolver,
+            dispatcher=Dispatcher(config, router, clock),
+            transport=transport,
+            metrics=metrics,
+            telemetry=Telemetry(
+                config.general.enable_tracing,
+                record_content=self._environ.get(_TRACE_CONTENT_ENV, "") in ("1", "true", "yes"),
+            ),
         )
         # /v1/files works without a [files] table, on the documented default (memory).
-        self.files = FileStore.from_config(config.files or FilesConfig(), clock=self.clock)
-        self.metrics = Metrics(
-            known_models=list(self.resolver.pools),
-            known_deployments=[d.label for d in self.router.deployments()],
-            known_keys=["master", *self.auth.labels()],
-        )
-        self.router.on_cooldown = lambda d: self.metrics.cooldown(d.name, d.label)
-        self.telemetry = Telemetry(
-            config.general.enable_tracing,
-            record_content=self._environ.get(_TRACE_CONTENT_ENV, "") in ("1", "true", "yes"),
-        )
+        self._file_store = FileStore.from_config(config.files or FilesConfig(), clock=clock)
+        self.files = FilesAPI(auth, self._file_store)
+        """`/v1/files` as calls: `create`, `list`, `retrieve`, `content`, `delete`."""
+        self.admin = AdminAPI(auth, services, router)
+        """The operator's calls, master key only: keys, spend, models, config, metrics."""
         health = config.health
-        self.prober = (
+        self._prober = (
             HealthProber(
                 probe_model=health.probe_model,
                 interval=float(health.interval_secs),
-                resolver=self.resolver,
-                router=self.router,
-                transport=self.transport,
-                clock=self.clock,
+                resolver=resolver,
+                router=router,
+                transport=transport,
+                clock=clock,
             )
             if health and health.interval_secs and health.probe_model
             else None
         )
         self._background: list[asyncio.Task[None]] = []
         self._started = False
-        self.created = int(time.time())
+        self._created = int(time.time())
+
+    @property
+    def config(self) -> Config:
+        """The configuration this gateway serves."""
+        return self._config
 
     # -- construction and lifecycle ---------------------------------------------
 
@@ -170,17 +183,18 @@ class Proxy:
         if self._started:
             return
         self._started = True
-        await self.governor.start()
-        if self.files.startup_warning:
-            if self.config.files is not None:
-                log.warning("%s", self.files.startup_warning)
+        await self._services.governor.start()
+        warning = self._file_store.startup_warning
+        if warning:
+            if self._config.files is not None:
+                log.warning("%s", warning)
             else:
                 log.info("no [files] table: /v1/files keeps uploads in memory until restart")
-        for deployment in self.router.deployments():
+        for deployment in self._router.deployments():
             if deployment.missing_credential:
                 log.warning("%s: %s", deployment.label, deployment.missing_credential)
-        if self.prober is not None:
-            self._background.append(asyncio.create_task(self.prober.run()))
+        if self._prober is not None:
+            self._background.append(asyncio.create_task(self._prober.run()))
 
     async def aclose(self) -> None:
         for task in self._background:
@@ -190,10 +204,11 @@ class Proxy:
                 await task
         self._background.clear()
         self._started = False
-        if self.cache is not None:
-            await self.cache.aclose()
-        await self.governor.aclose()
-        await self.transport.aclose()
+        services = self._services
+        if services.cache is not None:
+            await services.cache.aclose()
+        await services.governor.aclose()
+        await services.transport.aclose()
 
     async def __aenter__(self) -> Proxy:
         await self.start()
@@ -202,44 +217,45 @@ class Proxy:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    def secrets(self) -> list[str]:
+        """Every secret this gateway holds (master key, virtual keys, provider keys), for
+        a log scrubber; never send these anywhere."""
+        found = set(config_secrets(self._config))
+        found.update(d.target.api_key or "" for d in self._router.deployments())
+        found.discard("")
+        return sorted(found)
+
     # -- readiness and health ----------------------------------------------------
 
     def readiness(self) -> tuple[bool, str]:
-        if not self.config.models:
+        if not self._config.models:
             return False, "no models are configured: add a [[models]] entry"
-        if self.auth.closed:
+        if self._auth.closed:
             return False, "no API keys are configured: set [general] master_key or add [[keys]]"
         if not self._started:
             return False, "starting"
         return True, "ready"
 
-    def health(self) -> dict[str, Any]:
-        states = [self.router.state_of(d) for d in self.router.deployments()]
+    def health(self) -> HealthReport:
+        router = self._router
+        states = [router.state_of(d) for d in router.deployments()]
         up = sum(1 for s in states if s.state in ("healthy", "half_open"))
         status = "healthy" if states and up == len(states) else "degraded" if up else "unhealthy"
-        return {
-            "status": status,
-            "deployments": [{f: getattr(s, f) for f in s.__struct_fields__} for s in states],
-        }
+        return HealthReport(
+            status=status,
+            deployments=states,
+        )
 
     # -- models -----------------------------------------------------------------
 
-    @staticmethod
-    def decode(body: bytes | Mapping[str, Any]) -> dict[str, Any]:
-        """Decode a JSON request body (400 when it is not a JSON object)."""
-        return decode_body(body)
+    def list_models(self, *, api_key: str | None) -> ModelList:
+        caller = self._auth.authenticate(api_key)
+        names = [n for n in self._services.resolver.pools if caller.may_use(n)]
+        return ModelList(object="list", data=[self._model_object(n) for n in names])
 
-    def authenticate(self, api_key: str | None) -> Caller:
-        return self.auth.authenticate(api_key)
-
-    def list_models(self, *, api_key: str | None) -> dict[str, Any]:
-        caller = self.auth.authenticate(api_key)
-        names = [name for name in self.resolver.pools if caller.may_use(name)]
-        return {"object": "list", "data": [self._model_object(n) for n in names]}
-
-    def get_model(self, model: str, *, api_key: str | None) -> dict[str, Any]:
-        caller = self.auth.authenticate(api_key)
-        if model not in self.resolver.pools or not caller.may_use(model):
+    def get_model(self, model: str, *, api_key: str | None) -> ModelObject:
+        caller = self._auth.authenticate(api_key)
+        if model not in self._services.resolver.pools or not caller.may_use(model):
             raise NotFoundError(
                 f"model {model!r} does not exist or this key may not use it",
                 param="model",
@@ -247,8 +263,8 @@ class Proxy:
             )
         return self._model_object(model)
 
-    def _model_object(self, name: str) -> dict[str, Any]:
-        return {"id": name, "object": "model", "created": self.created, "owned_by": "liter-llm"}
+    def _model_object(self, name: str) -> ModelObject:
+        return ModelObject(id=name, object="model", created=self._created, owned_by="liter-llm")
 
     # -- chat and embeddings ------------------------------------------------------
 
@@ -312,7 +328,7 @@ class Proxy:
         self,
         body: bytes | Mapping[str, Any],
         api_key: str | None,
-        kind: str,
+        kind: Kind,
         headers: Mapping[str, str] | None,
         outcome: Outcome | None,
         stream: bool | None = False,
@@ -322,7 +338,7 @@ class Proxy:
         model = "-"
         key = "-"
         try:
-            caller = self.auth.authenticate(api_key)  # before reading what a stranger sent
+            caller = self._auth.authenticate(api_key)  # before reading what a stranger sent
             key = caller.description
             request = decode_body(body)
             if isinstance(request.get("model"), str):
@@ -339,141 +355,22 @@ class Proxy:
         except LiterLLMError as error:
             if outcome is not None:
                 outcome.model, outcome.key, outcome.status = model, key, error.status
-            self.metrics.observe_request(
+            self._services.metrics.observe_request(
                 model=model, deployment="-", key=key, status=error.status, duration=0.0
             )
             raise
-        return Exchange(self, caller, request, kind, headers, outcome)
-
-    # -- files --------------------------------------------------------------------
-
-    def file_owner(self, api_key: str | None) -> str | None:
-        """The owner id files are stored under for this key (None: the master key)."""
-        caller = self.auth.authenticate(api_key)
-        return None if caller.is_master else caller.identity
-
-    async def create_file(
-        self, *, api_key: str | None, filename: str, purpose: Any, chunks: AsyncIterator[bytes]
-    ) -> dict[str, Any]:
-        owner = self.file_owner(api_key)
-        return await self.files.create(
-            owner=owner, filename=filename, purpose=purpose, chunks=chunks
-        )
-
-    async def list_files(
-        self,
-        *,
-        api_key: str | None,
-        purpose: str | None = None,
-        limit: int = 10000,
-        after: str | None = None,
-        order: str = "desc",
-    ) -> dict[str, Any]:
-        owner = self.file_owner(api_key)
-        if order not in ("asc", "desc"):
-            raise BadRequestError("order must be 'asc' or 'desc'", param="order")
-        return await self.files.list(
-            owner=owner,
-            purpose=purpose,
-            limit=limit,
-            after=after,
-            order="asc" if order == "asc" else "desc",
-        )
-
-    async def retrieve_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
-        owner = self.file_owner(api_key)
-        return await self.files.retrieve(owner=owner, file_id=file_id)
-
-    async def file_content(self, file_id: str, *, api_key: str | None) -> AsyncIterator[bytes]:
-        owner = self.file_owner(api_key)
-        return await self.files.content(owner=owner, file_id=file_id)
-
-    async def delete_file(self, file_id: str, *, api_key: str | None) -> dict[str, Any]:
-        owner = self.file_owner(api_key)
-        return await self.files.delete(owner=owner, file_id=file_id)
-
-    # -- operators ----------------------------------------------------------------------
-
-    def require_master(self, api_key: str | None) -> None:
-        """Admin and metrics endpoints: the master key only (403 for virtual keys)."""
-        caller = self.auth.authenticate(api_key)
-        if not caller.is_master:
-            raise PermissionDeniedError(
-                "this endpoint needs the master key", code="master_key_required"
-            )
-
-    async def render_metrics(self) -> tuple[bytes, str]:
-        snapshot = await self.governor.snapshot()
-        self.metrics.update_spend(_spend_caps(snapshot))
-        if self.cache is not None:
-            stats = self.cache.stats
-            self.metrics.update_cache_backend(
-                errors=stats.errors, skipped=stats.skipped, writes=stats.writes
-            )
-        return self.metrics.render()
-
-    async def admin_keys(self) -> dict[str, Any]:
-        snapshot = await self.governor.snapshot()
-        return {"object": "list", "data": snapshot["keys"]}
-
-    async def admin_spend(self) -> dict[str, Any]:
-        snapshot = await self.governor.snapshot()
-        return {
-            "global": snapshot["global"],
-            "master": snapshot["master"],
-            "models": snapshot["models"],
-            "keys": [
-                {
-                    "id": k["id"],
-                    "description": k["description"],
-                    "spend": k["spend"],
-                    "remaining_budget": k["remaining_budget"],
-                }
-                for k in snapshot["keys"]
-            ],
-        }
-
-    def admin_models(self) -> dict[str, Any]:
-        pools = []
-        for name, deployments in self.resolver.pools.items():
-            states = [self.router.state_of(d) for d in deployments]
-            pools.append(
-                {
-                    "name": name,
-                    "fallbacks": self.resolver.fallbacks(name),
-                    "deployments": [
-                        {f: getattr(s, f) for f in s.__struct_fields__} for s in states
-                    ],
-                }
-            )
-        return {"strategy": self.config.routing.strategy, "pools": pools}
-
-    def admin_config(self) -> dict[str, Any]:
-        return effective_config(self.config)
+        return Exchange(self._services, caller, request, kind, headers, outcome)
 
 
-def _spend_caps(snapshot: dict[str, Any]) -> list[SpendCap]:
-    from .observability.metrics import SpendCap
+def _network_transport(environ: Mapping[str, str]) -> Transport:
+    from .transport.client import HttpTransport, proxies_from
 
-    caps = [
-        SpendCap(
-            scope="global",
-            name="global",
-            spent=snapshot["global"]["spend"],
-            limit=snapshot["global"]["limits"]["budget_limit"],
-        )
-    ]
-    caps += [
-        SpendCap(scope="model", name=name, spent=m["spend"], limit=m["limit"])
-        for name, m in snapshot["models"].items()
-    ]
-    caps += [
-        SpendCap(
-            scope="key",
-            name=k["description"] or k["id"],
-            spent=k["spend"],
-            limit=k["limits"]["budget_limit"],
-        )
-        for k in snapshot["keys"]
-    ]
-    return caps
+    proxies = proxies_from(environ)  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY
+    try:
+        return HttpTransport(proxies=proxies)
+    except ValueError as error:
+        raise ConfigError(
+            f"HTTPS_PROXY / HTTP_PROXY: {error}; set it to http://host:port "
+            "(or http://user:password@host:port) or unset it",
+            path="environment",
+        ) from None

@@ -13,13 +13,7 @@ from collections.abc import Awaitable
 
 import msgspec
 
-from literllm import Proxy
-from literllm.errors import (
-    LiterLLMError,
-    MethodNotAllowedError,
-    NotFoundError,
-)
-from literllm.outcome import Outcome
+from literllm import LiterLLMError, MethodNotAllowedError, NotFoundError, Outcome, Proxy
 
 from .accesslog import AccessLog, AccessRecord
 from .cors import Cors

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import literllm
+from literllm import ConfigError, Pricing
 from literllm.config import (
     Config,
     apply_overrides,
@@ -16,8 +17,6 @@ from literllm.config import (
     load_config,
     summary,
 )
-from literllm.errors import ConfigError
-from literllm.pricing import Pricing
 
 __all__ = ["main"]
 

@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from literllm.errors import LiterLLMError, PayloadTooLargeError, UnsupportedMediaTypeError
-from literllm.outcome import Outcome
+from literllm import LiterLLMError, Outcome, PayloadTooLargeError, UnsupportedMediaTypeError
 
 if TYPE_CHECKING:
     from literllm import Proxy

@@ -8,10 +8,8 @@ import os
 import signal
 import sys
 
-from literllm import Proxy
+from literllm import Proxy, Redactor, configure_tracing_from_env
 from literllm.config import Config, apply_overrides, load_config
-from literllm.observability.otel_setup import configure_sdk_from_env
-from literllm.observability.redact import Redactor
 
 from .accesslog import AccessLog
 from .app import App, create_app
@@ -25,12 +23,10 @@ GRACE_SECS = 30
 def build_app(config: Config, log_format: str) -> App:
     """The app for `config`, with tracing from `OTEL_*`, a scrubbed access log, and the
     objects built at start-up frozen out of the garbage collector's passes."""
-    configure_sdk_from_env()
+    configure_tracing_from_env()
     proxy = Proxy.from_config(config)
-    secrets = [d.target.api_key for d in proxy.router.deployments() if d.target.api_key]
     access_log = AccessLog(
-        "json" if log_format == "json" else "plain",
-        redactor=Redactor.from_config(config, extra=secrets),
+        "json" if log_format == "json" else "plain", redactor=Redactor(proxy.secrets())
     )
     return create_app(proxy, access_log, freeze_gc=True)
 

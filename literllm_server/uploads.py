@@ -32,7 +32,7 @@ from typing import Final
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from literllm.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
+from literllm import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 __all__ = ["FileUpload", "parse_file_upload"]
 

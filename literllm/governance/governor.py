@@ -24,7 +24,7 @@ any limit applies to: each pair describes the binding window (least remaining) o
 key's and the global `[rate_limit]` ones. `settle` and `release` never raise: a store
 failure there is logged (the response has already been served).
 
-Identity: a key is known in state, logs and errors by `key_identity(token)`, the first
+Identity: a key is known in state, logs and errors by `key_id(token)`, the first
 16 hex digits of its SHA-256 (`k-...`), stable across processes and restarts; the
 master key is `master`. Tokens never appear in state, errors or logs.
 
@@ -38,44 +38,45 @@ hit). Cost is 0 without usage and for unpriced models (logged once per Governor)
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import logging
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any
 
 from ..clock import Clock
 from ..config.schema import Config, KeyConfig
 from ..errors import ServiceUnavailableError
+from ..identity import MASTER_KEY_ID, key_id
 from ..pricing import Pricing
 from ..providers.base import Usage
 from ..state import Cap, StateStore, StateUnavailableError, create_state_store
-from ..state.memory import MemoryStateStore
 from .budget import BudgetGuard, spend_names
 from .ratelimit import WINDOW_SECONDS, RateLimiter, token_updates
+from .snapshot import (
+    GlobalStatus,
+    GovernanceSnapshot,
+    KeyStatus,
+    Limits,
+    MasterStatus,
+    ModelSpend,
+    StateStatus,
+    WindowUsage,
+)
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_TOKENS",
     "RESERVATION_MARGIN_SECS",
     "Admission",
     "Governor",
-    "key_identity",
 ]
 
 _log = logging.getLogger("literllm.governance.governor")
 
-MASTER_KEY_ID = "master"
 RESERVATION_MARGIN_SECS = 60.0
 """A reservation expires `[server] request_timeout_secs` plus this after it is made."""
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
 """Output cap for the budget estimate when neither the request nor the price table has one."""
-
-
-def key_identity(token: str) -> str:
-    """The stable, non-secret id of a virtual key (first 16 hex digits of SHA-256)."""
-    return "k-" + hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
 def _label(key_id: str, key: KeyConfig | None) -> str:
@@ -140,10 +141,10 @@ class Governor:
         self._reservation_ttl = config.server.request_timeout_secs + RESERVATION_MARGIN_SECS
         self._fail_open = config.state.fail_open
         self._unpriced_logged: set[str] = set()
-        self._key_ids = {key.key: key_identity(key.key) for key in config.keys}
+        self._key_ids = {key.key: key_id(key.key) for key in config.keys}
         self._rules: dict[str | None, _KeyRules] = {}
         """key token (None: the master key) -> its rules"""
-        self._in_process = isinstance(store, MemoryStateStore)
+        self._in_process = store.settles_without_suspending
         # Entry ids: unique across processes sharing a store, cheaper than uuid4.
         self._id_prefix = os.urandom(8).hex()
         self._ids = itertools.count(1)
@@ -222,15 +223,15 @@ class Governor:
         token = None if key is None else key.key
         rules = self._rules.get(token)
         if rules is None or rules.key is not key:  # another config's key with this token
-            key_id = MASTER_KEY_ID if key is None else self._key_id(key)
-            rules = self._rules[token] = _KeyRules(key_id, key, self._limiter, self._budget)
+            name = MASTER_KEY_ID if key is None else self._key_id(key)
+            rules = self._rules[token] = _KeyRules(name, key, self._limiter, self._budget)
         return rules
 
     def _key_id(self, key: KeyConfig) -> str:
-        key_id = self._key_ids.get(key.key)
-        if key_id is None:
-            key_id = self._key_ids[key.key] = key_identity(key.key)
-        return key_id
+        known = self._key_ids.get(key.key)
+        if known is None:
+            known = self._key_ids[key.key] = key_id(key.key)
+        return known
 
     def _unavailable(self, error: StateUnavailableError, what: str) -> None:
         if not self._fail_open:
@@ -248,7 +249,7 @@ class Governor:
         except StateUnavailableError as error:
             _log.error("state store unavailable, %s was not recorded: %s", what(), error)
 
-    async def snapshot(self) -> dict[str, Any]:
+    async def snapshot(self) -> GovernanceSnapshot:
         """Limits, window usage and spend for the admin API; never contains a token."""
         now = self._clock.time()
         windows: list[str] = ["global:requests", "global:tokens"]
@@ -262,58 +263,52 @@ class Governor:
             key_id = self._key_id(key)
             spent = spend.get(f"key:{key_id}", 0.0)
             keys.append(
-                {
-                    "id": key_id,
-                    "description": key.description,
-                    "models": list(key.models),
-                    "limits": {"rpm": key.rpm, "tpm": key.tpm, "budget_limit": key.budget_limit},
-                    "window": {
-                        "requests": _counted(usage, f"key:{key_id}:requests", key.rpm),
-                        "tokens": _counted(usage, f"key:{key_id}:tokens", key.tpm),
-                    },
-                    "spend": spent,
-                    "remaining_budget": _remaining(key.budget_limit, spent),
-                }
+                KeyStatus(
+                    id=key_id,
+                    description=key.description,
+                    models=list(key.models),
+                    limits=Limits(rpm=key.rpm, tpm=key.tpm, budget_limit=key.budget_limit),
+                    window=WindowUsage(
+                        requests=_counted(usage, f"key:{key_id}:requests", key.rpm),
+                        tokens=_counted(usage, f"key:{key_id}:tokens", key.tpm),
+                    ),
+                    spend=spent,
+                    remaining_budget=_remaining(key.budget_limit, spent),
+                )
             )
         rate_limit = self._config.rate_limit
         global_rpm = rate_limit.rpm if rate_limit else None
         global_tpm = rate_limit.tpm if rate_limit else None
         global_limit = self._budget.limit_of("global")
-        models: dict[str, dict[str, float | None]] = {}
+        models: dict[str, ModelSpend] = {}
         model_names = {n.removeprefix("model:") for n in spend if n.startswith("model:")}
         model_names.update(self._config.budget.model_limits if self._config.budget else {})
         for name in sorted(model_names):
             spent = spend.get(f"model:{name}", 0.0)
             limit = self._budget.limit_of(f"model:{name}")
-            models[name] = {
-                "spend": spent,
-                "limit": limit,
-                "remaining_budget": _remaining(limit, spent),
-            }
-        return {
-            "state": {
-                "backend": self._config.state.backend,
-                "fail_open": self._config.state.fail_open,
-            },
-            "global": {
-                "limits": {
-                    "rpm": global_rpm,
-                    "tpm": global_tpm,
-                    "budget_limit": global_limit,
-                },
-                "window": {
-                    "requests": _counted(usage, "global:requests", global_rpm),
-                    "tokens": _counted(usage, "global:tokens", global_tpm),
-                },
-                "spend": spend.get("global", 0.0),
-                "remaining_budget": _remaining(global_limit, spend.get("global", 0.0)),
-                "enforcement": self._config.budget.enforcement if self._config.budget else "hard",
-                "soft_overruns_this_process": dict(self._budget.soft_overruns),
-            },
-            "master": {"spend": spend.get(f"key:{MASTER_KEY_ID}", 0.0)},
-            "keys": keys,
-            "models": models,
-        }
+            models[name] = ModelSpend(
+                spend=spent, limit=limit, remaining_budget=_remaining(limit, spent)
+            )
+        global_spent = spend.get("global", 0.0)
+        return GovernanceSnapshot(
+            state=StateStatus(
+                backend=self._config.state.backend, fail_open=self._config.state.fail_open
+            ),
+            global_=GlobalStatus(
+                limits=Limits(rpm=global_rpm, tpm=global_tpm, budget_limit=global_limit),
+                window=WindowUsage(
+                    requests=_counted(usage, "global:requests", global_rpm),
+                    tokens=_counted(usage, "global:tokens", global_tpm),
+                ),
+                spend=global_spent,
+                remaining_budget=_remaining(global_limit, global_spent),
+                enforcement=self._config.budget.enforcement if self._config.budget else "hard",
+                soft_overruns_this_process=dict(self._budget.soft_overruns),
+            ),
+            master=MasterStatus(spend=spend.get(f"key:{MASTER_KEY_ID}", 0.0)),
+            keys=keys,
+            models=models,
+        )
 
 
 def _counted(usage: dict[str, int], window: str, limit: int | None) -> int | None:

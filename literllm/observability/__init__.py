@@ -1,0 +1,1 @@
+"""Tracing (OpenTelemetry GenAI spans), Prometheus metrics, and secret redaction."""

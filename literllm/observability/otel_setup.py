@@ -1,7 +1,7 @@
 """Install an OpenTelemetry SDK tracer provider from the standard `OTEL_*` variables.
 
 The core only needs `opentelemetry-api`; `pip install 'liter-llm[otel]'` adds the SDK
-and the OTLP exporter. `configure_sdk_from_env()` is called once at startup (the
+and the OTLP exporter. `configure_tracing_from_env()` is called once at startup (the
 `liter-llm` command does; a library user may call it or configure OpenTelemetry
 themselves). It does nothing, and returns None, unless all of these hold:
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-__all__ = ["DEFAULT_SERVICE_NAME", "configure_sdk_from_env", "exporter_names"]
+__all__ = ["DEFAULT_SERVICE_NAME", "configure_tracing_from_env", "exporter_names"]
 
 DEFAULT_SERVICE_NAME = "liter-llm"
 _INSTALL_HINT = "install it with: pip install 'liter-llm[otel]'"
@@ -95,7 +95,7 @@ def _exporters(names: list[str], environ: Mapping[str, str]) -> list[SpanExporte
     return exporters
 
 
-def configure_sdk_from_env(*, set_global: bool = True) -> TracerProvider | None:
+def configure_tracing_from_env(*, set_global: bool = True) -> TracerProvider | None:
     """Build (and by default install globally) a tracer provider as the `OTEL_*`
     variables describe; None when they ask for nothing or the packages are missing."""
     environ = os.environ

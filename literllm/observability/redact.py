@@ -20,7 +20,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from typing import Any, Final
@@ -29,10 +28,12 @@ import msgspec
 
 from ..config.schema import Config
 from ..config.summary import redact_token
+from ..identity import key_id
 
 __all__ = [
     "MASK",
     "Redactor",
+    "config_secrets",
     "effective_config",
     "key_label",
     "mask_url_credentials",
@@ -52,14 +53,10 @@ _SECRET_QUERY = re.compile(
 )
 
 
-def key_fingerprint(token: str) -> str:
-    """8 hex digits of the token's SHA-256: tells keys apart, reveals nothing usable."""
-    return hashlib.sha256(token.encode()).hexdigest()[:8]
-
-
 def key_label(token: str, description: str | None = None) -> str:
-    """The name logs, metrics and the admin API give a key: never the token."""
-    return description if description else f"key-{key_fingerprint(token)}"
+    """The name logs, metrics and the admin API give a key: its description, else its
+    id (`literllm.identity.key_id`); never the token."""
+    return description if description else key_id(token)
 
 
 def mask_url_credentials(text: str) -> str:
@@ -127,7 +124,8 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return render(trie)
 
 
-def _config_secrets(config: Config) -> Iterable[str]:
+def config_secrets(config: Config) -> Iterable[str]:
+    """Every secret written in (or interpolated into) the config."""
     if config.general.master_key:
         yield config.general.master_key
     yield from (m.api_key for m in config.models if m.api_key)
@@ -165,7 +163,7 @@ class Redactor:
     def from_config(cls, config: Config, extra: Iterable[str] = ()) -> Redactor:
         """Every secret the config holds, plus `extra` (say, provider keys from the
         environment)."""
-        return cls((*_config_secrets(config), *extra))
+        return cls((*config_secrets(config), *extra))
 
     def scrub(self, text: str) -> str:
         if self._pattern is None:

@@ -1,7 +1,7 @@
 """Tracing: one OpenTelemetry span per gateway request, one child span per upstream attempt.
 
 The gateway depends on `opentelemetry-api` only. Until an SDK is installed and
-configured (see `literllm.observability.otel_setup.configure_sdk_from_env`), the api hands out
+configured (see `literllm.observability.otel_setup.configure_tracing_from_env`), the api hands out
 non-recording spans and every call here costs a few attribute lookups.
 
 Attributes follow the OpenTelemetry GenAI semantic conventions (development status,
@@ -377,7 +377,7 @@ class _DisabledRequest(RequestSpan):
 
 class Telemetry:
     """The tracer of one Proxy. `enabled` comes from `[general] enable_tracing`;
-    `tracer_provider` defaults to the global one (set by `configure_sdk_from_env` or by
+    `tracer_provider` defaults to the global one (set by `configure_tracing_from_env` or by
     the host application); `record_content` opts in to recording message contents."""
 
     __slots__ = (

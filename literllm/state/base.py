@@ -83,6 +83,10 @@ class ReserveOutcome(msgspec.Struct, frozen=True):
 
 
 class StateStore(Protocol):
+    settles_without_suspending: bool
+    """True when every operation completes without yielding to the event loop (the
+    in-process store): callers need not shield a settlement from cancellation."""
+
     async def start(self) -> None:
         """Open or connect; raise `StateUnavailableError` when that fails."""
 

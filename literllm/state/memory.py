@@ -172,6 +172,8 @@ class _Log:
 
 
 class MemoryStateStore:
+    settles_without_suspending = True
+
     def __init__(self) -> None:
         self._logs: dict[str, _Log] = {}
         self._spend: dict[str, float] = {}

@@ -238,6 +238,8 @@ def _number(value: Any) -> float:
 
 
 class RedisStateStore:
+    settles_without_suspending = False
+
     def __init__(self, url: str, *, prefix: str = "literllm:", timeout_secs: float = 2.0) -> None:
         self._url = url
         self._where = _redacted(url)

@@ -54,6 +54,8 @@ _SYNCHRONOUS = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTR
 
 
 class SQLiteStateStore:
+    settles_without_suspending = False
+
     def __init__(
         self, path: str | Path, *, synchronous: str = "normal", busy_timeout_ms: int = 10_000
     ) -> None:

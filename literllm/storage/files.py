@@ -33,6 +33,7 @@ import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Literal, TypeVar
 
+import msgspec
 import opendal
 
 from literllm.clock import Clock
@@ -45,7 +46,7 @@ from literllm.errors import (
 )
 from literllm.storage.blob import build_operator
 
-__all__ = ["FILE_PURPOSES", "FileStore"]
+__all__ = ["FILE_PURPOSES", "FileDeleted", "FileList", "FileObject", "FileStore"]
 
 FILE_PURPOSES: frozenset[str] = frozenset(
     {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
@@ -57,8 +58,36 @@ _READ_CHUNK = 64 * 1024
 _LIST_CONCURRENCY = 16
 _MAX_LIST_LIMIT = 10_000
 
-FileObject = dict[str, Any]
 _T = TypeVar("_T")
+
+
+class FileObject(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """OpenAI's File object; `expires_at` and `status_details` are left out when unset
+    (OpenAI's schema allows no nulls there)."""
+
+    id: str
+    object: str
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: str
+    status: str
+    expires_at: int | None = None
+    status_details: str | None = None
+
+
+class FileList(msgspec.Struct, kw_only=True):
+    object: str
+    data: list[FileObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class FileDeleted(msgspec.Struct, kw_only=True):
+    id: str
+    object: str
+    deleted: bool
 
 
 class FileStore:
@@ -117,28 +146,26 @@ class FileStore:
             resolved = purpose if isinstance(purpose, str) else purpose()
             _check_purpose(resolved)
             created = self._clock.time()
-            file_object: FileObject = {
-                "id": file_id,
-                "object": "file",
-                "bytes": size,
-                "created_at": int(created),
-                "filename": filename,
-                "purpose": resolved,
-                "status": "processed",
-                "expires_at": None,
-                "status_details": None,
-            }
-            meta = {"file": file_object, "owner": owner, "created": created}
+            file_object = FileObject(
+                id=file_id,
+                object="file",
+                bytes=size,
+                created_at=int(created),
+                filename=filename,
+                purpose=resolved,
+                status="processed",
+            )
+            meta = {"file": msgspec.to_builtins(file_object), "owner": owner, "created": created}
             await _backend(self._operator.write(base + "meta.json", _encode(meta)))
         except BaseException:
             await self._discard(base)
             raise
-        return dict(file_object)
+        return file_object
 
     async def retrieve(self, *, owner: str | None, file_id: str) -> FileObject:
         """The File object, or NotFoundError for a missing or another owner's file."""
         meta = await self._visible_meta(owner, file_id)
-        return dict(meta["file"])
+        return _file_object(meta)
 
     async def content(self, *, owner: str | None, file_id: str) -> AsyncIterator[bytes]:
         """The file's bytes as a stream; ownership is checked before it starts."""
@@ -150,13 +177,13 @@ class FileStore:
             raise _not_found(file_id) from None
         return self._stream(reader)
 
-    async def delete(self, *, owner: str | None, file_id: str) -> dict[str, Any]:
-        """Delete a visible file: `{"id", "object": "file", "deleted": true}`."""
+    async def delete(self, *, owner: str | None, file_id: str) -> FileDeleted:
+        """Delete a visible file."""
         await self._visible_meta(owner, file_id)
         base = self._prefix + file_id + "/"
         await _backend(self._operator.delete(base + "meta.json"))
         await self._discard(base)
-        return {"id": file_id, "object": "file", "deleted": True}
+        return FileDeleted(id=file_id, object="file", deleted=True)
 
     async def list(
         self,
@@ -166,7 +193,7 @@ class FileStore:
         limit: int = _MAX_LIST_LIMIT,
         after: str | None = None,
         order: Literal["asc", "desc"] = "desc",
-    ) -> dict[str, Any]:
+    ) -> FileList:
         """A page of visible files, newest first by default, OpenAI's list shape."""
         if not 1 <= limit <= _MAX_LIST_LIMIT:
             raise BadRequestError(
@@ -192,14 +219,14 @@ class FileStore:
                     param="after",
                 )
             start = ids.index(after) + 1
-        page = [dict(meta["file"]) for meta in metas[start : start + limit]]
-        return {
-            "object": "list",
-            "data": page,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-            "has_more": start + limit < len(metas),
-        }
+        page = [_file_object(meta) for meta in metas[start : start + limit]]
+        return FileList(
+            object="list",
+            data=page,
+            first_id=page[0].id if page else None,
+            last_id=page[-1].id if page else None,
+            has_more=start + limit < len(metas),
+        )
 
     async def _write_content(self, path: str, chunks: AsyncIterator[bytes]) -> int:
         size = 0
@@ -241,6 +268,10 @@ class FileStore:
         except ValueError:
             return None  # a torn or foreign object under the prefix is not a file
         if not _is_meta(meta, file_id):
+            return None
+        try:
+            _file_object(meta)
+        except msgspec.ValidationError:
             return None
         return meta  # type: ignore[no-any-return]
 
@@ -315,8 +346,18 @@ def _is_meta(value: Any, file_id: str) -> bool:
     return value["file"].get("id") == file_id and isinstance(created, int | float)
 
 
+def _file_object(meta: dict[str, Any]) -> FileObject:
+    return msgspec.convert(meta["file"], FileObject)
+
+
 def _owned_by(meta: dict[str, Any], owner: str | None) -> bool:
-    return owner is None or meta.get("owner") == owner
+    if owner is None:
+        return True
+    stored = meta.get("owner")
+    # Files stored before 0.2 name their owner "k_<digest>"; the key id is now "k-<digest>".
+    if isinstance(stored, str) and stored.startswith("k_"):
+        stored = "k-" + stored[2:]
+    return stored == owner
 
 
 def _not_found(file_id: str) -> NotFoundError:

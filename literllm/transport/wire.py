@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import httptools
 
-from .. import __version__
+from .._version import __version__
 from .base import UpstreamRequest
 from .proxies import HttpProxy, basic_credentials, bypassed
 

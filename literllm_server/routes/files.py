@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from literllm.errors import BadRequestError
+from literllm import BadRequestError
 
 from ..http import Gateway, Receive, Request, Send, body_chunks, send_json
 from ..uploads import parse_file_upload
@@ -18,11 +18,11 @@ def _file_id(request: Request) -> str:
 
 async def create_file(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     api_key = request.api_key()
-    app.proxy.file_owner(api_key)  # refuse unauthenticated uploads before reading them
+    app.proxy.files.owner(api_key)  # refuse unauthenticated uploads before reading them
     upload = await parse_file_upload(
         request.headers.get("content-type", ""), body_chunks(receive), limit=app.limit
     )
-    created = await app.proxy.create_file(
+    created = await app.proxy.files.create(
         api_key=api_key,
         filename=upload.filename,
         purpose=upload.known_purpose or upload.purpose,
@@ -40,7 +40,7 @@ async def list_files(app: Gateway, request: Request, receive: Receive, send: Sen
     if not limit.isdigit():
         raise BadRequestError("limit must be a positive whole number", param="limit")
     order = query.get("order", "desc")
-    result = await app.proxy.list_files(
+    result = await app.proxy.files.list(
         api_key=request.api_key(),
         purpose=query.get("purpose"),
         limit=int(limit),
@@ -52,16 +52,18 @@ async def list_files(app: Gateway, request: Request, receive: Receive, send: Sen
 
 async def retrieve_file(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     await send_json(
-        send, await app.proxy.retrieve_file(_file_id(request), api_key=request.api_key())
+        send, await app.proxy.files.retrieve(_file_id(request), api_key=request.api_key())
     )
 
 
 async def delete_file(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
-    await send_json(send, await app.proxy.delete_file(_file_id(request), api_key=request.api_key()))
+    await send_json(
+        send, await app.proxy.files.delete(_file_id(request), api_key=request.api_key())
+    )
 
 
 async def file_content(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
-    chunks = await app.proxy.file_content(_file_id(request), api_key=request.api_key())
+    chunks = await app.proxy.files.content(_file_id(request), api_key=request.api_key())
     await send(
         {
             "type": "http.response.start",

@@ -152,7 +152,7 @@ async def test_virtual_key_model_allowlist() -> None:
             await p.chat({"model": "gpt", "messages": MESSAGES}, api_key=TEAM)
         answer = await p.chat({"model": "chat", "messages": MESSAGES}, api_key=TEAM)
         assert answer.json()["choices"][0]["message"]["content"] == "echo: hi"
-        assert [m["id"] for m in p.list_models(api_key=TEAM)["data"]] == ["chat"]
+        assert [m.id for m in p.list_models(api_key=TEAM).data] == ["chat"]
 
 
 @pytest.mark.parametrize(
@@ -237,8 +237,8 @@ async def test_health_and_readiness() -> None:
     async with p:
         assert p.readiness() == (True, "ready")
         health = p.health()
-    assert health["status"] == "healthy"
-    assert {d["deployment"] for d in health["deployments"]} == {"chat#1", "gpt#2"}
+    assert health.status == "healthy"
+    assert {d.deployment for d in health.deployments} == {"chat#1", "gpt#2"}
 
 
 async def test_request_deadline_cuts_an_attempt_and_ends_the_request() -> None:
@@ -268,7 +268,7 @@ async def test_a_dead_cache_backend_never_fails_a_request_and_is_counted() -> No
     async with proxy(toml=toml) as p:
         answer = await p.chat({"model": "chat", "messages": MESSAGES}, api_key=MASTER)
         assert answer.headers["x-literllm-cache"] == "miss"
-        body, _ = await p.render_metrics()
+        body, _ = await p.admin.metrics(api_key=MASTER)
     samples = {
         (s.name, s.labels.get("event")): s.value
         for family in text_string_to_metric_families(body.decode())

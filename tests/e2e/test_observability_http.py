@@ -146,11 +146,8 @@ class LoggedServer(ServerThread):
 
 
 def access_log_for(config: Config, proxy: Proxy, stream: io.StringIO, fmt: str) -> AccessLog:
-    provider_keys = [d.target.api_key for d in proxy.router.deployments() if d.target.api_key]
     return AccessLog(
-        "json" if fmt == "json" else "plain",
-        stream,
-        redactor=Redactor.from_config(config, extra=provider_keys),
+        "json" if fmt == "json" else "plain", stream, redactor=Redactor(proxy.secrets())
     )
 
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from literllm.config.schema import FilesConfig
@@ -51,7 +52,7 @@ def build_app(store: FileStore) -> Any:
             purpose=upload.known_purpose or upload.purpose,
             chunks=upload.chunks,
         )
-        return web.json_response(created)
+        return web.json_response(msgspec.to_builtins(created))
 
     async def list_files(request: Any) -> Any:
         query = request.query
@@ -62,11 +63,12 @@ def build_app(store: FileStore) -> Any:
             after=query.get("after"),
             order=query.get("order", "desc"),
         )
-        return web.json_response(page)
+        return web.json_response(msgspec.to_builtins(page))
 
     async def retrieve(request: Any) -> Any:
         file_id = request.match_info["file_id"]
-        return web.json_response(await store.retrieve(owner=owner_of(request), file_id=file_id))
+        found = await store.retrieve(owner=owner_of(request), file_id=file_id)
+        return web.json_response(msgspec.to_builtins(found))
 
     async def content(request: Any) -> Any:
         file_id = request.match_info["file_id"]
@@ -80,7 +82,8 @@ def build_app(store: FileStore) -> Any:
 
     async def delete(request: Any) -> Any:
         file_id = request.match_info["file_id"]
-        return web.json_response(await store.delete(owner=owner_of(request), file_id=file_id))
+        deleted = await store.delete(owner=owner_of(request), file_id=file_id)
+        return web.json_response(msgspec.to_builtins(deleted))
 
     app = web.Application(middlewares=[errors], client_max_size=LIMIT * 4)
     app.router.add_post("/v1/files", create)

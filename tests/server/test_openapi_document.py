@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from literllm_server.routes import ROUTES
 from literllm_server.openapi import openapi_document
+from literllm_server.routes import ROUTES
 
 
 def test_every_v1_and_operator_route_is_documented() -> None:

@@ -141,12 +141,12 @@ async def test_sdk_upload_into_a_file_store(sdk_request: tuple[str, bytes], cloc
         purpose=upload.known_purpose or upload.purpose,
         chunks=upload.chunks,
     )
-    assert (created["filename"], created["purpose"], created["bytes"]) == (
+    assert (created.filename, created.purpose, created.bytes) == (
         "data.jsonl",
         "batch",
         len(TRICKY),
     )
-    assert await drain(await store.content(owner="k", file_id=created["id"])) == TRICKY
+    assert await drain(await store.content(owner="k", file_id=created.id)) == TRICKY
 
 
 def form(*parts: tuple[str, bytes, str | None], boundary: str = "b0undary") -> bytes:
@@ -178,8 +178,8 @@ async def test_purpose_after_the_file(chunk_size: int, clock: Any) -> None:
         purpose=upload.known_purpose or upload.purpose,
         chunks=upload.chunks,
     )
-    assert created["purpose"] == "fine-tune"
-    assert created["bytes"] == len(b"payload")
+    assert created.purpose == "fine-tune"
+    assert created.bytes == len(b"payload")
 
 
 async def test_purpose_before_consuming_chunks_is_a_programming_error() -> None:

@@ -8,7 +8,8 @@ import logging
 import pytest
 
 from literllm.errors import BudgetExceededError
-from literllm.governance.governor import Governor, key_identity
+from literllm.governance.governor import Governor
+from literllm.identity import key_id
 from literllm.providers.base import Usage
 
 from .governance_support import OTHER_MODEL, PRICED_MODEL, FakeClock, GovernorFactory
@@ -53,8 +54,8 @@ async def test_concurrent_requests_never_overshoot_a_key_budget(
     results = await asyncio.gather(*tasks)
     assert results.count(True) == 5
     snapshot = await governor.snapshot()
-    assert snapshot["keys"][0]["spend"] == pytest.approx(1.0)
-    assert snapshot["keys"][0]["remaining_budget"] == pytest.approx(0.0)
+    assert snapshot.keys[0].spend == pytest.approx(1.0)
+    assert snapshot.keys[0].remaining_budget == pytest.approx(0.0)
     assert await _one_request(governor) is False
 
 
@@ -107,8 +108,8 @@ async def test_master_key_is_not_bound_by_key_budgets(make_governor: GovernorFac
     await admission.reserve(provider_model=PRICED_MODEL, max_cost=COST)
     assert await admission.settle(provider_model=PRICED_MODEL, usage=USAGE) == pytest.approx(COST)
     snapshot = await governor.snapshot()
-    assert snapshot["master"]["spend"] == pytest.approx(COST)
-    assert snapshot["keys"][0]["spend"] == 0.0
+    assert snapshot.master.spend == pytest.approx(COST)
+    assert snapshot.keys[0].spend == 0.0
 
 
 async def test_a_new_reservation_replaces_the_earlier_one(make_governor: GovernorFactory) -> None:
@@ -131,7 +132,7 @@ async def test_failed_request_releases_its_reservation(make_governor: GovernorFa
     # leaving the block released it: the whole budget is free again
     admission = await governor.admit(key=key, model="m", estimated_tokens=1)
     await admission.reserve(provider_model=PRICED_MODEL, max_cost=1.0)
-    assert (await governor.snapshot())["keys"][0]["spend"] == 0.0
+    assert (await governor.snapshot()).keys[0].spend == 0.0
 
 
 async def test_cancelled_request_releases_its_reservation(make_governor: GovernorFactory) -> None:
@@ -186,15 +187,15 @@ async def test_settle_records_spend_per_key_model_and_globally(
         await admission.settle(provider_model=model, usage=usage)
         assert await admission.settle(provider_model=model, usage=usage) > 0  # idempotent
     snapshot = await governor.snapshot()
-    assert snapshot["keys"][0]["id"] == key_identity("vk-budget-secret")
-    assert snapshot["keys"][0]["description"] == "batch"
-    assert snapshot["keys"][0]["spend"] == pytest.approx(0.2)
-    assert snapshot["keys"][0]["remaining_budget"] == pytest.approx(0.8)
-    assert snapshot["keys"][1]["spend"] == pytest.approx(0.21)
-    assert snapshot["keys"][1]["remaining_budget"] is None
-    assert snapshot["global"]["spend"] == pytest.approx(0.41)
-    assert snapshot["models"][PRICED_MODEL]["spend"] == pytest.approx(0.21)
-    assert snapshot["models"][OTHER_MODEL]["spend"] == pytest.approx(0.2)
+    assert snapshot.keys[0].id == key_id("vk-budget-secret")
+    assert snapshot.keys[0].description == "batch"
+    assert snapshot.keys[0].spend == pytest.approx(0.2)
+    assert snapshot.keys[0].remaining_budget == pytest.approx(0.8)
+    assert snapshot.keys[1].spend == pytest.approx(0.21)
+    assert snapshot.keys[1].remaining_budget is None
+    assert snapshot.global_.spend == pytest.approx(0.41)
+    assert snapshot.models[PRICED_MODEL].spend == pytest.approx(0.21)
+    assert snapshot.models[OTHER_MODEL].spend == pytest.approx(0.2)
     assert "vk-budget-secret" not in repr(snapshot) and "vk-other" not in repr(snapshot)
 
 
@@ -209,10 +210,10 @@ async def test_soft_enforcement_lets_requests_through_and_counts_them(
             await admission.reserve(provider_model=PRICED_MODEL, max_cost=COST)
             await admission.settle(provider_model=PRICED_MODEL, usage=USAGE)
     snapshot = await governor.snapshot()
-    assert snapshot["keys"][0]["spend"] == pytest.approx(1.2)
-    overruns = snapshot["global"]["soft_overruns_this_process"]
+    assert snapshot.keys[0].spend == pytest.approx(1.2)
+    overruns = snapshot.global_.soft_overruns_this_process
     assert overruns["global"] == 6
-    assert overruns[f"key:{key_identity(key.key)}"] == 1  # the sixth crossed the key cap
+    assert overruns[f"key:{key_id(key.key)}"] == 1  # the sixth crossed the key cap
     assert "soft budget overrun" in caplog.text
     assert "vk-budget-secret" not in caplog.text
 

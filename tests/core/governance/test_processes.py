@@ -66,8 +66,8 @@ async def test_sqlite_spend_survives_sigkill(tmp_path: Path) -> None:
     await governor.start()
     snapshot = await governor.snapshot()
     await governor.aclose()
-    assert snapshot["global"]["spend"] == pytest.approx(0.6)
-    assert snapshot["master"]["spend"] == pytest.approx(0.6)
+    assert snapshot.global_.spend == pytest.approx(0.6)
+    assert snapshot.master.spend == pytest.approx(0.6)
 
 
 @pytest.mark.parametrize("backend", ["redis", "sqlite"])

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 
 from literllm.errors import RateLimitError
-from literllm.governance.governor import key_identity
 from literllm.governance.ratelimit import (
     estimate_prompt_tokens,
     estimate_request_tokens,
     format_reset,
 )
+from literllm.governance.snapshot import WindowUsage
+from literllm.identity import key_id
 from literllm.providers.base import Usage
 from literllm.state import WindowHit
 from literllm.state.base import evaluate_window
@@ -118,7 +119,7 @@ async def test_tokens_are_reconciled_with_real_usage(
     second = await governor.admit(key=key, model="m", estimated_tokens=600)
     assert second.headers["x-ratelimit-remaining-tokens"] == "250"
     snapshot = await governor.snapshot()
-    assert snapshot["keys"][0]["window"] == {"requests": None, "tokens": 750}
+    assert snapshot.keys[0].window == WindowUsage(requests=None, tokens=750)
 
 
 async def test_release_frees_tokens_but_the_request_still_counts(
@@ -143,8 +144,8 @@ async def test_cache_hit_uses_no_tokens_and_counts_as_a_request(
     hit = await governor.admit(key=key, model="m", estimated_tokens=900)
     assert await hit.settle(provider_model=None, usage=None) == 0.0
     snapshot = await governor.snapshot()
-    assert snapshot["keys"][0]["window"] == {"requests": 1, "tokens": 0}
-    assert snapshot["keys"][0]["spend"] == 0.0
+    assert snapshot.keys[0].window == WindowUsage(requests=1, tokens=0)
+    assert snapshot.keys[0].spend == 0.0
 
 
 async def test_global_limits_count_every_key_and_the_master_key(
@@ -233,8 +234,8 @@ def test_reset_format() -> None:
     assert format_reset(120.001) == "2m0.001s"
 
 
-def test_key_identity_is_stable_and_not_the_token() -> None:
-    assert key_identity("vk-a") == key_identity("vk-a")
-    assert key_identity("vk-a") != key_identity("vk-b")
-    assert "vk-a" not in key_identity("vk-a")
-    assert len(key_identity("vk-a")) == 18
+def test_key_id_is_stable_and_not_the_token() -> None:
+    assert key_id("vk-a") == key_id("vk-a")
+    assert key_id("vk-a") != key_id("vk-b")
+    assert "vk-a" not in key_id("vk-a")
+    assert len(key_id("vk-a")) == 18

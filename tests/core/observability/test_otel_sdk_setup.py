@@ -1,4 +1,4 @@
-"""`configure_sdk_from_env`: silent unless the OTEL_* variables ask for export."""
+"""`configure_tracing_from_env`: silent unless the OTEL_* variables ask for export."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
-from literllm.observability.otel_setup import configure_sdk_from_env, exporter_names
+from literllm.observability.otel_setup import configure_tracing_from_env, exporter_names
 
 OTEL_VARIABLES = (
     "OTEL_SDK_DISABLED",
@@ -50,7 +50,7 @@ def test_exporter_names(environ: dict[str, str], expected: list[str]) -> None:
 
 
 def test_nothing_configured_installs_nothing() -> None:
-    assert configure_sdk_from_env(set_global=False) is None
+    assert configure_tracing_from_env(set_global=False) is None
 
 
 def test_otlp_http_from_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -59,7 +59,7 @@ def test_otlp_http_from_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
         reason="the otel extra (OTLP exporter) is not installed",
     )
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318")
-    provider = configure_sdk_from_env(set_global=False)
+    provider = configure_tracing_from_env(set_global=False)
     assert provider is not None
     try:
         (exporter,) = exporters_of(provider)
@@ -72,7 +72,7 @@ def test_otlp_http_from_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_console_exporter_and_service_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
     monkeypatch.setenv("OTEL_SERVICE_NAME", "gateway-eu")
-    provider = configure_sdk_from_env(set_global=False)
+    provider = configure_tracing_from_env(set_global=False)
     assert provider is not None
     try:
         (exporter,) = exporters_of(provider)
@@ -94,7 +94,7 @@ def test_missing_exporter_package_warns_and_does_nothing(
     else:
         pytest.skip("the grpc exporter is installed here")
     with caplog.at_level(logging.WARNING, logger="literllm.observability.otel_setup"):
-        assert configure_sdk_from_env(set_global=False) is None
+        assert configure_tracing_from_env(set_global=False) is None
     assert "liter-llm[otel]" in caplog.text
 
 
@@ -103,5 +103,5 @@ def test_unknown_exporter_is_skipped(
 ) -> None:
     monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
     with caplog.at_level(logging.WARNING, logger="literllm.observability.otel_setup"):
-        assert configure_sdk_from_env(set_global=False) is None
+        assert configure_tracing_from_env(set_global=False) is None
     assert "zipkin" in caplog.text

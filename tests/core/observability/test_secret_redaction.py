@@ -91,7 +91,7 @@ def test_redact_token() -> None:
 def test_key_label_never_shows_the_token() -> None:
     assert key_label(VIRTUAL, "Frontend team") == "Frontend team"
     label = key_label(VIRTUAL_NO_DESCRIPTION)
-    assert label.startswith("key-") and len(label) == 12
+    assert label.startswith("k-") and len(label) == 18  # the key id (literllm.identity)
     assert label == key_label(VIRTUAL_NO_DESCRIPTION, None)
     assert label != key_label(VIRTUAL)
     assert VIRTUAL_NO_DESCRIPTION not in label

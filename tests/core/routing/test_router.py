@@ -210,15 +210,15 @@ async def test_cooldown_skip_half_open_and_recover(
                 await proxy.chat({**CHAT, "model": "m"}, api_key=MASTER)
         first_a = hosts(upstream).index("a.test")
         assert "a.test" not in hosts(upstream)[first_a + 1 :]  # cooling: no traffic
-        state = {d["deployment"]: d["state"] for d in proxy.health()["deployments"]}
+        state = {d.deployment: d.state for d in proxy.health().deployments}
         assert state == {"m#1": "cooling_down", "m#2": "healthy"}
         clock.advance(61)
-        assert {d["state"] for d in proxy.health()["deployments"]} == {"half_open", "healthy"}
+        assert {d.state for d in proxy.health().deployments} == {"half_open", "healthy"}
         seen = len(upstream.requests)
         for _ in range(2):
             await proxy.chat({**CHAT, "model": "m"}, api_key=MASTER)
         assert "a.test" in hosts(upstream)[seen:]  # the trial request went to a
-        assert {d["state"] for d in proxy.health()["deployments"]} == {"healthy"}
+        assert {d.state for d in proxy.health().deployments} == {"healthy"}
 
 
 async def test_all_cooling_answers_503_with_retry_after(
@@ -301,7 +301,7 @@ async def test_cooldowns_are_counted_in_metrics(clock: FakeClock, upstream: Fake
         for _ in range(2):
             with contextlib.suppress(UpstreamError):
                 await proxy.chat({**CHAT, "model": "m"}, api_key=MASTER)
-        body, _ = await proxy.render_metrics()
+        body, _ = await proxy.admin.metrics(api_key=MASTER)
     counts = {
         s.labels["deployment"]: s.value
         for family in text_string_to_metric_families(body.decode())

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from literllm.config.schema import FilesConfig
@@ -58,30 +59,29 @@ async def test_round_trip(store: FileStore, clock: Any) -> None:
         purpose="batch",
         chunks=chunks_of(b'{"a":1}\n', b"", b'{"b":2}\n'),
     )
-    assert created["id"].startswith("file-")
-    assert created == {
-        "id": created["id"],
+    assert created.id.startswith("file-")
+    # OpenAI's File object; expires_at and status_details are left out while unset.
+    assert msgspec.json.decode(msgspec.json.encode(created)) == {
+        "id": created.id,
         "object": "file",
         "bytes": 16,
         "created_at": int(clock.time()),
         "filename": "batch.jsonl",
         "purpose": "batch",
         "status": "processed",
-        "expires_at": None,
-        "status_details": None,
     }
-    assert await store.retrieve(owner="alice", file_id=created["id"]) == created
-    content = await store.content(owner="alice", file_id=created["id"])
+    assert await store.retrieve(owner="alice", file_id=created.id) == created
+    content = await store.content(owner="alice", file_id=created.id)
     assert await read_all(content) == b'{"a":1}\n{"b":2}\n'
     listed = await store.list(owner="alice")
-    assert listed["data"] == [created]
-    deleted = await store.delete(owner="alice", file_id=created["id"])
-    assert deleted == {"id": created["id"], "object": "file", "deleted": True}
+    assert listed.data == [created]
+    deleted = await store.delete(owner="alice", file_id=created.id)
+    assert msgspec.to_builtins(deleted) == {"id": created.id, "object": "file", "deleted": True}
     with pytest.raises(NotFoundError):
-        await store.retrieve(owner="alice", file_id=created["id"])
+        await store.retrieve(owner="alice", file_id=created.id)
     with pytest.raises(NotFoundError):
-        await store.content(owner="alice", file_id=created["id"])
-    assert (await store.list(owner=None))["data"] == []
+        await store.content(owner="alice", file_id=created.id)
+    assert (await store.list(owner=None)).data == []
 
 
 async def test_large_upload_in_many_chunks(store: FileStore) -> None:
@@ -89,8 +89,8 @@ async def test_large_upload_in_many_chunks(store: FileStore) -> None:
     created = await store.create(
         owner=None, filename="big.bin", purpose="user_data", chunks=chunks_of(*[part] * 6)
     )
-    assert created["bytes"] == 6 * len(part)
-    content = await store.content(owner=None, file_id=created["id"])
+    assert created.bytes == 6 * len(part)
+    content = await store.content(owner=None, file_id=created.id)
     chunks = [chunk async for chunk in content]
     assert len(chunks) > 1  # streamed back, not in one piece
     assert b"".join(chunks) == part * 6
@@ -101,21 +101,21 @@ async def test_other_owner_gets_404_and_master_sees_all(store: FileStore) -> Non
     theirs = await upload(store, owner="bob")
     for call in (store.retrieve, store.content, store.delete):
         with pytest.raises(NotFoundError) as caught:
-            await call(owner="bob", file_id=mine["id"])
+            await call(owner="bob", file_id=mine.id)
         assert caught.value.status == 404
-        assert mine["id"] in caught.value.message
-    assert [f["id"] for f in (await store.list(owner="bob"))["data"]] == [theirs["id"]]
+        assert mine.id in caught.value.message
+    assert [f.id for f in (await store.list(owner="bob")).data] == [theirs.id]
     everything = await store.list(owner=None)
-    assert {f["id"] for f in everything["data"]} == {mine["id"], theirs["id"]}
-    assert (await store.retrieve(owner=None, file_id=mine["id"]))["id"] == mine["id"]
-    await store.delete(owner=None, file_id=mine["id"])
-    assert [f["id"] for f in (await store.list(owner="alice"))["data"]] == []
+    assert {f.id for f in everything.data} == {mine.id, theirs.id}
+    assert (await store.retrieve(owner=None, file_id=mine.id)).id == mine.id
+    await store.delete(owner=None, file_id=mine.id)
+    assert [f.id for f in (await store.list(owner="alice")).data] == []
 
 
 async def test_master_key_files_are_invisible_to_virtual_keys(store: FileStore) -> None:
     admin = await upload(store, owner=None)
     with pytest.raises(NotFoundError):
-        await store.retrieve(owner="alice", file_id=admin["id"])
+        await store.retrieve(owner="alice", file_id=admin.id)
 
 
 @pytest.mark.parametrize("file_id", ["file-../x", "../meta.json", "file-a/b", "nope", ""])
@@ -125,39 +125,39 @@ async def test_malformed_ids_are_404(store: FileStore, file_id: str) -> None:
 
 
 def ids(page: dict[str, Any]) -> list[str]:
-    return [item["id"] for item in page["data"]]
+    return [item.id for item in page.data]
 
 
 async def test_pagination(store: FileStore, clock: Any) -> None:
     created = []
     for _ in range(5):
-        created.append((await upload(store))["id"])
+        created.append((await upload(store)).id)
         clock.advance(0.25)  # several files share a created_at second
     newest_first = list(reversed(created))
 
     page = await store.list(owner="alice", limit=2)
     assert ids(page) == newest_first[:2]
-    assert (page["first_id"], page["last_id"], page["has_more"]) == (
+    assert (page.first_id, page.last_id, page.has_more) == (
         newest_first[0],
         newest_first[1],
         True,
     )
-    page = await store.list(owner="alice", limit=2, after=page["last_id"])
+    page = await store.list(owner="alice", limit=2, after=page.last_id)
     assert ids(page) == newest_first[2:4]
-    assert page["has_more"] is True
-    page = await store.list(owner="alice", limit=2, after=page["last_id"])
+    assert page.has_more is True
+    page = await store.list(owner="alice", limit=2, after=page.last_id)
     assert ids(page) == newest_first[4:]
-    assert page["has_more"] is False
+    assert page.has_more is False
 
     ascending = await store.list(owner="alice", order="asc", limit=3)
     assert ids(ascending) == created[:3]
     rest = await store.list(owner="alice", order="asc", after=created[2])
     assert ids(rest) == created[3:]
-    assert rest["has_more"] is False
+    assert rest.has_more is False
     exact = await store.list(owner="alice", limit=5)
-    assert exact["has_more"] is False
+    assert exact.has_more is False
 
-    assert await store.list(owner="bob") == {
+    assert msgspec.to_builtins(await store.list(owner="bob")) == {
         "object": "list",
         "data": [],
         "first_id": None,
@@ -179,14 +179,14 @@ async def test_invalid_list_parameters(store: FileStore, kwargs: Any, param: str
 async def test_after_must_be_a_visible_file(store: FileStore) -> None:
     theirs = await upload(store, owner="bob")
     with pytest.raises(BadRequestError) as caught:
-        await store.list(owner="alice", after=theirs["id"])
+        await store.list(owner="alice", after=theirs.id)
     assert caught.value.param == "after"
 
 
 async def test_purpose_filter(store: FileStore) -> None:
     batch = await upload(store, purpose="batch")
     await upload(store, purpose="fine-tune")
-    assert ids(await store.list(owner="alice", purpose="batch")) == [batch["id"]]
+    assert ids(await store.list(owner="alice", purpose="batch")) == [batch.id]
     assert ids(await store.list(owner="alice", purpose="vision")) == []
 
 
@@ -214,7 +214,7 @@ async def test_late_purpose_is_read_after_the_content(store: FileStore) -> None:
     created = await store.create(
         owner="a", filename="f", purpose=lambda: form["purpose"], chunks=content_then_purpose()
     )
-    assert created["purpose"] == "assistants"
+    assert created.purpose == "assistants"
 
 
 def leftover_objects(config: FilesConfig) -> Iterable[Path]:
@@ -231,7 +231,7 @@ async def test_invalid_late_purpose_discards_the_content(
             owner="a", filename="f", purpose=lambda: "nonsense", chunks=chunks_of(b"data")
         )
     assert caught.value.param == "purpose"
-    assert (await store.list(owner=None))["data"] == []
+    assert (await store.list(owner=None)).data == []
     assert list(leftover_objects(files_config)) == []
 
 
@@ -244,7 +244,7 @@ async def test_failed_upload_leaves_nothing_visible(
 
     with pytest.raises(PayloadTooLargeError):
         await store.create(owner="a", filename="f", purpose="batch", chunks=too_big())
-    assert (await store.list(owner=None))["data"] == []
+    assert (await store.list(owner=None)).data == []
     assert list(leftover_objects(files_config)) == []
 
 
@@ -256,9 +256,9 @@ async def test_restart_on_fs_lists_the_same_files(tmp_path: Path, clock: Any) ->
     second_file = await upload(first, owner="bob")
 
     restarted = FileStore.from_config(config, clock=clock)
-    assert (await restarted.list(owner="alice"))["data"] == [created]
-    assert ids(await restarted.list(owner=None)) == [second_file["id"], created["id"]]
-    content = await restarted.content(owner="alice", file_id=created["id"])
+    assert (await restarted.list(owner="alice")).data == [created]
+    assert ids(await restarted.list(owner=None)) == [second_file.id, created.id]
+    content = await restarted.content(owner="alice", file_id=created.id)
     assert await read_all(content) == b"persisted"
 
 
@@ -274,7 +274,7 @@ async def test_listing_ignores_unrelated_and_incomplete_objects(tmp_path: Path, 
     (files_root / "file-torn" / "meta.json").write_bytes(b"{not json")
     (files_root / "file-foreign").mkdir()
     (files_root / "file-foreign" / "meta.json").write_bytes(b'{"file": {"id": "file-x"}}')
-    assert ids(await store.list(owner=None)) == [created["id"]]
+    assert ids(await store.list(owner=None)) == [created.id]
 
 
 def test_memory_backend_warns_that_files_vanish(clock: Any, tmp_path: Path) -> None:
@@ -306,3 +306,17 @@ async def test_backend_failure_is_503(tmp_path: Path, clock: Any) -> None:
     with pytest.raises(ServiceUnavailableError) as caught:
         await upload(store)
     assert caught.value.status == 503
+
+
+async def test_files_stored_under_the_old_key_id_stay_readable_by_their_key(
+    store: FileStore,
+) -> None:
+    # Before 0.2 a file's owner was written as "k_<digest>"; the key id is now "k-<digest>".
+    digest = "0123456789abcdef"
+    created = await store.create(
+        owner="k_" + digest, filename="old.jsonl", purpose="batch", chunks=chunks_of(b"x")
+    )
+    assert (await store.retrieve(owner="k-" + digest, file_id=created.id)).id == created.id
+    assert ids(await store.list(owner="k-" + digest)) == [created.id]
+    with pytest.raises(NotFoundError):
+        await store.retrieve(owner="k-fedcba9876543210", file_id=created.id)

@@ -1,0 +1,143 @@
+"""`proxy.admin`: what an operator asks of a running gateway, master key only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from .auth import Authenticator
+from .errors import PermissionDeniedError
+from .governance.snapshot import GlobalStatus, KeyStatus, MasterStatus, ModelSpend
+from .observability.redact import effective_config
+from .routing import Router
+from .routing.router import DeploymentState
+from .services import Services
+
+if TYPE_CHECKING:
+    from .governance import GovernanceSnapshot
+    from .observability.metrics import SpendCap
+
+__all__ = ["AdminAPI", "KeyList", "KeySpend", "ModelsReport", "PoolReport", "SpendReport"]
+
+
+class KeyList(msgspec.Struct, frozen=True, kw_only=True):
+    object: str
+    data: list[KeyStatus]
+
+
+class KeySpend(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    description: str | None
+    spend: float
+    remaining_budget: float | None
+
+
+class SpendReport(msgspec.Struct, frozen=True, kw_only=True):
+    global_: GlobalStatus = msgspec.field(name="global")
+    master: MasterStatus
+    models: dict[str, ModelSpend]
+    keys: list[KeySpend]
+
+
+class PoolReport(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    fallbacks: list[str]
+    deployments: list[DeploymentState]
+
+
+class ModelsReport(msgspec.Struct, frozen=True, kw_only=True):
+    strategy: str
+    pools: list[PoolReport]
+
+
+class AdminAPI:
+    def __init__(self, auth: Authenticator, services: Services, router: Router) -> None:
+        self._auth = auth
+        self._services = services
+        self._router = router
+
+    def require_master(self, api_key: str | None) -> None:
+        """Admin and metrics calls: the master key only (403 for virtual keys)."""
+        if not self._auth.authenticate(api_key).is_master:
+            raise PermissionDeniedError(
+                "this endpoint needs the master key", code="master_key_required"
+            )
+
+    async def keys(self, *, api_key: str | None) -> KeyList:
+        self.require_master(api_key)
+        snapshot = await self._services.governor.snapshot()
+        return KeyList(object="list", data=snapshot.keys)
+
+    async def spend(self, *, api_key: str | None) -> SpendReport:
+        self.require_master(api_key)
+        snapshot = await self._services.governor.snapshot()
+        return SpendReport(
+            global_=snapshot.global_,
+            master=snapshot.master,
+            models=snapshot.models,
+            keys=[
+                KeySpend(
+                    id=k.id,
+                    description=k.description,
+                    spend=k.spend,
+                    remaining_budget=k.remaining_budget,
+                )
+                for k in snapshot.keys
+            ],
+        )
+
+    def models(self, *, api_key: str | None) -> ModelsReport:
+        self.require_master(api_key)
+        resolver = self._services.resolver
+        pools = [
+            PoolReport(
+                name=name,
+                fallbacks=resolver.fallbacks(name),
+                deployments=[self._router.state_of(d) for d in deployments],
+            )
+            for name, deployments in resolver.pools.items()
+        ]
+        return ModelsReport(strategy=self._services.config.routing.strategy, pools=pools)
+
+    def config(self, *, api_key: str | None) -> dict[str, Any]:
+        """The loaded configuration, every default filled in and every secret masked."""
+        self.require_master(api_key)
+        return effective_config(self._services.config)
+
+    async def metrics(self, *, api_key: str | None) -> tuple[bytes, str]:
+        """The Prometheus exposition and its content type."""
+        self.require_master(api_key)
+        services = self._services
+        snapshot = await services.governor.snapshot()
+        services.metrics.update_spend(_spend_caps(snapshot))
+        if services.cache is not None:
+            stats = services.cache.stats
+            services.metrics.update_cache_backend(
+                errors=stats.errors, skipped=stats.skipped, writes=stats.writes
+            )
+        return services.metrics.render()
+
+
+def _spend_caps(snapshot: GovernanceSnapshot) -> list[SpendCap]:
+    from .observability.metrics import SpendCap
+
+    caps = [
+        SpendCap(
+            scope="global",
+            name="global",
+            spent=snapshot.global_.spend,
+            limit=snapshot.global_.limits.budget_limit,
+        )
+    ]
+    caps += [
+        SpendCap(scope="model", name=name, spent=m.spend, limit=m.limit)
+        for name, m in snapshot.models.items()
+    ]
+    caps += [
+        SpendCap(
+            scope="key", name=k.description or k.id, spent=k.spend, limit=k.limits.budget_limit
+        )
+        for k in snapshot.keys
+    ]
+    return caps
