@@ -26,7 +26,6 @@ __all__ = [
     "ServiceUnavailableError",
     "UnsupportedMediaTypeError",
     "UpstreamError",
-    "error_body",
 ]
 
 
@@ -63,15 +62,6 @@ class LiterLLMError(Exception):
 
     def to_json(self) -> bytes:
         return msgspec.json.encode(self.to_dict())
-
-
-def error_body(
-    message: str, error_type: str, *, param: str | None = None, code: str | None = None
-) -> bytes:
-    """Encode an OpenAI-style error body without raising."""
-    return msgspec.json.encode(
-        {"error": {"message": message, "type": error_type, "param": param, "code": code}}
-    )
 
 
 class BadRequestError(LiterLLMError):

@@ -20,13 +20,13 @@ from .errors import (
 )
 from .governance.ratelimit import estimate_prompt_tokens, estimate_request_tokens
 from .outcome import Outcome
-from .providers import ChatResult, Usage
-from .providers.openai import OpenAIAdapter
+from .providers import ChatResult
 from .providers.openai_shape import embeddings_as_base64
 from .results import ChatStream, Response
 from .routing.dispatch import AttemptLog
 from .routing.router import Deployment
 from .routing.streaming import OpenedStream, open_chat_stream
+from .types import Usage
 
 if TYPE_CHECKING:
     from .governance.governor import Admission
@@ -289,10 +289,7 @@ class Exchange:
                 return adapter.chat_response(target, response)
             embedded = adapter.embeddings_response(target, response)
             body = embedded.body
-            if self.request.get("encoding_format") == "base64" and not isinstance(
-                adapter, OpenAIAdapter
-            ):
-                # Native providers only send floats; the openai SDK asks for base64.
+            if self.request.get("encoding_format") == "base64" and not adapter.base64_embeddings:
                 body = embeddings_as_base64(body)
             return ChatResult(body=body, usage=embedded.usage, model=embedded.model)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .providers import Usage
+from .types import Usage
 
 __all__ = ["Outcome"]
 

@@ -25,7 +25,7 @@ from typing import Any, Final
 import msgspec
 
 from .config.schema import Config
-from .providers.base import Usage
+from .types import Usage
 
 __all__ = ["ModelPrice", "Pricing"]
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterator
 
+import msgspec
+
 from .backends import OPENDAL_SCHEMES, UNAVAILABLE_OPENDAL_SCHEMES, canonical_scheme
 from .locate import Path, table_name
 from .problem import ConfigProblem
 from .schema import Config
+from .state_options import state_options_type
 
 __all__ = ["find_problems", "is_provider_model"]
 
@@ -208,12 +211,7 @@ def _routing(config: Config) -> Iterator[ConfigProblem]:
         )
 
 
-STATE_OPTIONS: dict[str, frozenset[str]] = {
-    "memory": frozenset(),
-    "sqlite": frozenset({"path", "synchronous"}),
-    "redis": frozenset({"url", "prefix", "timeout_secs"}),
-}
-"""The `[state.backend_config]` options each state backend accepts."""
+_STATE_CHOICES = {"synchronous": '"off", "normal", "full", "extra"'}
 
 
 def _state(config: Config) -> Iterator[ConfigProblem]:
@@ -228,13 +226,29 @@ def _state(config: Config) -> Iterator[ConfigProblem]:
                 f'{got} "url" in {table_name(where[:2])}; expected url = '
                 '"redis://host:6379/0" when backend = "redis"',
             )
-    allowed = STATE_OPTIONS[state.backend]
-    for option in sorted(set(state.backend_config) - allowed):
+    options = state_options_type(state.backend)
+    allowed = set(options.__struct_fields__)
+    unknown = sorted(set(state.backend_config) - allowed)
+    for option in unknown:
         expected = ", ".join(sorted(allowed)) or "no options"
         yield ConfigProblem(
             ("state", "backend_config", option),
             f'unknown option "{option}" in [state.backend_config] for backend = '
             f'"{state.backend}"; expected {expected}' + _did_you_mean(option, sorted(allowed)),
+        )
+    if unknown:
+        return
+    try:
+        msgspec.convert(state.backend_config, options)
+    except msgspec.ValidationError as error:
+        detail, _, at = str(error).partition(" - at `$.")
+        option = at.split("`", 1)[0].split(".", 1)[0].split("[", 1)[0] or "url"
+        choices = _STATE_CHOICES.get(option)
+        yield ConfigProblem(
+            ("state", "backend_config", option),
+            f'{detail[:1].lower()}{detail[1:]} for option "{option}" in '
+            f'[state.backend_config] (backend = "{state.backend}")'
+            + (f"; expected one of {choices}" if choices else ""),
         )
 
 

@@ -23,6 +23,7 @@ from .interpolate import Interpolated, interpolate_with_positions
 from .locate import find_offset, key_offsets, table_name
 from .problem import ConfigProblem
 from .schema import Config
+from .state_options import DEFAULT_STATE_PATH
 from .validate import validate
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
 ]
 
 CONFIG_FILENAME = "liter-llm-proxy.toml"
-DEFAULT_STATE_PATH = "liter-llm-state.db"
 
 _TOML_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)\s*$")
 _HEADER = re.compile(r"^[ \t]*(\[\[?)[ \t]*([^\[\]#]+?)[ \t]*\]")

@@ -32,7 +32,12 @@ __all__ = [
     "RoutingConfig",
     "ServerConfig",
     "StateConfig",
+    "Strategy",
 ]
+
+
+Strategy = Literal["round_robin", "least_busy", "lowest_latency", "weighted"]
+"""How `[routing] strategy` picks a deployment of a pool."""
 
 
 class _Table(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
@@ -126,7 +131,7 @@ class CooldownConfig(_Table, frozen=True):
 class RoutingConfig(_Table, frozen=True):
     """Extension: how a pool picks a deployment, and retry backoff bounds."""
 
-    strategy: Literal["round_robin", "least_busy", "lowest_latency", "weighted"] = "round_robin"
+    strategy: Strategy = "round_robin"
     backoff_base_secs: NonNegativeFloat = 0.5
     backoff_max_secs: NonNegativeFloat = 8.0
     retry_after_max_secs: NonNegativeFloat = 30.0

@@ -49,8 +49,8 @@ from ..config.schema import Config, KeyConfig
 from ..errors import ServiceUnavailableError
 from ..identity import MASTER_KEY_ID, key_id
 from ..pricing import Pricing
-from ..providers.base import Usage
 from ..state import Cap, StateStore, StateUnavailableError, create_state_store
+from ..types import Usage
 from .budget import BudgetGuard, spend_names
 from .ratelimit import WINDOW_SECONDS, RateLimiter, token_updates
 from .snapshot import (

@@ -1,6 +1,6 @@
 """Provider adapters: sans-I/O translators between OpenAI's format and each provider's."""
 
-from .base import Adapter, ChatResult, EmbeddingResult, StreamDecoder, Target, Usage
+from .base import Adapter, ChatResult, EmbeddingResult, StreamDecoder, Target
 from .registry import ProviderInfo, ProviderRegistry
 
 __all__ = [
@@ -11,5 +11,4 @@ __all__ = [
     "ProviderRegistry",
     "StreamDecoder",
     "Target",
-    "Usage",
 ]

@@ -14,7 +14,7 @@ import msgspec
 from ..errors import BadRequestError, UpstreamError
 from ..transport.base import UpstreamRequest, UpstreamResponse
 from .anthropic_stream import AnthropicStreamDecoder, anthropic_usage, finish_reason
-from .base import ChatResult, EmbeddingResult, Target
+from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
 from .errormap import upstream_error
 from .openai_shape import (
     content_parts,
@@ -209,8 +209,12 @@ def build_messages_body(target: Target, body: dict[str, Any]) -> dict[str, Any]:
 
 class AnthropicAdapter:
     name = "anthropic"
+    base64_embeddings = False
     default_base_url: str | None = "https://api.anthropic.com/v1"
     env_var: str | None = "ANTHROPIC_API_KEY"
+
+    def credential(self, api_key: str | None) -> Credential:
+        return static_credential(api_key)
 
     def headers(self, target: Target) -> dict[str, str]:
         headers = {"content-type": "application/json", "anthropic-version": ANTHROPIC_VERSION}

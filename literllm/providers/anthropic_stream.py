@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from ..errors import UpstreamError
-from .base import Target, Usage
+from ..types import Usage
+from .base import Target
 from .openai_shape import chunk, decode_json, usage_chunk
 from .sse import SSEChunkDecoder, SSEParser
 

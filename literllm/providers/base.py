@@ -9,7 +9,7 @@ environment: credentials and endpoints arrive resolved in the `Target`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import msgspec
 
@@ -20,10 +20,11 @@ from ..types import Usage
 __all__ = [
     "Adapter",
     "ChatResult",
+    "Credential",
     "EmbeddingResult",
     "StreamDecoder",
     "Target",
-    "Usage",
+    "static_credential",
 ]
 
 
@@ -40,6 +41,26 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     """Credential for the provider (for Vertex AI, an OAuth access token)."""
     max_output_tokens: int | None = None
     """The model's maximum output from the pricing data, where known."""
+
+
+class Credential(msgspec.Struct, frozen=True, kw_only=True):
+    """How a provider is authenticated, as its adapter reads the configured key."""
+
+    api_key: str | None = None
+    """Sent as is (bearer token, API key); None when there is none or it is not the
+    credential itself."""
+    source: Literal["static", "google_service_account", "aws_chain"] = "static"
+    """Where a short-lived credential is obtained (with I/O, outside the adapter):
+    `google_service_account` (Vertex AI OAuth, from `service_account_file` or application
+    default credentials) or `aws_chain` (botocore's credential chain)."""
+    service_account_file: str | None = None
+    required: bool = True
+    """Whether a request without `api_key` cannot succeed (a missing-credential warning)."""
+
+
+def static_credential(api_key: str | None) -> Credential:
+    """The usual case: the configured key, or the provider's variable, is the credential."""
+    return Credential(api_key=api_key)
 
 
 class ChatResult(msgspec.Struct, kw_only=True):
@@ -81,6 +102,13 @@ class StreamDecoder(Protocol):
 
 class Adapter(Protocol):
     name: str
+    base64_embeddings: bool
+    """Whether the provider itself answers `encoding_format: "base64"`; when it does
+    not, the gateway encodes the floats it returns (the openai SDK asks for base64)."""
+
+    def credential(self, api_key: str | None) -> Credential:
+        """How requests are authenticated given the key from the config or the
+        provider's environment variable (None when neither has one)."""
 
     def chat_request(
         self, target: Target, body: dict[str, Any], *, stream: bool

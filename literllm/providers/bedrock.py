@@ -15,7 +15,8 @@ import msgspec
 
 from ..errors import BadRequestError, ConfigError, UpstreamError
 from ..transport.base import UpstreamRequest, UpstreamResponse
-from .base import ChatResult, EmbeddingResult, Target, Usage
+from ..types import Usage
+from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
 from .bedrock_convert import build_converse
 from .bedrock_signing import AwsCredentials, region_from_url, sign_request
 from .bedrock_stream import BedrockStreamDecoder, bedrock_finish, bedrock_usage
@@ -57,8 +58,16 @@ def resolve_base_url(environ: Mapping[str, str]) -> str | None:
 
 class BedrockAdapter:
     name = "bedrock"
+    base64_embeddings = False
     default_base_url: str | None = None
     env_var: str | None = None
+
+    def credential(self, api_key: str | None) -> Credential:
+        # A Bedrock API key is a bearer token; without one, requests are SigV4-signed
+        # with credentials from botocore's chain.
+        if api_key:
+            return static_credential(api_key)
+        return Credential(source="aws_chain", required=False)
 
     def __init__(self, *, sign: Callable[..., dict[str, str]] = sign_request) -> None:
         self._sign = sign

@@ -15,7 +15,8 @@ from typing import Any
 import msgspec
 
 from ..errors import ConfigError, UpstreamError
-from .base import Target, Usage
+from ..types import Usage
+from .base import Target
 from .openai_shape import chunk, decode_json, new_id, usage_chunk
 
 __all__ = ["BedrockStreamDecoder", "bedrock_finish", "bedrock_usage"]

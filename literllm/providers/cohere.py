@@ -14,7 +14,8 @@ import msgspec
 
 from ..errors import BadRequestError, UpstreamError
 from ..transport.base import UpstreamRequest, UpstreamResponse
-from .base import ChatResult, EmbeddingResult, Target, Usage
+from ..types import Usage
+from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
 from .cohere_stream import CohereStreamDecoder, cohere_finish, cohere_usage
 from .errormap import upstream_error
 from .openai_shape import (
@@ -148,8 +149,12 @@ def build_chat(target: Target, body: Mapping[str, Any]) -> dict[str, Any]:
 
 class CohereAdapter:
     name = "cohere"
+    base64_embeddings = False
     default_base_url: str | None = "https://api.cohere.com/v2"
     env_var: str | None = "COHERE_API_KEY"
+
+    def credential(self, api_key: str | None) -> Credential:
+        return static_credential(api_key)
 
     def headers(self, target: Target) -> dict[str, str]:
         headers = {"content-type": "application/json", "accept": "application/json"}

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import UpstreamError
-from .base import Target, Usage
+from ..types import Usage
+from .base import Target
 from .openai_shape import chunk, decode_json, new_id, usage_chunk
 from .sse import SSEChunkDecoder, SSEParser
 

@@ -14,7 +14,8 @@ import msgspec
 
 from ..errors import UpstreamError
 from ..transport.base import UpstreamRequest, UpstreamResponse
-from .base import ChatResult, EmbeddingResult, Target, Usage
+from ..types import Usage
+from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
 from .errormap import upstream_error
 from .gemini_convert import build_generate_content
 from .gemini_response import GeminiStreamDecoder, gemini_chat_result
@@ -90,8 +91,12 @@ def google_error(
 
 class GeminiAdapter:
     name = "gemini"
+    base64_embeddings = False
     default_base_url: str | None = "https://generativelanguage.googleapis.com/v1beta"
     env_var: str | None = "GEMINI_API_KEY"
+
+    def credential(self, api_key: str | None) -> Credential:
+        return static_credential(api_key)
 
     def headers(self, target: Target) -> dict[str, str]:
         headers = {"content-type": "application/json"}

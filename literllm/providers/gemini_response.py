@@ -13,7 +13,8 @@ from typing import Any
 import msgspec
 
 from ..errors import UpstreamError
-from .base import ChatResult, Target, Usage
+from ..types import Usage
+from .base import ChatResult, Target
 from .openai_shape import chat_completion, chunk, decode_json, new_id, usage_chunk
 from .sse import SSEChunkDecoder, SSEParser
 

@@ -14,7 +14,8 @@ import msgspec
 
 from ..errors import UpstreamError
 from ..transport.base import UpstreamRequest, UpstreamResponse
-from .base import ChatResult, EmbeddingResult, Target, Usage
+from ..types import Usage
+from .base import ChatResult, Credential, EmbeddingResult, Target
 from .errormap import upstream_error
 from .sse import SSEParser
 
@@ -94,7 +95,11 @@ class OpenAIAdapter:
     """
 
     name = "openai"
+    base64_embeddings = True
     default_base_url: str | None = None
+
+    def credential(self, api_key: str | None) -> Credential:
+        return Credential(api_key=api_key, required=self._auth != "none")
 
     def __init__(
         self, *, auth: str | None = "bearer", param_mappings: Mapping[str, str] | None = None
@@ -107,7 +112,7 @@ class OpenAIAdapter:
         if target.api_key:
             if self._auth == "api-key":
                 headers["api-key"] = target.api_key
-            elif self._auth != "none" or target.api_key:
+            else:
                 headers["authorization"] = "Bearer " + target.api_key
         return headers
 

@@ -17,7 +17,8 @@ from typing import Any
 import msgspec
 
 from ..errors import BadRequestError, UpstreamError
-from .base import ChatResult, Target, Usage
+from ..types import Usage
+from .base import ChatResult, Target
 
 __all__ = [
     "chat_completion",

@@ -13,7 +13,8 @@ from typing import Any
 import msgspec
 
 from ..transport.base import UpstreamRequest, UpstreamResponse
-from .base import EmbeddingResult, Target, Usage
+from ..types import Usage
+from .base import Credential, EmbeddingResult, Target
 from .gemini import GeminiAdapter
 from .openai_shape import decode_json, embedding_list, embedding_texts
 
@@ -49,6 +50,13 @@ class VertexAdapter(GeminiAdapter):
     name = "vertex_ai"
     default_base_url: str | None = None
     env_var: str | None = None
+
+    def credential(self, api_key: str | None) -> Credential:
+        # `api_key` names a service-account key file; the bearer token is obtained (and
+        # refreshed) from it, or from application default credentials.
+        return Credential(
+            source="google_service_account", service_account_file=api_key, required=False
+        )
 
     def headers(self, target: Target) -> dict[str, str]:
         headers = {"content-type": "application/json"}

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 import datetime
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ..errors import ConfigError, UpstreamError
+from ..providers.base import Credential
 from ..providers.bedrock_signing import AwsCredentials
 
-__all__ = ["AwsCredentialSource", "VertexTokenSource"]
+__all__ = ["AwsCredentialSource", "VertexTokenSource", "credential_source"]
 
 CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platform"
 
@@ -174,3 +175,14 @@ class AwsCredentialSource:
         if bearer:
             return bearer
         return (await self.credentials()).to_api_key()
+
+
+def credential_source(
+    plan: Credential, environ: Mapping[str, str]
+) -> Callable[[], Awaitable[str]] | None:
+    """What fetches a short-lived credential for `plan` (None: `plan.api_key` is it)."""
+    if plan.source == "google_service_account":
+        return VertexTokenSource(service_account_file=plan.service_account_file).token
+    if plan.source == "aws_chain":
+        return AwsCredentialSource(environ=environ).api_key
+    return None

@@ -14,6 +14,7 @@ from fnmatch import fnmatchcase
 from ..config import AliasConfig, Config, ModelConfig
 from ..errors import NotFoundError
 from ..providers import ProviderRegistry, Target
+from .credentials import credential_source
 from .router import Deployment
 
 __all__ = ["Resolver", "Route"]
@@ -105,9 +106,6 @@ class Resolver:
     def fallbacks(self, model: str) -> list[str]:
         return list(self._fallbacks.get(model, ()))
 
-    def is_pool(self, model: str) -> bool:
-        return model in self.pools
-
     def _alias(self, provider_model: str) -> AliasConfig | None:
         for alias in self._config.aliases:
             if fnmatchcase(provider_model, alias.pattern):
@@ -131,24 +129,13 @@ class Resolver:
             base_url or self._native_base_url(adapter) or registry.default_base_url(provider) or ""
         )
         env_var = registry.env_var(provider)
-        key = api_key or (self._environ.get(env_var) if env_var else None) or None
-        credential = None
-        if canonical in ("vertex_ai", "bedrock"):
-            from .credentials import AwsCredentialSource, VertexTokenSource
-        if canonical == "vertex_ai":
-            # For Vertex AI, api_key names a service-account key file; the bearer token is
-            # obtained (and refreshed) from it, or from application default credentials.
-            credential = VertexTokenSource(service_account_file=key).token
-            key = None
-        elif canonical == "bedrock" and key is None:
-            credential = AwsCredentialSource(environ=self._environ).api_key
-        missing = None
-        info = registry.info(provider)
-        needs_key = (
-            canonical != "mock"
-            and info.auth not in ("none",)
-            and canonical not in ("bedrock", "vertex_ai")
+        plan = adapter.credential(
+            api_key or (self._environ.get(env_var) if env_var else None) or None
         )
+        key = plan.api_key
+        credential = credential_source(plan, self._environ)
+        missing = None
+        needs_key = plan.required
         if key is None and needs_key:
             where = f"the {env_var} environment variable" if env_var else "api_key"
             missing = (

@@ -12,19 +12,18 @@ import itertools
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Literal
 
 import msgspec
 
 from ..clock import Clock
 from ..config import ModelConfig
+from ..config.schema import Strategy
 from ..providers import Adapter, Target
 
-__all__ = ["Deployment", "DeploymentState", "Router", "Strategy"]
+__all__ = ["Deployment", "DeploymentState", "Router"]
 
 log = logging.getLogger("literllm.routing.router")
 
-Strategy = Literal["round_robin", "least_busy", "lowest_latency", "weighted"]
 _LATENCY_SMOOTHING = 0.2
 
 

@@ -10,9 +10,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from ..errors import UpstreamError
-from ..providers import StreamDecoder, Usage
+from ..providers import StreamDecoder
 from ..results import ChatStream
 from ..transport.base import StreamResponse, Transport
+from ..types import Usage
 from .dispatch import AttemptLog, Dispatcher
 from .resolve import Route
 from .router import Deployment

@@ -12,8 +12,16 @@ doing I/O; `await store.start()` opens the file or connects.
 
 from __future__ import annotations
 
-from ..config.checks import STATE_OPTIONS
+import msgspec
+
 from ..config.schema import StateConfig
+from ..config.state_options import (
+    DEFAULT_REDIS_URL,
+    DEFAULT_STATE_PATH,
+    RedisOptions,
+    SqliteOptions,
+    state_options,
+)
 from .base import (
     Cap,
     CapShortfall,
@@ -27,7 +35,7 @@ from .base import (
 
 __all__ = [
     "DEFAULT_REDIS_URL",
-    "DEFAULT_SQLITE_PATH",
+    "DEFAULT_STATE_PATH",
     "Cap",
     "CapShortfall",
     "HitOutcome",
@@ -37,43 +45,27 @@ __all__ = [
     "WindowHit",
     "WindowState",
     "create_state_store",
-    "is_shared",
 ]
-
-DEFAULT_SQLITE_PATH = "liter-llm-state.db"
-DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-
-_OPTIONS = STATE_OPTIONS
-
-
-def is_shared(config: StateConfig) -> bool:
-    """Whether several processes may share this store (`--workers N` needs it)."""
-    return config.backend != "memory"
 
 
 def create_state_store(config: StateConfig) -> StateStore:
-    """The store `[state]` describes; raises `ValueError` on an unknown option."""
-    unknown = sorted(set(config.backend_config) - _OPTIONS[config.backend])
-    if unknown:
-        raise ValueError(
-            f"[state.backend_config] has unknown option(s) {unknown} for backend "
-            f"{config.backend!r}; allowed: {sorted(_OPTIONS[config.backend]) or 'none'}"
-        )
-    options = config.backend_config
-    if config.backend == "sqlite":
+    """The store `[state]` describes; raises `ValueError` on an unknown or mistyped
+    option."""
+    try:
+        options = state_options(config)
+    except msgspec.ValidationError as error:
+        detail = str(error).replace("Object contains unknown field", "unknown option")
+        where = f"[state.backend_config] for backend {config.backend!r}"
+        raise ValueError(f"{where}: {detail}") from None
+    if isinstance(options, SqliteOptions):
         from .sqlite import SQLiteStateStore
 
-        return SQLiteStateStore(
-            str(options.get("path", DEFAULT_SQLITE_PATH)),
-            synchronous=str(options.get("synchronous", "normal")),
-        )
-    if config.backend == "redis":
+        return SQLiteStateStore(options.path, synchronous=options.synchronous)
+    if isinstance(options, RedisOptions):
         from .redis import RedisStateStore
 
         return RedisStateStore(
-            str(options.get("url", DEFAULT_REDIS_URL)),
-            prefix=str(options.get("prefix", "literllm:")),
-            timeout_secs=float(options.get("timeout_secs", 2.0)),
+            options.url, prefix=options.prefix, timeout_secs=options.timeout_secs
         )
     from .memory import MemoryStateStore
 

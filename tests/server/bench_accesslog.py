@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from literllm.observability.metrics import Metrics
 from literllm.observability.redact import Redactor
 from literllm.observability.telemetry import Telemetry
-from literllm.providers.base import Usage
+from literllm.types import Usage
 from literllm_server.accesslog import AccessLog, AccessRecord
 
 BODY = {

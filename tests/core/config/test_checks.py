@@ -198,3 +198,19 @@ def test_unknown_state_option_points_at_its_line() -> None:
         parse_config(text, "p.toml", environ={})
     assert str(caught.value).startswith('p.toml:5:1: unknown option "synchronus"')
     assert 'did you mean "synchronous"' in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "line"),
+    [('synchronous = "sometimes"', "synchronous"), ("path = 3", "path")],
+)
+def test_mistyped_state_option_points_at_its_line(option: str, line: str) -> None:
+    from literllm.config import parse_config
+    from literllm.errors import ConfigError
+
+    text = f'[state]\nbackend = "sqlite"\n[state.backend_config]\n{option}\n'
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, "p.toml", environ={})
+    message = str(caught.value)
+    assert message.startswith("p.toml:4:1: ")
+    assert f'for option "{line}" in [state.backend_config]' in message

@@ -21,7 +21,7 @@ from literllm.clock import SystemClock
 from literllm.config.schema import Config
 from literllm.errors import BudgetExceededError, RateLimitError
 from literllm.governance.governor import Governor
-from literllm.providers.base import Usage
+from literllm.types import Usage
 
 USAGE = Usage(prompt_tokens=100, completion_tokens=50, total_tokens=150)  # $0.2
 

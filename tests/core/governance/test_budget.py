@@ -10,7 +10,7 @@ import pytest
 from literllm.errors import BudgetExceededError
 from literllm.governance.governor import Governor
 from literllm.identity import key_id
-from literllm.providers.base import Usage
+from literllm.types import Usage
 
 from .governance_support import OTHER_MODEL, PRICED_MODEL, FakeClock, GovernorFactory
 

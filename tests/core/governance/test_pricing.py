@@ -11,7 +11,7 @@ import pytest
 
 from literllm.config.schema import Config
 from literllm.pricing import ModelPrice, Pricing
-from literllm.providers.base import Usage
+from literllm.types import Usage
 from tests.support.paths import SHARED
 
 REPO = Path(__file__).resolve().parents[3]

@@ -12,9 +12,9 @@ from literllm.governance.ratelimit import (
 )
 from literllm.governance.snapshot import WindowUsage
 from literllm.identity import key_id
-from literllm.providers.base import Usage
 from literllm.state import WindowHit
 from literllm.state.base import evaluate_window
+from literllm.types import Usage
 
 from .governance_support import PRICED_MODEL, FakeClock, GovernorFactory
 

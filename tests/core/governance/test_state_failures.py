@@ -10,10 +10,10 @@ import pytest
 from literllm.config.schema import Config
 from literllm.errors import ServiceUnavailableError
 from literllm.governance.governor import Governor
-from literllm.providers.base import Usage
 from literllm.state import StateUnavailableError, create_state_store
 from literllm.state.redis import RedisStateStore
 from literllm.state.sqlite import SQLiteStateStore
+from literllm.types import Usage
 from tests.support.services import RedisServer, free_port, redis_or_skip
 
 from .governance_support import (

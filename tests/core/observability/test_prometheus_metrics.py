@@ -6,7 +6,7 @@ from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from literllm.observability.metrics import Metrics, SpendCap
-from literllm.providers.base import Usage
+from literllm.types import Usage
 
 
 def scrape(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

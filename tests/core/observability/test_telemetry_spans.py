@@ -11,7 +11,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from literllm.errors import RateLimitError, UpstreamError
 from literllm.observability.telemetry import Telemetry, error_type_of
-from literllm.providers.base import Usage
+from literllm.types import Usage
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 BODY = {
