@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 
 from ..errors import BadRequestError, UpstreamError
-from ..transport.base import UpstreamRequest, UpstreamResponse
+from ..types import UpstreamRequest, UpstreamResponse
 from .anthropic_stream import AnthropicStreamDecoder, anthropic_usage, finish_reason
 from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
 from .errormap import upstream_error

@@ -14,8 +14,7 @@ from typing import Any, Literal, Protocol
 import msgspec
 
 from ..errors import UpstreamError
-from ..transport.base import UpstreamRequest, UpstreamResponse
-from ..types import Usage
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 
 __all__ = [
     "Adapter",

@@ -14,8 +14,7 @@ from urllib.parse import quote
 import msgspec
 
 from ..errors import BadRequestError, ConfigError, UpstreamError
-from ..transport.base import UpstreamRequest, UpstreamResponse
-from ..types import Usage
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
 from .bedrock_convert import build_converse
 from .bedrock_signing import AwsCredentials, region_from_url, sign_request

@@ -13,8 +13,7 @@ from typing import Any
 import msgspec
 
 from ..errors import BadRequestError, UpstreamError
-from ..transport.base import UpstreamRequest, UpstreamResponse
-from ..types import Usage
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
 from .cohere_stream import CohereStreamDecoder, cohere_finish, cohere_usage
 from .errormap import upstream_error

@@ -13,8 +13,7 @@ from typing import Any
 import msgspec
 
 from ..errors import UpstreamError
-from ..transport.base import UpstreamRequest, UpstreamResponse
-from ..types import Usage
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
 from .errormap import upstream_error
 from .gemini_convert import build_generate_content

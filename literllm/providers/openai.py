@@ -13,8 +13,7 @@ from typing import Any
 import msgspec
 
 from ..errors import UpstreamError
-from ..transport.base import UpstreamRequest, UpstreamResponse
-from ..types import Usage
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import ChatResult, Credential, EmbeddingResult, Target
 from .errormap import upstream_error
 from .sse import SSEParser

@@ -12,8 +12,7 @@ from typing import Any
 
 import msgspec
 
-from ..transport.base import UpstreamRequest, UpstreamResponse
-from ..types import Usage
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import Credential, EmbeddingResult, Target
 from .gemini import GeminiAdapter
 from .openai_shape import decode_json, embedding_list, embedding_texts

@@ -3,7 +3,7 @@
 API used by the Proxy::
 
     cache = ResponseCache.from_config(config.cache, clock=clock)   # no I/O
-    key = cache.key(endpoint="chat.completions", model=alias, body=body, caller=key_hash)
+    key = cache.key(endpoint="chat", model=alias, body=body, caller=key_hash)
     cached = await cache.get(key)          # bytes, or None on a miss; never raises
     await cache.set(key, response_bytes)   # only for 2xx answers; never raises
     cache.stats                            # CacheStats snapshot for metrics

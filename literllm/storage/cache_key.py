@@ -3,7 +3,7 @@
 The key is the SHA-256 hex digest of a canonical JSON document holding:
 
 - a format version (bump it to invalidate every stored entry),
-- the endpoint (`chat.completions`, `embeddings`, ...),
+- the operation (`chat`, `embeddings`, ...),
 - the client-facing model name (the alias the client asked for, not the deployment),
 - the caller: a stable identity of the calling key (a hash, never the raw token), so
   one tenant never receives an answer cached for another,

@@ -2,9 +2,10 @@
 
 The default implementation is `literllm.transport.client.HttpTransport`
 (`literllm.transport.aiohttp_client.AiohttpTransport` is the alternative); tests and users plug in
-`literllm.testing.FakeUpstream`. Transports raise `UpstreamError` (retryable)
-for connection failures and `GatewayTimeoutError` when `timeout` runs out; HTTP error
-statuses are returned, not raised, so the provider adapter can map the body.
+`literllm.testing.FakeUpstream`. Transports raise `UpstreamError` for connection
+failures (status 502) and when `timeout` runs out (status 504, type `timeout`), both
+retryable (`literllm.transport.dispatching` builds them); HTTP error statuses are
+returned, not raised, so the provider adapter can map the body.
 """
 
 from __future__ import annotations
@@ -12,22 +13,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from typing import Protocol
 
-import msgspec
+from ..types import UpstreamRequest, UpstreamResponse
 
 __all__ = ["StreamResponse", "Transport", "UpstreamRequest", "UpstreamResponse"]
-
-
-class UpstreamRequest(msgspec.Struct, frozen=True):
-    method: str
-    url: str
-    headers: Mapping[str, str]
-    body: bytes = b""
-
-
-class UpstreamResponse(msgspec.Struct):
-    status: int
-    headers: Mapping[str, str]
-    body: bytes
 
 
 class StreamResponse(Protocol):

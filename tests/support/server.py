@@ -32,8 +32,12 @@ class ServerThread:
         self.port = 0
 
     def _run(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.loop.run_until_complete(self.server.serve())
+        self.loop = loop = asyncio.new_event_loop()
+        try:
+            loop.run_until_complete(self.server.serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
 
     @property
     def url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -254,6 +255,9 @@ def test_enabled_without_sdk_is_harmless() -> None:
         with request.attempt("openai", "openai/gpt-4o", "gpt-4o#0"):
             pass
         request.finish("gpt-4o", "id", ["stop"], Usage(prompt_tokens=1), 1.0)
+    assert not trace.get_current_span(request.span_context).is_recording()
+    # without an SDK every request shares one disabled span: nothing is built per request
+    assert telemetry.start_request("chat", "gpt-4o", BODY) is request
 
 
 @pytest.mark.parametrize(

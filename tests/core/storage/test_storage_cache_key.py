@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from literllm.storage.cache_key import IGNORED_BODY_FIELDS, response_cache_key
@@ -21,8 +23,9 @@ def key(body: dict[str, object] = BODY, **overrides: str) -> str:
 
 def test_key_is_sha256_hex() -> None:
     value = key()
-    assert len(value) == 64
-    assert int(value, 16) >= 0
+    assert re.fullmatch("[0-9a-f]{64}", value), value
+    assert key() == value  # stable for the same request
+    assert key(caller="k2") != value
 
 
 def test_key_ignores_dict_order_at_every_depth() -> None:
