@@ -52,16 +52,16 @@ class Authenticator:
             hashlib.sha256(self._master.encode()).digest() if self._master else None
         )
         self._keys: dict[bytes, tuple[str, Caller]] = {}
-        for index, key in enumerate(keys, start=1):
+        for key in keys:
             if key.key:
                 digest = hashlib.sha256(key.key.encode()).digest()
-                label = key.description or f"key #{index}"
+                label = key.description or key_id(key.key)
                 self._keys[digest] = (key.key, Caller(False, key, key_id(key.key), label))
         self._master_caller = Caller(True, None, MASTER_KEY_ID, "master")
         self._known: dict[str, Caller] = {}
 
     def labels(self) -> list[str]:
-        """What logs and metrics call each key: its description, else `key #N`."""
+        """What logs and metrics call each key: its description, else its key id."""
         return [caller.description for _, caller in self._keys.values()]
 
     @property

@@ -7,6 +7,7 @@ import pytest
 from literllm.auth import Authenticator
 from literllm.config import KeyConfig
 from literllm.errors import AuthenticationError, PermissionDeniedError
+from literllm.identity import key_id
 
 KEYS = [
     KeyConfig(key="vk-team-a", description="Team A", models=["gpt-4o"]),
@@ -20,7 +21,7 @@ def test_master_and_virtual_keys_are_told_apart_every_time() -> None:
         assert auth.authenticate("sk-master").is_master
         team_a = auth.authenticate("vk-team-a")
         assert not team_a.is_master and team_a.description == "Team A"
-        assert auth.authenticate("vk-team-b").description == "key #2"
+        assert auth.authenticate("vk-team-b").description == key_id("vk-team-b")
     with pytest.raises(PermissionDeniedError):
         team_a.check_model("gpt-4o-mini")
 
