@@ -1,0 +1,140 @@
+"""Requests that arrive in another protocol than chat completions, per attempt.
+
+An `Inbound` decides, once the deployment of an attempt is known, whether the
+client's body goes upstream natively (an Anthropic Messages body to an Anthropic
+deployment) or is translated to chat completions for the deployment's adapter and
+the answer translated back. Either way the exchange gets a `ChatResult` whose body
+is in the client's protocol, and stream decoders whose output is the client's SSE
+events, framed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import msgspec
+
+from ..protocols.anthropic_events import MessagesEventEncoder
+from ..protocols.anthropic_messages import chat_to_message, messages_to_chat
+from ..providers import ChatResult, StreamDecoder, Target, Usage
+from ..providers.anthropic import AnthropicAdapter
+from ..providers.anthropic_native import NativeMessagesDecoder, native_request, native_result
+from ..providers.base import Adapter
+from ..transport.base import UpstreamRequest, UpstreamResponse
+
+__all__ = ["Inbound", "MessagesInbound", "TranslatedStream"]
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder()
+
+
+class EventEncoder(Protocol):
+    usage: Usage | None
+
+    def feed(self, chunk: Mapping[str, Any]) -> list[bytes]: ...
+
+    def finish(self, usage: Usage | None = None) -> list[bytes]: ...
+
+
+class Inbound(Protocol):
+    endpoint: str
+    """The cache and telemetry name of the endpoint (`messages`, `responses`)."""
+
+    def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest: ...
+
+    def result(self, adapter: Adapter, target: Target, response: UpstreamResponse) -> ChatResult:
+        """Parse a 2xx answer; the result's body is in the client's protocol."""
+
+    def decoder(self, adapter: Adapter, target: Target) -> StreamDecoder:
+        """A decoder whose `feed` returns complete, framed SSE events of the client's
+        protocol."""
+
+
+class TranslatedStream:
+    """A provider's chat chunks, re-encoded as another protocol's events."""
+
+    def __init__(self, inner: StreamDecoder, encoder: EventEncoder) -> None:
+        self._inner = inner
+        self._encoder = encoder
+        self.usage: Usage | None = None
+        self.response_id: str | None = None
+        self.model: str | None = None
+        self.finish_reasons: list[str] = []
+
+    def _sync(self) -> None:
+        inner = self._inner
+        self.usage = inner.usage
+        self.response_id = inner.response_id
+        self.model = inner.model
+        self.finish_reasons = inner.finish_reasons
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        for chunk in self._inner.feed(data):
+            out.extend(self._encoder.feed(_decode.decode(chunk)))
+        self._sync()
+        return out
+
+    def close(self) -> list[bytes]:
+        out: list[bytes] = []
+        for chunk in self._inner.close():
+            out.extend(self._encoder.feed(_decode.decode(chunk)))
+        self._sync()
+        out.extend(self._encoder.finish(self._inner.usage))
+        return out
+
+
+def _native(adapter: Adapter) -> AnthropicAdapter | None:
+    return adapter if type(adapter) is AnthropicAdapter else None
+
+
+class MessagesInbound:
+    """`POST /v1/messages`: native to Anthropic, translated to everything else."""
+
+    endpoint = "messages"
+
+    def __init__(
+        self, body: dict[str, Any], headers: Mapping[str, str] | None, *, prompt_tokens: int = 0
+    ) -> None:
+        self.body = body
+        self.headers = headers
+        self.prompt_tokens = prompt_tokens
+        self._chat: dict[str, Any] | None = None
+
+    def chat(self) -> dict[str, Any]:
+        """The body as a chat request (translated once, on the first translated attempt)."""
+        if self._chat is None:
+            self._chat = messages_to_chat(self.body)
+        return dict(self._chat)
+
+    def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest:
+        native = _native(adapter)
+        if native is not None:
+            return native_request(native, target, self.body, self.headers)
+        return adapter.chat_request(target, self.chat(), stream=stream)
+
+    def result(self, adapter: Adapter, target: Target, response: UpstreamResponse) -> ChatResult:
+        native = _native(adapter)
+        if native is not None:
+            return native_result(native, target, response)
+        chat = adapter.chat_response(target, response)
+        message = chat_to_message(
+            _decode.decode(chat.body), chat.usage, model=chat.model or target.model
+        )
+        return ChatResult(
+            body=_encode(message),
+            usage=chat.usage,
+            model=chat.model,
+            response_id=chat.response_id,
+            finish_reasons=chat.finish_reasons,
+        )
+
+    def decoder(self, adapter: Adapter, target: Target) -> StreamDecoder:
+        native = _native(adapter)
+        if native is not None:
+            return NativeMessagesDecoder(native, target)
+        inner = adapter.stream_decoder(target, include_usage=True)
+        return TranslatedStream(
+            inner, MessagesEventEncoder(model=target.model, input_tokens=self.prompt_tokens)
+        )
