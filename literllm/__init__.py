@@ -28,6 +28,7 @@ from .observability.otel_setup import configure_tracing_from_env
 from .observability.redact import Redactor
 from .outcome import Outcome
 from .pricing import Pricing
+from .protocols.anthropic_errors import anthropic_error, anthropic_error_event
 from .proxy import Proxy
 from .results import ChatStream, Response
 from .transport import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
@@ -63,6 +64,8 @@ __all__ = [
     "UpstreamResponse",
     "Usage",
     "__version__",
+    "anthropic_error",
+    "anthropic_error_event",
     "configure_tracing_from_env",
     "load_config",
 ]

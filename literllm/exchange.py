@@ -24,6 +24,7 @@ from .providers import ChatResult
 from .providers.openai_shape import embeddings_as_base64
 from .results import ChatStream, Response
 from .routing.dispatch import AttemptLog
+from .routing.inbound import Inbound
 from .routing.router import Deployment
 from .routing.streaming import OpenedStream, open_chat_stream
 from .types import Usage
@@ -51,6 +52,7 @@ class Exchange:
         "caller",
         "deadline",
         "headers",
+        "inbound",
         "kind",
         "log",
         "model",
@@ -69,7 +71,10 @@ class Exchange:
         kind: str,
         headers: Mapping[str, str] | None,
         outcome: Outcome | None,
+        inbound: Inbound | None = None,
     ) -> None:
+        """`inbound`: the protocol the client spoke when not chat completions (its
+        requests and answers are built per attempt)."""
         self.services = services
         self.caller = caller
         self.request = request
@@ -78,6 +83,7 @@ class Exchange:
         self.prompt_tokens = estimate_prompt_tokens(request)
         self.deadline = services.clock.monotonic() + services.config.server.request_timeout_secs
         self.headers = headers
+        self.inbound = inbound
         self.log = AttemptLog()
         self.admission: Admission | None = None
         self.outcome = outcome if outcome is not None else Outcome(services.clock.monotonic())
@@ -210,7 +216,7 @@ class Exchange:
         cache = services.cache
         cache_key: str | None = None
         may_write = False
-        if cache is not None:
+        if cache is not None and (self.inbound is None or self.inbound.cacheable):
             may_read, may_write = cache_policy(self.headers)
             cache_key = cache.key(
                 endpoint=self.kind, model=self.model, body=self.request, caller=self.caller.identity
@@ -268,7 +274,9 @@ class Exchange:
             deployment.label,
             fallback=deployment.name != self.model,
         ) as attempt:
-            if self.kind == "chat":
+            if self.inbound is not None:
+                upstream = self.inbound.request(adapter, target, stream=False)
+            elif self.kind == "chat":
                 upstream = adapter.chat_request(target, dict(self.request), stream=False)
             else:
                 upstream = adapter.embeddings_request(target, dict(self.request))
@@ -285,6 +293,8 @@ class Exchange:
             attempt.status_code(response.status)
             if response.status >= 400:
                 raise adapter.error(target, response.status, response.headers, response.body)
+            if self.inbound is not None:
+                return self.inbound.result(adapter, target, response)
             if self.kind == "chat":
                 return adapter.chat_response(target, response)
             embedded = adapter.embeddings_response(target, response)
@@ -309,6 +319,7 @@ class Exchange:
         await self._admit()
         options = self.request.get("stream_options")
         include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
+        include_usage = include_usage or self.inbound is not None
         routes = services.resolver.routes(self.model)
         started = services.clock.monotonic()
         stream = await open_chat_stream(
@@ -323,6 +334,7 @@ class Exchange:
             on_done=self._stream_done,
             before_attempt=self._reserve,
             timeout_for=self.attempt_timeout,
+            inbound=self.inbound,
         )
         first = services.clock.monotonic() - started
         self.span.first_chunk(first)

@@ -31,6 +31,7 @@ from .observability.telemetry import Telemetry
 from .outcome import Outcome
 from .pricing import Pricing
 from .providers import ProviderRegistry
+from .protocols.anthropic_messages import validate_messages
 from .requests import decode_body, validate_chat, validate_embeddings
 from .results import ChatStream, Response
 from .routing import Dispatcher, HealthProber, Resolver, Router
@@ -45,7 +46,7 @@ log = logging.getLogger("literllm")
 
 _TRACE_CONTENT_ENV = "LITER_LLM_TRACE_CONTENT"
 
-Kind = Literal["chat", "embeddings"]
+Kind = Literal["chat", "embeddings", "messages"]
 
 
 class ModelObject(msgspec.Struct, frozen=True, kw_only=True):
@@ -324,6 +325,43 @@ class Proxy:
             return await exchange.stream()
         return await exchange.complete()
 
+    # -- other inbound protocols ----------------------------------------------------
+
+    async def messages(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response | ChatStream:
+        """What `POST /v1/messages` answers (Anthropic Messages): a `Response` with the
+        message, or for `stream: true` a `ChatStream` whose items are complete Anthropic
+        SSE events, framed. Anthropic deployments get the body natively; others get it
+        translated. `headers` carry `anthropic-version` / `anthropic-beta` upstream.
+        Errors are raised as usual; `anthropic_error` gives Anthropic's shape of them."""
+        exchange = self._exchange(body, api_key, "messages", headers, outcome, stream=None)
+        if exchange.request.get("stream") is True:
+            return await exchange.stream()
+        return await exchange.complete()
+
+    async def count_tokens(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
+        """`POST /v1/messages/count_tokens`: Anthropic's own count when the model's
+        first route has an Anthropic deployment, else the gateway's estimate."""
+        from .routing.count_tokens import count_tokens
+
+        caller = self._auth.authenticate(api_key)
+        request = decode_body(body)
+        validate_messages(request, count_tokens=True)
+        caller.check_model(request["model"])
+        return await count_tokens(self._services, request, headers)
+
     def _exchange(
         self,
         body: bytes | Mapping[str, Any],
@@ -347,6 +385,8 @@ class Proxy:
                 validate_chat(request)
                 if stream is False and request.get("stream"):
                     raise BadRequestError("'stream': true needs chat_stream()", param="stream")
+            elif kind == "messages":
+                validate_messages(request)
             else:
                 validate_embeddings(request)
             if stream:
@@ -359,7 +399,12 @@ class Proxy:
                 model=model, deployment="-", key=key, status=error.status, duration=0.0
             )
             raise
-        return Exchange(self._services, caller, request, kind, headers, outcome)
+        inbound = None
+        if kind == "messages":
+            from .routing.inbound import MessagesInbound
+
+            inbound = MessagesInbound(request, headers)
+        return Exchange(self._services, caller, request, kind, headers, outcome, inbound)
 
 
 def _network_transport(environ: Mapping[str, str]) -> Transport:

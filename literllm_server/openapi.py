@@ -48,6 +48,81 @@ _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type"
 _V1_ERRORS = (400, 401, 402, 403, 404, 413, 415, 429, 502, 503, 504)
 
 
+_ANTHROPIC_ERROR = {"$ref": "#/components/schemas/AnthropicError"}
+_ANTHROPIC_STATUSES = {
+    400: "Invalid request, or a field the routed provider cannot honour",
+    401: "Missing or invalid API key",
+    402: "A spend cap would be crossed (billing_error)",
+    403: "The key may not use this model",
+    404: "Unknown model",
+    413: "Body over body_limit_bytes",
+    429: "Rate limited; see retry-after",
+    500: "Upstream failure (api_error)",
+    504: "Upstream or request timeout",
+    529: "Every route is cooling down, or the upstream is overloaded",
+}
+
+
+def _anthropic(name: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": f"Anthropic's Messages API `{name}`.",
+        "additionalProperties": True,
+    }
+
+
+def _protocol_paths() -> dict[str, Any]:
+    """Anthropic Messages and OpenAI Responses, in their own shapes."""
+    anthropic_errors = {
+        str(status): _json(_ANTHROPIC_ERROR, meaning)
+        for status, meaning in _ANTHROPIC_STATUSES.items()
+    }
+    security: list[dict[str, list[str]]] = [{"bearer": []}, {"x-api-key": []}]
+    return {
+        "/v1/messages": {
+            "post": {
+                "summary": "Create a message (Anthropic Messages; JSON, or server-sent "
+                "events with stream: true). Native to Anthropic deployments, translated "
+                "for others; see docs/protocols.md",
+                "operationId": "createMessage",
+                "security": security,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _anthropic("CreateMessageParams")}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "A message, or Anthropic's stream of events",
+                        "content": {
+                            "application/json": {"schema": _anthropic("Message")},
+                            "text/event-stream": {"schema": _anthropic("MessageStreamEvent")},
+                        },
+                    },
+                    **anthropic_errors,
+                },
+            }
+        },
+        "/v1/messages/count_tokens": {
+            "post": {
+                "summary": "Count a message's input tokens (Anthropic's count for "
+                "Anthropic deployments, else an estimate)",
+                "operationId": "countMessageTokens",
+                "security": security,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": _anthropic("CountMessageTokensParams")}
+                    },
+                },
+                "responses": {
+                    "200": _json(_anthropic("MessageTokensCount"), "The count"),
+                    **anthropic_errors,
+                },
+            }
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     chat = {
         "post": {
@@ -121,6 +196,7 @@ def openapi_document() -> dict[str, Any]:
             "/v1/embeddings": embeddings,
             "/v1/models": models,
             "/v1/models/{model}": model,
+            **_protocol_paths(),
             "/v1/files": {
                 "get": {
                     "summary": "Files the calling key owns (all, for the master key)",
@@ -231,8 +307,26 @@ def openapi_document() -> dict[str, Any]:
             },
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "x-api-key": {"type": "apiKey", "in": "header", "name": "x-api-key"},
+            },
             "schemas": {
+                "AnthropicError": {
+                    "type": "object",
+                    "required": ["type", "error"],
+                    "properties": {
+                        "type": {"const": "error"},
+                        "error": {
+                            "type": "object",
+                            "required": ["type", "message"],
+                            "properties": {
+                                "type": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        },
+                    },
+                },
                 "Error": {
                     "type": "object",
                     "required": ["error"],
@@ -248,7 +342,7 @@ def openapi_document() -> dict[str, Any]:
                             },
                         }
                     },
-                }
+                },
             },
         },
     }

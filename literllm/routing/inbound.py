@@ -38,8 +38,9 @@ class EventEncoder(Protocol):
 
 
 class Inbound(Protocol):
-    endpoint: str
-    """The cache and telemetry name of the endpoint (`messages`, `responses`)."""
+    cacheable: bool
+    """Whether a stored answer may be replayed (not when each answer gets its own
+    stored identity, as Responses do)."""
 
     def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest: ...
 
@@ -92,7 +93,7 @@ def _native(adapter: Adapter) -> AnthropicAdapter | None:
 class MessagesInbound:
     """`POST /v1/messages`: native to Anthropic, translated to everything else."""
 
-    endpoint = "messages"
+    cacheable = True
 
     def __init__(
         self, body: dict[str, Any], headers: Mapping[str, str] | None, *, prompt_tokens: int = 0

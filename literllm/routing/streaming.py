@@ -15,6 +15,7 @@ from ..results import ChatStream
 from ..transport.base import StreamResponse, Transport
 from ..types import Usage
 from .dispatch import AttemptLog, Dispatcher
+from .inbound import Inbound
 from .resolve import Route
 from .router import Deployment
 
@@ -54,19 +55,27 @@ async def _open(
     include_usage: bool,
     before: BeforeAttempt | None,
     timeout_for: Callable[[Deployment], float] | None,
+    inbound: Inbound | None,
 ) -> OpenedStream:
     if before is not None:
         await before(deployment)
     target = await deployment.current_target()
     adapter = deployment.adapter
-    upstream = adapter.chat_request(target, dict(request), stream=True)
+    if inbound is not None:
+        upstream = inbound.request(adapter, target, stream=True)
+    else:
+        upstream = adapter.chat_request(target, dict(request), stream=True)
     timeout = timeout_for(deployment) if timeout_for is not None else deployment.timeout
     response = await transport.open_stream(upstream, timeout=timeout)
     try:
         if response.status >= 400:
             body = await response.read()
             raise adapter.error(target, response.status, response.headers, body)
-        decoder = adapter.stream_decoder(target, include_usage=include_usage)
+        decoder = (
+            inbound.decoder(adapter, target)
+            if inbound is not None
+            else adapter.stream_decoder(target, include_usage=include_usage)
+        )
         chunks = response.chunks()
         first: list[bytes] = []
         async for data in chunks:
@@ -101,11 +110,12 @@ async def open_chat_stream(
     on_done: StreamDone,
     before_attempt: BeforeAttempt | None = None,
     timeout_for: Callable[[Deployment], float] | None = None,
+    inbound: Inbound | None = None,
 ) -> ChatStream:
     opened = await dispatcher.run(
         model,
         routes,
-        lambda d: _open(transport, d, request, include_usage, before_attempt, timeout_for),
+        lambda d: _open(transport, d, request, include_usage, before_attempt, timeout_for, inbound),
         log,
     )
     state: dict[str, bool] = {"finished": False}

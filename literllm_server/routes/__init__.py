@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..http import Handler
-from . import admin, chat, files, health, models
+from . import admin, chat, files, health, messages, models
 
 __all__ = ["ROUTES", "dynamic_route"]
 
@@ -12,6 +12,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/chat/completions": {"POST": chat.chat_completions},
     "/v1/embeddings": {"POST": chat.embeddings},
     "/embeddings": {"POST": chat.embeddings},
+    "/v1/messages": {"POST": messages.messages},
+    "/v1/messages/count_tokens": {"POST": messages.count_tokens},
     "/v1/models": {"GET": models.list_models},
     "/models": {"GET": models.list_models},
     "/health": {"GET": health.health},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from literllm import ChatStream, LiterLLMError, Response
 
@@ -37,7 +38,26 @@ async def embeddings(app: Gateway, request: Request, receive: Receive, send: Sen
     await send_response(send, response.status, response.body, response.headers)
 
 
-async def stream_sse(stream: ChatStream, receive: Receive, send: Send) -> None:
+def _frame_chunks(batch: list[bytes]) -> bytes:
+    return b"data: " + b"\n\ndata: ".join(batch) + b"\n\n"
+
+
+def _error_chunk(error: LiterLLMError, _events: int) -> bytes:
+    return b"data: " + error.to_json() + b"\n\n"
+
+
+async def stream_sse(
+    stream: ChatStream,
+    receive: Receive,
+    send: Send,
+    *,
+    frame: Callable[[list[bytes]], bytes] = _frame_chunks,
+    error_event: Callable[[LiterLLMError, int], bytes] = _error_chunk,
+    done: bytes = _DONE,
+) -> None:
+    """Relay `stream` as server-sent events. Chat chunks by default; other protocols
+    pass `frame` (a batch to bytes), `error_event` (an error after `n` events) and
+    `done` (the closing bytes, may be empty)."""
     headers = [
         *_SSE_HEADERS,
         *((k.encode("latin-1"), v.encode("latin-1")) for k, v in stream.headers.items()),
@@ -45,19 +65,21 @@ async def stream_sse(stream: ChatStream, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": headers})
 
     async def pump() -> None:
+        events = 0
         try:
             async for batch in stream.batches():
-                body = b"data: " + b"\n\ndata: ".join(batch) + b"\n\n"
+                events += len(batch)
+                body = frame(batch)
                 await send({"type": "http.response.body", "body": body, "more_body": True})
         except LiterLLMError as error:
             await send(
                 {
                     "type": "http.response.body",
                     "more_body": True,
-                    "body": b"data: " + error.to_json() + b"\n\n",
+                    "body": error_event(error, events),
                 }
             )
-        await send({"type": "http.response.body", "body": _DONE, "more_body": False})
+        await send({"type": "http.response.body", "body": done, "more_body": False})
 
     # The stream is relayed in this task; one watcher task cancels it if the client
     # goes away, which closes the upstream stream at once.

@@ -1,0 +1,51 @@
+"""`/v1/messages` and `/v1/messages/count_tokens`: Anthropic Messages, in Anthropic's
+shapes (errors included), for Anthropic SDK clients such as Claude Code."""
+
+from __future__ import annotations
+
+from literllm import LiterLLMError, Response, anthropic_error, anthropic_error_event
+
+from ..http import Gateway, Receive, Request, Send, json_body, send_response
+from .chat import stream_sse
+
+__all__ = ["count_tokens", "messages"]
+
+
+def _join(batch: list[bytes]) -> bytes:
+    return b"".join(batch)  # the events come framed
+
+
+def _error_event(error: LiterLLMError, _events: int) -> bytes:
+    return anthropic_error_event(error)
+
+
+async def _send_anthropic_error(send: Send, error: LiterLLMError) -> None:
+    status, body = anthropic_error(error)
+    await send_response(send, status, body, dict(error.headers))
+
+
+async def messages(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    try:
+        raw = await json_body(request, receive, app.limit)
+        answer = await app.proxy.messages(
+            raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
+        )
+    except LiterLLMError as error:
+        await _send_anthropic_error(send, error)
+        return
+    if isinstance(answer, Response):
+        await send_response(send, answer.status, answer.body, answer.headers)
+    else:
+        await stream_sse(answer, receive, send, frame=_join, error_event=_error_event, done=b"")
+
+
+async def count_tokens(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    try:
+        raw = await json_body(request, receive, app.limit)
+        answer = await app.proxy.count_tokens(
+            raw, api_key=request.api_key(), headers=request.headers
+        )
+    except LiterLLMError as error:
+        await _send_anthropic_error(send, error)
+        return
+    await send_response(send, answer.status, answer.body, answer.headers)
