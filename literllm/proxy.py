@@ -30,8 +30,8 @@ from .observability.redact import config_secrets
 from .observability.telemetry import Telemetry
 from .outcome import Outcome
 from .pricing import Pricing
-from .providers import ProviderRegistry
 from .protocols.anthropic_messages import validate_messages
+from .providers import ProviderRegistry
 from .requests import decode_body, validate_chat, validate_embeddings
 from .results import ChatStream, Response
 from .routing import Dispatcher, HealthProber, Resolver, Router
