@@ -29,6 +29,7 @@ from .observability.redact import Redactor
 from .outcome import Outcome
 from .pricing import Pricing
 from .protocols.anthropic_errors import anthropic_error, anthropic_error_event
+from .protocols.responses_events import error_event as responses_error_event
 from .proxy import Proxy
 from .results import ChatStream, Response
 from .transport import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
@@ -68,4 +69,5 @@ __all__ = [
     "anthropic_error_event",
     "configure_tracing_from_env",
     "load_config",
+    "responses_error_event",
 ]

@@ -33,6 +33,7 @@ from .pricing import Pricing
 from .protocols.anthropic_messages import validate_messages
 from .providers import ProviderRegistry
 from .requests import decode_body, validate_chat, validate_embeddings
+from .responses_api import ResponsesAPI
 from .results import ChatStream, Response
 from .routing import Dispatcher, HealthProber, Resolver, Router
 from .routing.router import DeploymentState
@@ -85,6 +86,7 @@ class Proxy:
         from .observability.metrics import Metrics
         from .storage.cache import ResponseCache
         from .storage.files import FileStore
+        from .storage.responses import ResponseStore
 
         self._config = config
         clock = clock or SystemClock()
@@ -129,6 +131,11 @@ class Proxy:
         """`/v1/files` as calls: `create`, `list`, `retrieve`, `content`, `delete`."""
         self.admin = AdminAPI(auth, services, router)
         """The operator's calls, master key only: keys, spend, models, config, metrics."""
+        self.responses = ResponsesAPI(
+            auth, services, ResponseStore.from_config(config.files or FilesConfig())
+        )
+        """OpenAI's Responses API (`create`, `retrieve`, `delete`, `cancel`,
+        `input_items`), for any provider, with stored conversations."""
         health = config.health
         self._prober = (
             HealthProber(

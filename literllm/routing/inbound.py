@@ -17,13 +17,15 @@ import msgspec
 
 from ..protocols.anthropic_events import MessagesEventEncoder
 from ..protocols.anthropic_messages import chat_to_message, messages_to_chat
+from ..protocols.responses import chat_to_output, response_object
+from ..protocols.responses_events import ResponsesEventEncoder
 from ..providers import ChatResult, StreamDecoder, Target, Usage
 from ..providers.anthropic import AnthropicAdapter
 from ..providers.anthropic_native import NativeMessagesDecoder, native_request, native_result
 from ..providers.base import Adapter
 from ..transport.base import UpstreamRequest, UpstreamResponse
 
-__all__ = ["Inbound", "MessagesInbound", "TranslatedStream"]
+__all__ = ["Inbound", "MessagesInbound", "ResponsesInbound", "TranslatedStream"]
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder()
@@ -139,3 +141,61 @@ class MessagesInbound:
         return TranslatedStream(
             inner, MessagesEventEncoder(model=target.model, input_tokens=self.prompt_tokens)
         )
+
+
+class ResponsesInbound:
+    """`POST /v1/responses`, translated to chat completions for every provider (the
+    gateway keeps conversation state itself). After the answer, `response` is the
+    Response object (for storage)."""
+
+    cacheable = False
+
+    def __init__(
+        self,
+        body: Mapping[str, Any],
+        chat: dict[str, Any],
+        *,
+        response_id: str,
+        created_at: int,
+    ) -> None:
+        self.body = body
+        self._chat = chat
+        self.response_id = response_id
+        self.created_at = created_at
+        self.response: dict[str, Any] | None = None
+        self._encoder: ResponsesEventEncoder | None = None
+
+    def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest:
+        return adapter.chat_request(target, dict(self._chat), stream=stream)
+
+    def result(self, adapter: Adapter, target: Target, response: UpstreamResponse) -> ChatResult:
+        chat = adapter.chat_response(target, response)
+        output, finish = chat_to_output(_decode.decode(chat.body))
+        self.response = response_object(
+            self.body,
+            response_id=self.response_id,
+            created_at=self.created_at,
+            model=chat.model or target.model,
+            status="completed",
+            output=output,
+            usage=chat.usage,
+            finish_reason=finish,
+        )
+        return ChatResult(
+            body=_encode(self.response),
+            usage=chat.usage,
+            model=chat.model,
+            response_id=self.response_id,
+            finish_reasons=chat.finish_reasons,
+        )
+
+    def decoder(self, adapter: Adapter, target: Target) -> StreamDecoder:
+        self._encoder = ResponsesEventEncoder(
+            self.body, response_id=self.response_id, created_at=self.created_at, model=target.model
+        )
+        inner = adapter.stream_decoder(target, include_usage=True)
+        return TranslatedStream(inner, self._encoder)
+
+    def streamed_response(self) -> dict[str, Any] | None:
+        """The final Response object of a stream that ran to its end."""
+        return self._encoder.response if self._encoder is not None else None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..http import Handler
-from . import admin, chat, files, health, messages, models
+from . import admin, chat, files, health, messages, models, responses
 
 __all__ = ["ROUTES", "dynamic_route"]
 
@@ -14,6 +14,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/embeddings": {"POST": chat.embeddings},
     "/v1/messages": {"POST": messages.messages},
     "/v1/messages/count_tokens": {"POST": messages.count_tokens},
+    "/v1/responses": {"POST": responses.create},
     "/v1/models": {"GET": models.list_models},
     "/models": {"GET": models.list_models},
     "/health": {"GET": health.health},
@@ -34,6 +35,15 @@ def dynamic_route(path: str) -> dict[str, Handler] | None:
     """Routes with an id in the path."""
     if path.startswith(("/v1/models/", "/models/")) and not path.endswith("/"):
         return {"GET": models.get_model}
+    if path.startswith("/v1/responses/"):
+        rest = path[len("/v1/responses/") :]
+        if rest and "/" not in rest:
+            return {"GET": responses.retrieve, "DELETE": responses.delete}
+        response_id, _, action = rest.partition("/")
+        if response_id and action == "cancel":
+            return {"POST": responses.cancel}
+        if response_id and action == "input_items":
+            return {"GET": responses.input_items}
     if path.startswith(("/v1/files/", "/files/")):
         rest = path.split("/files/", 1)[1]
         if rest and "/" not in rest:
