@@ -48,6 +48,7 @@ _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type"
 _V1_ERRORS = (400, 401, 402, 403, 404, 413, 415, 429, 502, 503, 504)
 
 
+_RESPONSE_ID = {"name": "response_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ANTHROPIC_ERROR = {"$ref": "#/components/schemas/AnthropicError"}
 _ANTHROPIC_STATUSES = {
     400: "Invalid request, or a field the routed provider cannot honour",
@@ -72,7 +73,7 @@ def _anthropic(name: str) -> dict[str, Any]:
 
 
 def _protocol_paths() -> dict[str, Any]:
-    """Anthropic Messages and OpenAI Responses, in their own shapes."""
+    """Anthropic Messages (errors in Anthropic's shape) and OpenAI Responses."""
     anthropic_errors = {
         str(status): _json(_ANTHROPIC_ERROR, meaning)
         for status, meaning in _ANTHROPIC_STATUSES.items()
@@ -99,6 +100,80 @@ def _protocol_paths() -> dict[str, Any]:
                         },
                     },
                     **anthropic_errors,
+                },
+            }
+        },
+        "/v1/responses": {
+            "post": {
+                "summary": "Create a response (OpenAI Responses; JSON, or server-sent "
+                "events with stream: true), for any provider; see docs/protocols.md",
+                "operationId": "createResponse",
+                "security": [{"bearer": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _openai("CreateResponse")}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "A Response, or its stream of events",
+                        "content": {
+                            "application/json": {"schema": _openai("Response")},
+                            "text/event-stream": {"schema": _openai("ResponseStreamEvent")},
+                        },
+                    },
+                    **_errors(*_V1_ERRORS),
+                },
+            }
+        },
+        "/v1/responses/{response_id}": {
+            "get": {
+                "summary": "A stored response (the calling key's own)",
+                "operationId": "getResponse",
+                "security": [{"bearer": []}],
+                "parameters": [_RESPONSE_ID],
+                "responses": {
+                    "200": _json(_openai("Response"), "The response"),
+                    **_errors(401, 404),
+                },
+            },
+            "delete": {
+                "summary": "Delete a stored response",
+                "operationId": "deleteResponse",
+                "security": [{"bearer": []}],
+                "parameters": [_RESPONSE_ID],
+                "responses": {
+                    "200": _json(_openai("DeletedResponse"), "Deleted"),
+                    **_errors(401, 404),
+                },
+            },
+        },
+        "/v1/responses/{response_id}/cancel": {
+            "post": {
+                "summary": "Cancel a background response (the gateway runs none: 400)",
+                "operationId": "cancelResponse",
+                "security": [{"bearer": []}],
+                "parameters": [_RESPONSE_ID],
+                "responses": {
+                    "200": _json(_openai("Response"), "The response"),
+                    **_errors(400, 401, 404),
+                },
+            }
+        },
+        "/v1/responses/{response_id}/input_items": {
+            "get": {
+                "summary": "The input items of a stored response, newest first by default",
+                "operationId": "listInputItems",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    _RESPONSE_ID,
+                    *(
+                        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                        for n in ("limit", "order", "after")
+                    ),
+                ],
+                "responses": {
+                    "200": _json(_openai("ResponseItemList"), "Items"),
+                    **_errors(400, 401, 404),
                 },
             }
         },

@@ -12,7 +12,14 @@ def test_every_v1_and_operator_route_is_documented() -> None:
     assert served <= set(paths)
     for path in served:
         assert {m.lower() for m in ROUTES[path]} <= set(paths[path]), path
-    for dynamic in ("/v1/models/{model}", "/v1/files/{file_id}", "/v1/files/{file_id}/content"):
+    for dynamic in (
+        "/v1/models/{model}",
+        "/v1/files/{file_id}",
+        "/v1/files/{file_id}/content",
+        "/v1/responses/{response_id}",
+        "/v1/responses/{response_id}/cancel",
+        "/v1/responses/{response_id}/input_items",
+    ):
         assert dynamic in paths
 
 
