@@ -34,6 +34,12 @@ provider_model = "openai/gpt-4o"
 api_key = "sk-openai-upstream"
 base_url = "https://openai.test/v1"
 
+[[models]]
+name = "gemini"
+provider_model = "gemini/gemini-2.0-flash"
+api_key = "gm-test"
+base_url = "https://gemini.test/v1beta"
+
 [[keys]]
 key = "{OTHER_KEY}"
 """
@@ -235,3 +241,23 @@ def test_openai_upstream_text_format_and_errors(
     assert refused.value.code == "not_translatable"
     with pytest.raises(openai.NotFoundError):
         client.responses.create(model="gpt", input="x", previous_response_id="resp_unknown")
+
+
+def test_gemini_upstream_create_and_stream(server: ServerThread, upstream: FakeUpstream) -> None:
+    upstream.script(
+        Reply(200, body=recorded("gemini", "generate_content_response.json")),
+        StreamReply([recorded("gemini", "stream_text.sse")], done=False),
+    )
+    client = sdk(server)
+    raw = client.responses.with_raw_response.create(model="gemini", input="hello")
+    validate_responses(json.loads(raw.content), "Response")
+    assert raw.parse().output_text
+    with client.responses.stream(model="gemini", input="hello") as stream:
+        events = list(stream)
+        final = stream.get_final_response()
+    for event in events:
+        dumped = event.model_dump(mode="json", exclude_unset=True, warnings=False)
+        validate_responses(dumped, "ResponseStreamEvent")
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert deltas and final.output_text == deltas
+    assert "gemini.test" in upstream.requests[-1].url
