@@ -90,7 +90,7 @@ class Exchange:
         self.outcome.model = self.model
         self.outcome.key = caller.description
         self.span: RequestSpan = services.telemetry.start_request(
-            operation=kind,
+            operation="chat" if inbound is not None else kind,  # GenAI semconv name
             request_model=self.model,
             params=request,
             traceparent=headers.get("traceparent") if headers else None,
