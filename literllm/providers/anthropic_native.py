@@ -15,9 +15,10 @@ import msgspec
 
 from ..errors import UpstreamError
 from ..transport.base import UpstreamRequest, UpstreamResponse
+from ..types import Usage
 from .anthropic import AnthropicAdapter
 from .anthropic_stream import anthropic_usage, finish_reason
-from .base import ChatResult, Target, Usage
+from .base import ChatResult, Target
 from .openai_shape import decode_json
 
 __all__ = ["FORWARDED_HEADERS", "NativeMessagesDecoder", "native_request", "native_result"]

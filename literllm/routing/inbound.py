@@ -19,11 +19,12 @@ from ..protocols.anthropic_events import MessagesEventEncoder
 from ..protocols.anthropic_messages import chat_to_message, messages_to_chat
 from ..protocols.responses import chat_to_output, response_object
 from ..protocols.responses_events import ResponsesEventEncoder
-from ..providers import ChatResult, StreamDecoder, Target, Usage
+from ..providers import ChatResult, StreamDecoder, Target
 from ..providers.anthropic import AnthropicAdapter
 from ..providers.anthropic_native import NativeMessagesDecoder, native_request, native_result
 from ..providers.base import Adapter
 from ..transport.base import UpstreamRequest, UpstreamResponse
+from ..types import Usage
 
 __all__ = ["Inbound", "MessagesInbound", "ResponsesInbound", "TranslatedStream"]
 
