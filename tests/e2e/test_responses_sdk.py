@@ -261,3 +261,31 @@ def test_gemini_upstream_create_and_stream(server: ServerThread, upstream: FakeU
     deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
     assert deltas and final.output_text == deltas
     assert "gemini.test" in upstream.requests[-1].url
+
+
+def test_openai_upstream_stream_equals_the_non_streamed_answer(
+    server: ServerThread, upstream: FakeUpstream
+) -> None:
+    upstream.script(
+        Reply(200, body=recorded("protocols", "openai_chat_tool_calls.json")),
+        StreamReply([recorded("protocols", "openai_stream_tool_calls.sse")], done=False),
+        url="openai.test",
+    )
+    client = sdk(server)
+    whole = client.responses.create(model="gpt", input="Paris and Oslo?", tools=[TOOL])  # type: ignore[list-item]
+    with client.responses.stream(model="gpt", input="Paris and Oslo?", tools=[TOOL]) as stream:  # type: ignore[list-item]
+        final = stream.get_final_response()
+
+    def comparable(response: Any) -> list[dict[str, Any]]:
+        items = response.model_dump(mode="json", warnings=False)["output"]
+        for item in items:
+            item.pop("id")
+            item.pop("parsed_arguments", None)  # the stream helper's parsing, not the wire
+            for part in item.get("content") or ():
+                part.pop("parsed", None)
+        return items
+
+    assert comparable(final) == comparable(whole)
+    assert final.usage is not None and whole.usage is not None
+    assert final.usage.model_dump() == whole.usage.model_dump()
+    assert json.loads(upstream.requests[-1].body)["stream_options"] == {"include_usage": True}
