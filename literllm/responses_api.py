@@ -98,7 +98,7 @@ class ResponsesAPI:
 
         if request.get("stream") is True:
             stream = await exchange.stream()
-            return _storing(stream, lambda: keep(inbound.streamed_response()))
+            return _storing(stream, inbound.streamed_response, keep)
         answer = await exchange.complete()
         await keep(inbound.response)
         return answer
@@ -163,12 +163,26 @@ class ResponsesAPI:
         }
 
 
-def _storing(stream: ChatStream, on_end: Callable[[], Awaitable[None]]) -> ChatStream:
-    """`stream`, storing the final Response once its last event has been relayed."""
+def _storing(
+    stream: ChatStream,
+    final: Callable[[], dict[str, Any] | None],
+    keep: Callable[[dict[str, Any] | None], Awaitable[None]],
+) -> ChatStream:
+    """`stream`, storing the final Response before the batch that completes it is
+    relayed, so a client that saw `response.completed` can retrieve it at once."""
 
     async def relay() -> AsyncGenerator[list[bytes], None]:
+        kept = False
         async for batch in stream.batches():
+            if not kept and final() is not None:
+                kept = True
+                await keep(final())
             yield batch
-        await on_end()
 
-    return ChatStream(relay(), stream.headers, stream.aclose)
+    batches = relay()
+
+    async def close() -> None:
+        await batches.aclose()
+        await stream.aclose()
+
+    return ChatStream(batches, stream.headers, close)
