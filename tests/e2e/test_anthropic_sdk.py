@@ -383,3 +383,22 @@ def test_claude_code_sized_request_round_trips(
     assert chat["messages"][0]["role"] == "system"
     assert sum(1 for m in chat["messages"] if m["role"] == "tool") == 30
     assert chat["user"] == "user_abc_account_def_session_ghi"
+
+
+def test_error_mid_stream_arrives_as_anthropics_error_event(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    start, error = recorded("anthropic", "stream_error.sse").split(b"\n\n", 1)
+    upstream.script(StreamReply([start + b"\n\n", error], done=False), url="anthropic.test")
+    with (
+        pytest.raises(anthropic.APIStatusError) as caught,
+        client.messages.stream(
+            model="claude", max_tokens=10, messages=[{"role": "user", "content": "x"}]
+        ) as stream,
+    ):
+        for _ in stream:
+            pass
+    body: Any = caught.value.body
+    assert body["type"] == "error"
+    assert body["error"]["type"] == "overloaded_error"
+    assert "Overloaded" in body["error"]["message"]
