@@ -297,7 +297,9 @@ def messages_to_chat(body: Mapping[str, Any]) -> dict[str, Any]:
         if message["role"] == "user":
             messages.extend(_user(message["content"], index))
         else:
-            messages.append(_assistant(message["content"], index))
+            assistant = _assistant(message["content"], index)
+            if assistant["content"] is not None or "tool_calls" in assistant:
+                messages.append(assistant)  # a turn of thinking only has nothing left
     chat: dict[str, Any] = {
         "model": body["model"],
         "messages": messages,

@@ -212,7 +212,7 @@ def _messages(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for message in out:
         if message["role"] == "assistant" and message.get("content") == "":
             message["content"] = None
-    return out
+    return [m for m in out if m["content"] is not None or m.get("tool_calls")]
 
 
 def _tools(tools: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -258,3 +258,22 @@ def test_errors_take_anthropic_statuses_and_types(error: Any, status: int, kind:
     assert json.loads(body) == {"type": "error", "error": {"type": kind, "message": error.message}}
     event = anthropic_error_event(error)
     assert event.startswith(b"event: error\ndata: ") and event.endswith(b"\n\n")
+
+
+def test_an_assistant_turn_of_only_thinking_is_dropped() -> None:
+    body = {
+        "model": "m",
+        "max_tokens": 5,
+        "messages": [
+            {"role": "user", "content": "a"},
+            {
+                "role": "assistant",
+                "content": [{"type": "thinking", "thinking": "t", "signature": "s"}],
+            },
+            {"role": "user", "content": "b"},
+        ],
+    }
+    assert messages_to_chat(body)["messages"] == [
+        {"role": "user", "content": "a"},
+        {"role": "user", "content": "b"},
+    ]

@@ -290,3 +290,17 @@ def test_stream_emits_the_responses_event_sequence() -> None:
     for streamed, whole in zip(final["output"], output, strict=True):
         streamed.pop("id"), whole.pop("id")
         assert streamed == whole
+
+
+def test_empty_assistant_messages_are_dropped() -> None:
+    chat = responses_to_chat(
+        {
+            "model": "m",
+            "input": [
+                {"role": "assistant", "content": ""},
+                {"type": "reasoning", "id": "rs_1", "summary": []},
+                {"role": "user", "content": "hi"},
+            ],
+        }
+    )
+    assert chat["messages"] == [{"role": "user", "content": "hi"}]
