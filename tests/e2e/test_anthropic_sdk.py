@@ -402,3 +402,22 @@ def test_error_mid_stream_arrives_as_anthropics_error_event(
     assert body["type"] == "error"
     assert body["error"]["type"] == "overloaded_error"
     assert "Overloaded" in body["error"]["message"]
+
+
+def test_gemini_tool_calls_stream_as_tool_use_blocks(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    upstream.script(StreamReply([recorded("gemini", "stream_tool_calls.sse")], done=False))
+    with client.messages.stream(
+        model="gemini",
+        max_tokens=50,
+        tools=[WEATHER_TOOL],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": "Boston and Paris?"}],
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.stop_reason == "tool_use"
+    assert [b.input for b in final.content if b.type == "tool_use"] == [
+        {"location": "Boston"},
+        {"location": "Paris"},
+    ]
+    assert final.usage.input_tokens == 30 and final.usage.output_tokens == 12
