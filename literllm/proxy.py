@@ -367,7 +367,8 @@ class Proxy:
         request = decode_body(body)
         validate_messages(request, count_tokens=True)
         caller.check_model(request["model"])
-        return await count_tokens(self._services, request, headers)
+        services = self._services
+        return await count_tokens(services.resolver, services.transport, request, headers)
 
     def _exchange(
         self,

@@ -14,8 +14,7 @@ from typing import Any
 import msgspec
 
 from ..errors import UpstreamError
-from ..transport.base import UpstreamRequest, UpstreamResponse
-from ..types import Usage
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .anthropic import AnthropicAdapter
 from .anthropic_stream import anthropic_usage, finish_reason
 from .base import ChatResult, Target

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import msgspec
 
 from ..providers.anthropic import AnthropicAdapter
 from ..providers.anthropic_native import native_request
 from ..results import Response
-
-if TYPE_CHECKING:
-    from ..services import Services
+from ..transport import Transport
+from .resolve import Resolver
 
 __all__ = ["count_tokens", "estimate_input_tokens"]
 
@@ -32,16 +31,19 @@ def estimate_input_tokens(request: Mapping[str, Any]) -> int:
 
 
 async def count_tokens(
-    services: Services, request: Mapping[str, Any], headers: Mapping[str, str] | None
+    resolver: Resolver,
+    transport: Transport,
+    request: Mapping[str, Any],
+    headers: Mapping[str, str] | None,
 ) -> Response:
-    _, pool = services.resolver.routes(request["model"])[0]
+    _, pool = resolver.routes(request["model"])[0]
     for deployment in pool:
         adapter = deployment.adapter
         if type(adapter) is not AnthropicAdapter or deployment.missing_credential is not None:
             continue
         target = await deployment.current_target()
         upstream = native_request(adapter, target, request, headers, path="/messages/count_tokens")
-        response = await services.transport.send(upstream, timeout=deployment.timeout)
+        response = await transport.send(upstream, timeout=deployment.timeout)
         if response.status >= 400:
             raise adapter.error(target, response.status, response.headers, response.body)
         return Response(response.body, {"x-literllm-route": deployment.label})

@@ -23,8 +23,7 @@ from ..providers import ChatResult, StreamDecoder, Target
 from ..providers.anthropic import AnthropicAdapter
 from ..providers.anthropic_native import NativeMessagesDecoder, native_request, native_result
 from ..providers.base import Adapter
-from ..transport.base import UpstreamRequest, UpstreamResponse
-from ..types import Usage
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 
 __all__ = ["Inbound", "MessagesInbound", "ResponsesInbound", "TranslatedStream"]
 
