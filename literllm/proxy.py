@@ -409,9 +409,13 @@ class Proxy:
             raise
         inbound = None
         if kind == "messages":
+            from .routing.count_tokens import estimate_input_tokens
             from .routing.inbound import MessagesInbound
 
-            inbound = MessagesInbound(request, headers)
+            # message_start of a translated stream carries an estimate (the upstream's
+            # count comes at the end, in message_delta)
+            estimate = estimate_input_tokens(request) if request.get("stream") else 0
+            inbound = MessagesInbound(request, headers, prompt_tokens=estimate)
         return Exchange(self._services, caller, request, kind, headers, outcome, inbound)
 
 

@@ -99,6 +99,8 @@ async def test_streamed_messages_yield_framed_events() -> None:
         assert isinstance(stream, ChatStream)
         events = [e async for e in stream]
     names = [e.split(b"\n", 1)[0] for e in events]
+    start = json.loads(events[0].split(b"data: ", 1)[1])
+    assert start["message"]["usage"]["input_tokens"] > 0  # the gateway's estimate
     assert names[0] == b"event: message_start" and names[-1] == b"event: message_stop"
     assert b"event: content_block_delta" in names
 
