@@ -13,6 +13,10 @@ Lookup of a `provider/model` name, in order:
    deployment is priced only when its name is a model id (`azure/gpt-4o`).
 
 Anything else is unpriced: it costs 0 and `Governor` logs it once.
+
+Endpoints priced by another unit than tokens (images, audio seconds, characters, search
+queries, OCR pages) read `ModelPrice.units`; an image's price by size and quality is
+looked up under `provider/quality/WxH/model` first (`Pricing.image_price`).
 """
 
 from __future__ import annotations
@@ -44,6 +48,12 @@ class ModelPrice(msgspec.Struct, frozen=True, kw_only=True):
     cache_write: float | None = None
     """Price of a prompt token written to the provider's cache (input price if unknown)."""
     max_output_tokens: int | None = None
+    units: dict[str, float] | None = None
+    """USD per unit for other units: `image`, `pixel`, `second` (audio in),
+    `output_second` (audio out), `character`, `query`, `page`, `request`."""
+
+    def unit(self, name: str) -> float | None:
+        return None if self.units is None else self.units.get(name)
 
     def cost(self, usage: Usage) -> float:
         """Cost of one response: each kind of token at its own price.
@@ -155,6 +165,38 @@ class Pricing:
         price = self.price(provider_model)
         return 0.0 if price is None else price.cost(usage)
 
+    def unit_price(self, provider_model: str, unit: str) -> float | None:
+        """USD per `unit` for the model, or None when it has no such price."""
+        price = self.price(provider_model)
+        return None if price is None else price.unit(unit)
+
+    def image_price(
+        self, provider_model: str, size: str | None, quality: str | None
+    ) -> float | None:
+        """USD for one image of `size` (`1024x1024`) and `quality`: the most specific
+        entry that has a price, per image or per pixel."""
+        provider, _, model = provider_model.partition("/")
+        sized = (size or "").replace("x", "-x-") if size else None
+        candidates = []
+        if sized and quality:
+            candidates.append(f"{provider}/{quality}/{sized}/{model}")
+        if sized:
+            candidates.append(f"{provider}/{sized}/{model}")
+            candidates.append(f"{provider}/standard/{sized}/{model}")
+        candidates.append(provider_model)
+        for name in candidates:
+            price = self.price(name)
+            if price is None:
+                continue
+            if price.unit("image") is not None:
+                return price.unit("image")
+            per_pixel = price.unit("pixel")
+            if per_pixel is not None and size:
+                width, _, height = size.partition("x")
+                if width.isdigit() and height.isdigit():
+                    return per_pixel * int(width) * int(height)
+        return None
+
     def max_output_tokens(self, provider_model: str) -> int | None:
         price = self.price(provider_model)
         return None if price is None else price.max_output_tokens
@@ -177,12 +219,14 @@ def _read_embedded_table() -> str:
 def _parse(document: dict[str, Any]) -> dict[str, ModelPrice]:
     table: dict[str, ModelPrice] = {}
     for key, row in document["models"].items():
-        input_price, output_price, cache_read, cache_write, max_output = row
+        input_price, output_price, cache_read, cache_write, max_output = row[:5]
+        units = row[5] if len(row) > 5 else None
         table[key] = ModelPrice(
             input=float(input_price or 0.0),
             output=float(output_price or 0.0),
             cache_read=None if cache_read is None else float(cache_read),
             cache_write=None if cache_write is None else float(cache_write),
             max_output_tokens=None if max_output is None else int(max_output),
+            units={k: float(v) for k, v in units.items()} if units else None,
         )
     return table

@@ -14,7 +14,7 @@ import msgspec
 
 from .errors import BadRequestError
 
-__all__ = ["decode_body", "validate_chat", "validate_embeddings"]
+__all__ = ["check_shape", "decode_body", "validate_chat", "validate_embeddings"]
 
 _PATH = re.compile(r"\$\.([A-Za-z_]+)((?:\[\d+\])?(?:\.[A-Za-z_]+)?)")
 
@@ -61,7 +61,8 @@ def decode_body(body: bytes | Mapping[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _check(body: dict[str, Any], shape: type[msgspec.Struct]) -> None:
+def check_shape(body: dict[str, Any], shape: type[msgspec.Struct]) -> None:
+    """400 naming the first field of `body` that does not fit `shape`."""
     try:
         msgspec.convert(body, shape)
     except msgspec.ValidationError as exc:
@@ -81,7 +82,7 @@ def _check(body: dict[str, Any], shape: type[msgspec.Struct]) -> None:
 
 
 def validate_chat(body: dict[str, Any]) -> None:
-    _check(body, _ChatShape)
+    check_shape(body, _ChatShape)
     if not body["model"]:
         raise BadRequestError("'model' must not be empty", param="model", code="invalid_value")
     if not body["messages"]:
@@ -95,7 +96,7 @@ def validate_chat(body: dict[str, Any]) -> None:
 
 
 def validate_embeddings(body: dict[str, Any]) -> None:
-    _check(body, _EmbeddingsShape)
+    check_shape(body, _EmbeddingsShape)
     if not body["model"]:
         raise BadRequestError("'model' must not be empty", param="model", code="invalid_value")
     if body["input"] in ("", []):

@@ -16,8 +16,11 @@ Sources (see ../shared/data/SOURCES.md beside the checkout, and docs/governance.
 Precedence, field by field: LiteLLM first, models.dev second. The output keeps only the
 per-token prices the gateway charges (input, output, cache read, cache write) and the
 maximum output tokens, as one row `[input, output, cache_read, cache_write,
-max_output_tokens]` per key (`null` where unknown). Keys are `provider/model` and, for
-first-party models, the bare model id (`gpt-4o`).
+max_output_tokens]` per key (`null` where unknown). Models priced by another unit (images,
+audio seconds, characters, search queries, OCR pages) get a sixth element, an object of
+`UNITS` names to USD per unit. Keys are `provider/model` and, for first-party models, the
+bare model id (`gpt-4o`); image prices by size and quality keep LiteLLM's key shape
+(`openai/hd/1024-x-1792/dall-e-3`).
 """
 
 from __future__ import annotations
@@ -34,6 +37,18 @@ FIELDS = (
     "cache_creation_input_token_cost",
     "max_output_tokens",
 )
+
+# Our unit name: the LiteLLM fields that give its price, first found wins.
+UNITS = {
+    "image": ("output_cost_per_image", "input_cost_per_image"),
+    "pixel": ("input_cost_per_pixel", "output_cost_per_pixel"),
+    "second": ("input_cost_per_second",),
+    "output_second": ("output_cost_per_second",),
+    "character": ("input_cost_per_character",),
+    "query": ("input_cost_per_query",),
+    "page": ("ocr_cost_per_page",),
+    "request": ("input_cost_per_request",),
+}
 
 LITELLM_PROVIDER_NAMES = {
     "bedrock_converse": "bedrock",
@@ -72,7 +87,7 @@ MODELS_DEV_PROVIDER_NAMES = {
 
 FIRST_PARTY = {"openai", "anthropic", "gemini", "mistral", "xai", "deepseek", "cohere"}
 
-Row = list[float | int | None]
+Row = list[Any]
 
 
 def _registry_providers(repo: Path) -> set[str]:
@@ -87,11 +102,25 @@ def _row(entry: dict[str, Any]) -> Row | None:
         row.append(
             value if isinstance(value, int | float) and not isinstance(value, bool) else None
         )
-    if row[0] is None and row[1] is None:
+    units = _units(entry)
+    if row[0] is None and row[1] is None and not units:
         return None
     if isinstance(row[4], float):
         row[4] = int(row[4])
+    if units:
+        row.append(units)
     return row
+
+
+def _units(entry: dict[str, Any]) -> dict[str, float]:
+    units: dict[str, float] = {}
+    for unit, names in UNITS.items():
+        for name in names:
+            value = entry.get(name)
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                units[unit] = float(value)
+                break
+    return units
 
 
 def _merge(table: dict[str, Row], key: str, row: Row) -> None:
@@ -100,9 +129,14 @@ def _merge(table: dict[str, Row], key: str, row: Row) -> None:
     if current is None:
         table[key] = list(row)
         return
-    for index, value in enumerate(row):
+    for index, value in enumerate(row[:5]):
         if current[index] is None:
             current[index] = value
+    if len(row) > 5:
+        if len(current) > 5:
+            current[5] = {**row[5], **current[5]}
+        else:
+            current.append(dict(row[5]))
 
 
 def _from_litellm(data: dict[str, Any], known: set[str]) -> dict[str, Row]:

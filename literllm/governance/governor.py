@@ -403,14 +403,20 @@ class Admission:
             governor._unavailable(error, f"budget for {provider_model}")
             self.degraded = True
 
-    async def settle(self, *, provider_model: str | None, usage: Usage | None) -> float:
+    async def settle(
+        self, *, provider_model: str | None, usage: Usage | None, cost: float | None = None
+    ) -> float:
         """Record the real cost and tokens, free the reservation; returns the cost (USD).
-        `usage=None` (a cache hit) costs 0 and uses no tokens. Idempotent."""
+        `usage=None` (a cache hit) costs 0 and uses no tokens. `cost`, when given, is the
+        price of a call priced by another unit than tokens (images, seconds, pages).
+        Idempotent."""
         if self._done:
             return self._cost
         self._done = True
         governor = self._governor
-        self._cost = cost = governor.cost(provider_model, usage)
+        if cost is None:
+            cost = governor.cost(provider_model, usage)
+        self._cost = cost
         tokens = 0
         if usage is not None:
             tokens = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens

@@ -7,7 +7,7 @@ buffered beyond one partial SSE event.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UpstreamError
 from ..providers import StreamDecoder
@@ -18,6 +18,9 @@ from .dispatch import AttemptLog, Dispatcher
 from .inbound import Inbound
 from .resolve import Route
 from .router import Deployment
+
+if TYPE_CHECKING:
+    from ..operations.base import Operation
 
 __all__ = ["OpenedStream", "open_chat_stream"]
 
@@ -56,6 +59,7 @@ async def _open(
     before: BeforeAttempt | None,
     timeout_for: Callable[[Deployment], float] | None,
     inbound: Inbound | None,
+    operation: Operation | None,
 ) -> OpenedStream:
     if before is not None:
         await before(deployment)
@@ -63,6 +67,8 @@ async def _open(
     adapter = deployment.adapter
     if inbound is not None:
         upstream = inbound.request(adapter, target, stream=True)
+    elif operation is not None:
+        upstream = operation.request(adapter, target, dict(request), stream=True)
     else:
         upstream = adapter.chat_request(target, dict(request), stream=True)
     timeout = timeout_for(deployment) if timeout_for is not None else deployment.timeout
@@ -74,6 +80,8 @@ async def _open(
         decoder = (
             inbound.decoder(adapter, target)
             if inbound is not None
+            else operation.stream_decoder(adapter, target, request, include_usage=include_usage)
+            if operation is not None
             else adapter.stream_decoder(target, include_usage=include_usage)
         )
         chunks = response.chunks()
@@ -111,11 +119,15 @@ async def open_chat_stream(
     before_attempt: BeforeAttempt | None = None,
     timeout_for: Callable[[Deployment], float] | None = None,
     inbound: Inbound | None = None,
+    operation: Operation | None = None,
 ) -> ChatStream:
+    """`operation`: a non-chat operation that streams (text completions, speech)."""
     opened = await dispatcher.run(
         model,
         routes,
-        lambda d: _open(transport, d, request, include_usage, before_attempt, timeout_for, inbound),
+        lambda d: _open(
+            transport, d, request, include_usage, before_attempt, timeout_for, inbound, operation
+        ),
         log,
     )
     state: dict[str, bool] = {"finished": False}

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from . import mock_media
 from .base import UpstreamRequest, UpstreamResponse
 
 __all__ = ["MockUpstream", "chat_chunks", "chat_completion", "embeddings", "estimate_tokens"]
@@ -205,6 +206,9 @@ class MockUpstream:
     """A `Transport` that answers OpenAI-style requests in-process."""
 
     async def send(self, request: UpstreamRequest, *, timeout: float) -> UpstreamResponse:
+        media = mock_media.answer(request)
+        if media is not None:
+            return media
         try:
             body = msgspec.json.decode(request.body) if request.body else {}
         except msgspec.DecodeError:
@@ -220,6 +224,9 @@ class MockUpstream:
             body = msgspec.json.decode(request.body) if request.body else {}
         except msgspec.DecodeError:
             return _MockStream(400, [], _error(400, "request body is not valid JSON").body)
+        media = mock_media.stream(request.url, body)
+        if media is not None:
+            return _MockStream(200, media[0], content_type=media[1])
         payloads = [b"data: " + _encode(c) + b"\n\n" for c in chat_chunks(body)]
         payloads.append(b"data: [DONE]\n\n")
         return _MockStream(200, payloads)
@@ -229,9 +236,17 @@ class MockUpstream:
 
 
 class _MockStream:
-    def __init__(self, status: int, payloads: list[bytes], body: bytes = b"") -> None:
+    def __init__(
+        self,
+        status: int,
+        payloads: list[bytes],
+        body: bytes = b"",
+        content_type: str | None = None,
+    ) -> None:
         self.status = status
-        self.headers: Mapping[str, str] = _SSE if status == 200 else _JSON
+        self.headers: Mapping[str, str] = (
+            {"content-type": content_type} if content_type else _SSE if status == 200 else _JSON
+        )
         self._payloads = payloads
         self._body = body
 
