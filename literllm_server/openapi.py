@@ -44,6 +44,65 @@ def _openai(name: str) -> dict[str, Any]:
     }
 
 
+def _post_json(
+    summary: str, operation_id: str, request: dict[str, Any], response: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "operationId": operation_id,
+            "security": [{"bearer": []}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": request}}},
+            "responses": {"200": _json(response, summary), **_errors(*_V1_ERRORS)},
+        }
+    }
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_RERANK_REQUEST = {
+    "type": "object",
+    "required": ["model", "query", "documents"],
+    "properties": {
+        "model": {"type": "string"},
+        "query": {"type": "string"},
+        "documents": {
+            "type": "array",
+            "items": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "object", "properties": {"text": {"type": "string"}}},
+                ]
+            },
+        },
+        "top_n": {"type": "integer", "minimum": 1},
+        "return_documents": {"type": "boolean"},
+    },
+}
+_RERANK_RESPONSE = {
+    "type": "object",
+    "required": ["results"],
+    "properties": {
+        "id": {"type": "string"},
+        "model": {"type": "string"},
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "relevance_score"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "relevance_score": {"type": "number"},
+                    "document": {"type": "object", "properties": {"text": {"type": "string"}}},
+                },
+            },
+        },
+        "usage": {"type": "object", "additionalProperties": True},
+    },
+}
+
 _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _V1_ERRORS = (400, 401, 402, 403, 404, 413, 415, 429, 502, 503, 504)
 
@@ -269,6 +328,45 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/v1/chat/completions": chat,
             "/v1/embeddings": embeddings,
+            "/v1/completions": {
+                "post": {
+                    "summary": "Create a text completion (legacy; JSON, or server-sent events "
+                    "with stream: true); chat-only providers serve it through chat",
+                    "operationId": "createCompletion",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": _openai("CreateCompletionRequest")}
+                        },
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "A completion, or an SSE stream of completion "
+                            "objects ending with `data: [DONE]`",
+                            "content": {
+                                "application/json": {"schema": _openai("CreateCompletionResponse")},
+                                "text/event-stream": {
+                                    "schema": _openai("CreateCompletionResponse")
+                                },
+                            },
+                        },
+                        **_errors(*_V1_ERRORS),
+                    },
+                }
+            },
+            "/v1/moderations": _post_json(
+                "Classify text (and images) as potentially harmful",
+                "createModeration",
+                _openai("CreateModerationRequest"),
+                _openai("CreateModerationResponse"),
+            ),
+            "/v1/rerank": _post_json(
+                "Rerank documents by relevance to a query (Cohere/Jina shape)",
+                "rerank",
+                _ref("RerankRequest"),
+                _ref("RerankResponse"),
+            ),
             "/v1/models": models,
             "/v1/models/{model}": model,
             **_protocol_paths(),
@@ -402,6 +500,8 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                 },
+                "RerankRequest": _RERANK_REQUEST,
+                "RerankResponse": _RERANK_RESPONSE,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -50,7 +50,7 @@ class _StreamOptions(msgspec.Struct):
 
 class _Shape(msgspec.Struct):
     model: str
-    prompt: str | list[str] | list[int] | list[list[int]]
+    prompt: str | list[str | int | list[int]]
     stream: bool | None = None
     stream_options: _StreamOptions | None = None
     max_tokens: int | None = None

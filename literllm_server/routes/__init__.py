@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..http import Handler
-from . import admin, chat, files, health, messages, models, responses
+from . import admin, chat, completions, files, health, messages, models, ranking, responses
 
 __all__ = ["ROUTES", "dynamic_route"]
 
@@ -15,6 +15,12 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/v1/messages": {"POST": messages.messages},
     "/v1/messages/count_tokens": {"POST": messages.count_tokens},
     "/v1/responses": {"POST": responses.create},
+    "/v1/completions": {"POST": completions.completions},
+    "/completions": {"POST": completions.completions},
+    "/v1/moderations": {"POST": ranking.moderations},
+    "/moderations": {"POST": ranking.moderations},
+    "/v1/rerank": {"POST": ranking.rerank},
+    "/rerank": {"POST": ranking.rerank},
     "/v1/models": {"GET": models.list_models},
     "/models": {"GET": models.list_models},
     "/health": {"GET": health.health},
