@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from ..pricing import Pricing
 from ..providers.registry import ProviderRegistry
+from .audio import Speech, Transcriptions, Translations
 from .base import Operation, OperationResult, PassThrough
 from .catalog import Catalog, unsupported
 from .completions import Completions
+from .images import ImageEdits, ImageGenerations, ImageVariations
 from .moderations import Moderations
 from .rerank import Rerank
+from .uploads import FORM_KEY, form_request
 
 __all__ = [
+    "FORM_KEY",
     "Catalog",
     "Completions",
     "Moderations",
@@ -19,6 +23,7 @@ __all__ = [
     "Operations",
     "PassThrough",
     "Rerank",
+    "form_request",
     "unsupported",
 ]
 
@@ -31,3 +36,9 @@ class Operations:
         self.completions = Completions(catalog, pricing)
         self.moderations = Moderations(catalog, pricing)
         self.rerank = Rerank(catalog, pricing)
+        self.image_generations = ImageGenerations(catalog, pricing)
+        self.image_edits = ImageEdits(catalog, pricing)
+        self.image_variations = ImageVariations(catalog, pricing)
+        self.speech = Speech(catalog, pricing)
+        self.transcriptions = Transcriptions(catalog, pricing)
+        self.translations = Translations(catalog, pricing)

@@ -1,0 +1,130 @@
+"""`/v1/completions` with the official openai SDK, llama-index and litellm against the
+real server: natively (the mock serves `/completions`) and through chat (an
+OpenAI-compatible chat model, answered by the fake upstream)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from literllm import Proxy
+from literllm.testing import FakeUpstream
+from tests.support.configs import MASTER, MOCK_POOL, TEAM, config
+from tests.support.openapi import validate
+from tests.support.server import ServerThread
+
+POOLS = (
+    MOCK_POOL
+    + """
+[[models]]
+name = "claude"
+provider_model = "anthropic/claude-3-5-haiku-latest"
+api_key = "sk-ant-test"
+base_url = "https://api.fake-anthropic.test/v1"
+"""
+)
+
+
+@pytest.fixture
+def upstream() -> FakeUpstream:
+    return FakeUpstream()
+
+
+@pytest.fixture
+def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
+    proxy = Proxy.from_config(config(POOLS), transport=upstream, environ={})
+    with ServerThread(proxy) as running:
+        yield running
+
+
+def client(server: ServerThread, key: str = MASTER) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+
+
+def _final(answer: dict) -> dict:
+    # OpenAI streams `finish_reason: null` until the last chunk; its schema says string.
+    choices = [{**c, "finish_reason": c.get("finish_reason") or "stop"} for c in answer["choices"]]
+    return {**answer, "choices": choices}
+
+
+@pytest.mark.parametrize(("model", "path"), [("chat", "/completions"), ("upstream", "/chat/")])
+def test_completion_native_and_through_chat(
+    server: ServerThread, upstream: FakeUpstream, model: str, path: str
+) -> None:
+    with client(server).completions.with_raw_response.create(
+        model=model, prompt="hello gateway", max_tokens=20
+    ) as raw:
+        pass
+    answer = raw.parse()
+    assert "echo: hello gateway" in answer.choices[0].text
+    assert answer.object == "text_completion"
+    assert answer.usage is not None and answer.usage.total_tokens > 0
+    assert raw.headers["x-request-id"]
+    assert raw.headers["x-literllm-route"] == model
+    validate(answer.model_dump(mode="json", exclude_unset=True), "CreateCompletionResponse")
+    assert path in upstream.requests[-1].url
+
+
+@pytest.mark.parametrize("model", ["chat", "upstream", "claude"])
+def test_completion_stream(server: ServerThread, upstream: FakeUpstream, model: str) -> None:
+    if model == "claude":
+        pytest.skip("the fake upstream answers OpenAI's wire format only")
+    chunks = list(
+        client(server).completions.create(
+            model=model,
+            prompt="one two",
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    text = "".join(c.choices[0].text for c in chunks if c.choices)
+    assert text.strip().endswith("echo: one two")
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+    for chunk in chunks:
+        validate(
+            _final(chunk.model_dump(mode="json", exclude_unset=True)), "CreateCompletionResponse"
+        )
+
+
+def test_refused_where_chat_cannot_honour_it(server: ServerThread) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client(server).completions.create(model="upstream", prompt="x", echo=True)
+    error = caught.value.body
+    assert isinstance(error, dict)
+    assert error["param"] == "echo" and "openai" in error["message"]
+    # the mock serves /completions natively: echo is honoured
+    answer = client(server).completions.create(model="chat", prompt="say", echo=True)
+    assert answer.choices[0].text.startswith("say")
+
+
+def test_key_allowlist_applies(server: ServerThread) -> None:
+    with pytest.raises(openai.PermissionDeniedError):
+        client(server, TEAM).completions.create(model="upstream", prompt="x")
+    with pytest.raises(openai.AuthenticationError):
+        client(server, "sk-wrong").completions.create(model="chat", prompt="x")
+
+
+def test_llama_index_openai_like_complete(server: ServerThread) -> None:
+    openai_like = pytest.importorskip("llama_index.llms.openai_like")
+    llm = openai_like.OpenAILike(
+        model="upstream", api_base=server.url + "/v1", api_key=MASTER, max_retries=0
+    )
+    assert llm.complete("hello llama").text == "echo: hello llama"
+    streamed = "".join(r.delta or "" for r in llm.stream_complete("hello stream"))
+    assert streamed == "echo: hello stream"
+
+
+def test_litellm_text_completion(server: ServerThread) -> None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    litellm = pytest.importorskip("litellm")
+    answer = litellm.text_completion(
+        model="text-completion-openai/upstream",
+        prompt="hello litellm",
+        api_base=server.url + "/v1",
+        api_key=MASTER,
+        max_tokens=20,
+    )
+    assert answer.choices[0].text == "echo: hello litellm"
