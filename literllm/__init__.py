@@ -24,6 +24,7 @@ from .errors import (
     UnsupportedMediaTypeError,
     UpstreamError,
 )
+from .multipart import Form, FormFile
 from .observability.otel_setup import configure_tracing_from_env
 from .observability.redact import Redactor
 from .outcome import Outcome
@@ -43,6 +44,8 @@ __all__ = [
     "Clock",
     "Config",
     "ConfigError",
+    "Form",
+    "FormFile",
     "GatewayTimeoutError",
     "LiterLLMError",
     "MethodNotAllowedError",

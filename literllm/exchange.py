@@ -19,6 +19,7 @@ from .errors import (
     UpstreamError,
 )
 from .governance.ratelimit import estimate_prompt_tokens, estimate_request_tokens
+from .operations.base import OperationResult
 from .outcome import Outcome
 from .providers import ChatResult
 from .providers.openai_shape import embeddings_as_base64
@@ -32,6 +33,7 @@ from .types import Usage
 if TYPE_CHECKING:
     from .governance.governor import Admission
     from .observability.telemetry import RequestSpan
+    from .operations import Operation
     from .services import Services
 
 __all__ = ["Exchange", "cache_policy"]
@@ -56,6 +58,7 @@ class Exchange:
         "kind",
         "log",
         "model",
+        "operation",
         "outcome",
         "prompt_tokens",
         "request",
@@ -72,15 +75,22 @@ class Exchange:
         headers: Mapping[str, str] | None,
         outcome: Outcome | None,
         inbound: Inbound | None = None,
+        operation: Operation | None = None,
     ) -> None:
         """`inbound`: the protocol the client spoke when not chat completions (its
-        requests and answers are built per attempt)."""
+        requests and answers are built per attempt). `operation`: an endpoint besides
+        chat and embeddings (`kind` is its name)."""
         self.services = services
         self.caller = caller
         self.request = request
+        self.operation = operation
         self.kind = kind
         self.model: str = request["model"]
-        self.prompt_tokens = estimate_prompt_tokens(request)
+        self.prompt_tokens = (
+            estimate_prompt_tokens(request)
+            if operation is None
+            else operation.estimated_tokens(request)
+        )
         self.deadline = services.clock.monotonic() + services.config.server.request_timeout_secs
         self.headers = headers
         self.inbound = inbound
@@ -214,6 +224,8 @@ class Exchange:
         services = self.services
         admission = await self._admit()
         cache = services.cache
+        if self.operation is not None and not self.operation.cacheable:
+            cache = None
         cache_key: str | None = None
         may_write = False
         if cache is not None and (self.inbound is None or self.inbound.cacheable):
@@ -232,7 +244,11 @@ class Exchange:
         result = await services.dispatcher.run(self.model, routes, self._attempt, self.log)
         deployment = self.log.deployment
         assert deployment is not None
-        cost = await admission.settle(provider_model=deployment.provider_model, usage=result.usage)
+        cost = await admission.settle(
+            provider_model=deployment.provider_model,
+            usage=result.usage,
+            cost=result.cost if isinstance(result, OperationResult) else None,
+        )
         tracked = cost if services.config.general.enable_cost_tracking else None
         self.outcome.usage = result.usage
         self.outcome.cost = cost
@@ -249,6 +265,8 @@ class Exchange:
         headers = self._headers(cost)
         if self.outcome.cache is not None:
             headers["x-literllm-cache"] = self.outcome.cache
+        if isinstance(result, OperationResult):
+            return Response(result.body, headers, content_type=result.content_type)
         return Response(result.body, headers)
 
     async def _cache_hit(self, admission: Admission, cached: bytes) -> Response:
@@ -274,8 +292,11 @@ class Exchange:
             deployment.label,
             fallback=deployment.name != self.model,
         ) as attempt:
+            operation = self.operation
             if self.inbound is not None:
                 upstream = self.inbound.request(adapter, target, stream=False)
+            elif operation is not None:
+                upstream = operation.request(adapter, target, dict(self.request), stream=False)
             elif self.kind == "chat":
                 upstream = adapter.chat_request(target, dict(self.request), stream=False)
             else:
@@ -295,6 +316,10 @@ class Exchange:
                 raise adapter.error(target, response.status, response.headers, response.body)
             if self.inbound is not None:
                 return self.inbound.result(adapter, target, response)
+            if operation is not None:
+                result = operation.response(adapter, target, response, self.request)
+                result.cost = operation.unit_cost(deployment.provider_model, self.request, result)
+                return result
             if self.kind == "chat":
                 return adapter.chat_response(target, response)
             embedded = adapter.embeddings_response(target, response)
@@ -335,6 +360,7 @@ class Exchange:
             before_attempt=self._reserve,
             timeout_for=self.attempt_timeout,
             inbound=self.inbound,
+            operation=self.operation,
         )
         first = services.clock.monotonic() - started
         self.span.first_chunk(first)
@@ -356,8 +382,16 @@ class Exchange:
             )
         try:
             if self.admission is not None:
+                provider_model = opened.deployment.provider_model
+                unit_cost = (
+                    self.operation.unit_cost(
+                        provider_model, self.request, OperationResult(body=b"", usage=usage)
+                    )
+                    if self.operation is not None
+                    else None
+                )
                 cost = await self.admission.settle(
-                    provider_model=opened.deployment.provider_model, usage=usage
+                    provider_model=provider_model, usage=usage, cost=unit_cost
                 )
                 tracked = cost if self.services.config.general.enable_cost_tracking else None
                 self.outcome.usage = usage

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
@@ -26,8 +26,10 @@ from .errors import BadRequestError, ConfigError, LiterLLMError, NotFoundError
 from .exchange import Exchange
 from .files_api import FilesAPI
 from .governance import Governor
+from .multipart import Form
 from .observability.redact import config_secrets
 from .observability.telemetry import Telemetry
+from .operations import Operation, Operations, form_request
 from .outcome import Outcome
 from .pricing import Pricing
 from .protocols.anthropic_messages import validate_messages
@@ -46,8 +48,6 @@ __all__ = ["HealthReport", "ModelList", "ModelObject", "Proxy"]
 log = logging.getLogger("literllm")
 
 _TRACE_CONTENT_ENV = "LITER_LLM_TRACE_CONTENT"
-
-Kind = Literal["chat", "embeddings", "messages"]
 
 
 class ModelObject(msgspec.Struct, frozen=True, kw_only=True):
@@ -95,6 +95,7 @@ class Proxy:
             transport = DispatchingTransport(_network_transport(self._environ))
         registry = ProviderRegistry()
         pricing = Pricing.load()
+        self._operations = Operations(registry, pricing)
         self._auth = auth = Authenticator(config.general.master_key, config.keys)
         resolver = Resolver(config, registry, self._environ, pricing.max_output_tokens)
         cooldown = config.cooldown.duration_secs if config.cooldown else None
@@ -370,14 +371,155 @@ class Proxy:
         services = self._services
         return await count_tokens(services.resolver, services.transport, request, headers)
 
-    def _exchange(
+    # -- the other endpoints -------------------------------------------------------------
+
+    async def completions(
         self,
         body: bytes | Mapping[str, Any],
+        *,
         api_key: str | None,
-        kind: Kind,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response | ChatStream:
+        """`POST /v1/completions`: a `ChatStream` of text completion chunks when the body
+        asks for `stream: true`, else a `Response`. Providers that serve only chat get
+        the prompt as one user message."""
+        operation = self._operations.completions
+        exchange = self._exchange(
+            body, api_key, operation.name, headers, outcome, stream=None, operation=operation
+        )
+        if exchange.request.get("stream") is True:
+            return await exchange.stream()
+        return await exchange.complete()
+
+    async def moderations(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/moderations` (cached like embeddings when `[cache]` is on)."""
+        return await self._complete(self._operations.moderations, body, api_key, headers, outcome)
+
+    async def rerank(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/rerank`, Cohere/Jina shape (cached like embeddings)."""
+        return await self._complete(self._operations.rerank, body, api_key, headers, outcome)
+
+    async def images_generate(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/images/generations`."""
+        operation = self._operations.image_generations
+        return await self._complete(operation, body, api_key, headers, outcome)
+
+    async def images_edit(
+        self,
+        form: Form,
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/images/edits`: `form` has the `image` file(s), `prompt`, `model`."""
+        operation = self._operations.image_edits
+        return await self._complete(operation, form, api_key, headers, outcome)
+
+    async def images_variation(
+        self,
+        form: Form,
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/images/variations`: `form` has the `image` file and `model`."""
+        operation = self._operations.image_variations
+        return await self._complete(operation, form, api_key, headers, outcome)
+
+    async def audio_speech(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> ChatStream:
+        """`POST /v1/audio/speech`: the audio's bytes as they arrive (iterate the stream;
+        `speech_content_type(body)` is their content type)."""
+        operation = self._operations.speech
+        exchange = self._exchange(
+            body, api_key, operation.name, headers, outcome, stream=True, operation=operation
+        )
+        return await exchange.stream()
+
+    @staticmethod
+    def speech_content_type(body: Mapping[str, Any]) -> str:
+        """The content type of `/v1/audio/speech` audio for the body's `response_format`."""
+        from .operations.audio import SPEECH_FORMATS
+
+        return SPEECH_FORMATS.get(str(body.get("response_format") or "mp3"), "audio/mpeg")
+
+    async def audio_transcriptions(
+        self,
+        form: Form,
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/audio/transcriptions`; `Response.content_type` follows the
+        `response_format` (JSON, or text for text, srt and vtt)."""
+        operation = self._operations.transcriptions
+        return await self._complete(operation, form, api_key, headers, outcome)
+
+    async def audio_translations(
+        self,
+        form: Form,
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/audio/translations` (into English)."""
+        operation = self._operations.translations
+        return await self._complete(operation, form, api_key, headers, outcome)
+
+    async def _complete(
+        self,
+        operation: Operation,
+        body: bytes | Mapping[str, Any] | Form,
+        api_key: str | None,
+        headers: Mapping[str, str] | None,
+        outcome: Outcome | None,
+    ) -> Response:
+        exchange = self._exchange(
+            body, api_key, operation.name, headers, outcome, operation=operation
+        )
+        return await exchange.complete()
+
+    def _exchange(
+        self,
+        body: bytes | Mapping[str, Any] | Form,
+        api_key: str | None,
+        kind: str,
         headers: Mapping[str, str] | None,
         outcome: Outcome | None,
         stream: bool | None = False,
+        operation: Operation | None = None,
     ) -> Exchange:
         """Authenticate, decode and validate; refusals here are counted in metrics.
         `stream`: True forces streaming, False refuses it, None lets the body decide."""
@@ -386,10 +528,17 @@ class Proxy:
         try:
             caller = self._auth.authenticate(api_key)  # before reading what a stranger sent
             key = caller.description
-            request = decode_body(body)
+            request = form_request(body) if isinstance(body, Form) else decode_body(body)
             if isinstance(request.get("model"), str):
                 model = request["model"]
-            if kind == "chat":
+            if operation is not None:
+                operation.validate(request)
+                model = request["model"]
+                if stream is False and request.get("stream"):
+                    raise BadRequestError(
+                        f"{operation.endpoint} does not stream here", param="stream"
+                    )
+            elif kind == "chat":
                 validate_chat(request)
                 if stream is False and request.get("stream"):
                     raise BadRequestError("'stream': true needs chat_stream()", param="stream")
@@ -416,7 +565,7 @@ class Proxy:
             # count comes at the end, in message_delta)
             estimate = estimate_input_tokens(request) if request.get("stream") else 0
             inbound = MessagesInbound(request, headers, prompt_tokens=estimate)
-        return Exchange(self._services, caller, request, kind, headers, outcome, inbound)
+        return Exchange(self._services, caller, request, kind, headers, outcome, inbound, operation)
 
 
 def _network_transport(environ: Mapping[str, str]) -> Transport:

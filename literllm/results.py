@@ -13,14 +13,20 @@ __all__ = ["ChatStream", "Response"]
 class Response:
     """A finished answer: OpenAI-shaped JSON bytes plus the gateway's headers."""
 
-    __slots__ = ("body", "headers", "status")
+    __slots__ = ("body", "content_type", "headers", "status")
 
     def __init__(
-        self, body: bytes, headers: dict[str, str] | None = None, status: int = 200
+        self,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        status: int = 200,
+        content_type: str = "application/json",
     ) -> None:
         self.body = body
         self.headers = headers if headers is not None else {}
         self.status = status
+        self.content_type = content_type
+        """Audio transcripts in text, srt or vtt are not JSON."""
 
     def json(self) -> Any:
         return msgspec.json.decode(self.body)

@@ -10,8 +10,13 @@ from __future__ import annotations
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from literllm.errors import BadRequestError, PayloadTooLargeError, UnsupportedMediaTypeError
-from literllm.multipart import Form, FormFile
+from literllm import (
+    BadRequestError,
+    Form,
+    FormFile,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 
 from .http import Receive, Request, body_chunks
 

@@ -98,8 +98,10 @@ class Operation:
         """Raise `BadRequestError` for a body the gateway cannot serve."""
 
     def estimated_tokens(self, body: Mapping[str, Any]) -> int:
-        """Tokens the request may use, for rate limits before it is sent."""
-        return 1
+        """Prompt tokens the request may use, for rate limits before it is sent."""
+        from ..governance.ratelimit import estimate_prompt_tokens
+
+        return estimate_prompt_tokens(body)
 
     def request(
         self, adapter: Adapter, target: Target, body: dict[str, Any], *, stream: bool

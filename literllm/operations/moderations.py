@@ -24,7 +24,7 @@ _encode = msgspec.json.Encoder().encode
 
 
 class _Shape(msgspec.Struct):
-    input: str | list[str] | list[dict[str, Any]]
+    input: str | list[str | dict[str, Any]]
     model: str | None = None
 
 

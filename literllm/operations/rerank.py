@@ -112,17 +112,16 @@ class Rerank(PassThrough):
         documents = body.get("documents") or []
         for result in results:
             document = result.get("document")
-            if isinstance(document, str):
+            if not body.get("return_documents"):
+                result.pop("document", None)
+            elif isinstance(document, str):
                 result["document"] = {"text": document}
             elif (
                 document is None
-                and body.get("return_documents")
                 and isinstance(result.get("index"), int)
                 and 0 <= result["index"] < len(documents)
             ):
                 result["document"] = {"text": _text(documents[result["index"]])}
-            elif document is not None and not body.get("return_documents"):
-                result.pop("document", None)
         answer["results"] = results
         answer.setdefault("model", target.model)
         usage = usage_of(peek) or _usage_of(answer)
