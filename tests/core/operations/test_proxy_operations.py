@@ -5,7 +5,14 @@ from __future__ import annotations
 import msgspec
 import pytest
 
-from literllm import BadRequestError, ChatStream, PermissionDeniedError, Proxy, Response
+from literllm import (
+    BadRequestError,
+    ChatStream,
+    PermissionDeniedError,
+    Pricing,
+    Proxy,
+    Response,
+)
 from literllm.testing import FakeClock, FakeUpstream, Reply
 from tests.support.configs import MASTER, TEAM, config
 
@@ -92,7 +99,7 @@ async def test_completion_cost_uses_the_token_prices() -> None:
     )
     async with make(upstream) as proxy:
         answer = await proxy.completions({"model": "instruct", "prompt": "hello"}, api_key=MASTER)
-        price = proxy.pricing.price("openai/gpt-3.5-turbo-instruct")
+        price = Pricing.load().price("openai/gpt-3.5-turbo-instruct")
     assert price is not None and price.input > 0
     expected = 1000 * price.input + 1000 * price.output
     assert float(answer.headers["x-literllm-response-cost"]) == pytest.approx(expected)
@@ -168,7 +175,7 @@ async def test_cohere_rerank_gets_its_body_and_is_priced_per_search() -> None:
             },
             api_key=MASTER,
         )
-        per_query = proxy.pricing.unit_price("cohere/rerank-v3.5", "query")
+        per_query = Pricing.load().unit_price("cohere/rerank-v3.5", "query")
     sent = msgspec.json.decode(upstream.requests[0].body)
     assert upstream.requests[0].url == "https://cohere.test/v2/rerank"
     assert sent == {
