@@ -169,6 +169,7 @@ class Exchange:
         if self.log.fallbacks and outcome.route:
             metrics.fallback(self.model, outcome.route)
         metrics.request_finished(self.model)
+        metrics.operation_finished(self.kind, outcome.status)
         metrics.observe_request(
             model=self.model,
             deployment=outcome.deployment or "-",

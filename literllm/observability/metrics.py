@@ -5,6 +5,7 @@ Series (all names start with `literllm_`; durations in seconds, money in USD):
 | metric | type | labels |
 |---|---|---|
 | `requests_total` | counter | model, deployment, key, status |
+| `operation_requests_total` | counter | operation, status |
 | `request_duration_seconds` | histogram | model |
 | `upstream_duration_seconds` | histogram | model, deployment |
 | `gateway_overhead_seconds` | histogram | (none) |
@@ -19,6 +20,10 @@ Series (all names start with `literllm_`; durations in seconds, money in USD):
 | `budget_refusals_total` | counter | key, scope (`key`, `model`, `global`) |
 | `in_flight_requests` | gauge | model |
 | `spend_usd`, `spend_limit_usd` | gauge | scope, name |
+
+`operation` is the endpoint's operation name (`chat`, `embeddings`, `text_completion`,
+`moderation`, `rerank`, `image_generation`, `speech`, `transcription`, ...), the
+same as the request span's `gen_ai.operation.name`.
 
 `kind` is `input` (all prompt tokens, cached included), `output`, `cached`
 (prompt-cache reads), `cache_write` and `reasoning`. `status` is the HTTP status
@@ -274,6 +279,11 @@ class Metrics:
         self._requests = _Series(
             f"{p}requests", "Requests answered.", ("model", "deployment", "key", "status")
         )
+        self._operations = _Series(
+            f"{p}operation_requests",
+            "Requests answered, by operation (endpoint).",
+            ("operation", "status"),
+        )
         self._request_duration = _Series(
             f"{p}request_duration_seconds",
             "Whole request, as the client saw it.",
@@ -313,7 +323,14 @@ class Metrics:
         self._in_flight = _Series(f"{p}in_flight_requests", "Requests being served.", ("model",))
         self.registry.register(
             _HotCollector(
-                [self._requests, self._tokens, self._cost, self._cache, self._cache_backend],
+                [
+                    self._requests,
+                    self._operations,
+                    self._tokens,
+                    self._cost,
+                    self._cache,
+                    self._cache_backend,
+                ],
                 [self._in_flight],
                 [
                     self._request_duration,
@@ -400,6 +417,10 @@ class Metrics:
             bound.add_tokens(usage)
         if cost:
             bound.cost[0] += cost
+
+    def operation_finished(self, operation: str, status: int) -> None:
+        """One request of `operation` answered (a fixed set of names: no bound needed)."""
+        self._operations.slot((operation, str(status)))[0] += 1
 
     def time_to_first_token(self, model: str, deployment: str, seconds: float) -> None:
         cell = self._first_token_cells.get((model, deployment))

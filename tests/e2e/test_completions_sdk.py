@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
+import httpx
 import openai
 import pytest
 
@@ -153,3 +154,18 @@ def test_litellm_text_completion(server: ServerThread) -> None:
         max_tokens=20,
     )
     assert answer.choices[0].text == "echo: hello litellm"
+
+
+def test_metrics_count_requests_by_operation(server: ServerThread) -> None:
+    client(server).completions.create(model="chat", prompt="x")
+    with pytest.raises(openai.BadRequestError):
+        client(server).completions.create(model="upstream", prompt="x", suffix="y")
+    metrics = httpx.get(
+        server.url + "/metrics", headers={"authorization": f"Bearer {MASTER}"}, timeout=10
+    ).text
+    assert 'literllm_operation_requests_total{operation="text_completion",status="200"} 1.0' in (
+        metrics
+    )
+    assert 'literllm_operation_requests_total{operation="text_completion",status="400"} 1.0' in (
+        metrics
+    )
