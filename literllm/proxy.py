@@ -466,6 +466,10 @@ class Proxy:
         )
         return await exchange.stream()
 
+    def check_api_key(self, api_key: str | None) -> None:
+        """401 unless `api_key` is known: servers call it before reading an upload."""
+        self._auth.authenticate(api_key)
+
     @staticmethod
     def speech_content_type(body: Mapping[str, Any]) -> str:
         """The content type of `/v1/audio/speech` audio for the body's `response_format`."""

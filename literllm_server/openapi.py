@@ -58,6 +58,33 @@ def _post_json(
     }
 
 
+def _post_form(
+    summary: str, operation_id: str, request: str, content: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "post": {
+            "summary": summary,
+            "operationId": operation_id,
+            "security": [{"bearer": []}],
+            "requestBody": {
+                "required": True,
+                "content": {"multipart/form-data": {"schema": _openai(request)}},
+            },
+            "responses": {
+                "200": {"description": summary, "content": content},
+                **_errors(*_V1_ERRORS),
+            },
+        }
+    }
+
+
+_TRANSCRIPT_CONTENT = {
+    "application/json": {"schema": _openai("CreateTranscriptionResponseJson")},
+    "text/plain": {"schema": {"type": "string"}},
+    "text/vtt": {"schema": {"type": "string"}},
+}
+
+
 def _ref(name: str) -> dict[str, Any]:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -360,6 +387,64 @@ def openapi_document() -> dict[str, Any]:
                 "createModeration",
                 _openai("CreateModerationRequest"),
                 _openai("CreateModerationResponse"),
+            ),
+            "/v1/images/generations": _post_json(
+                "Create images from a prompt (b64_json or url)",
+                "createImage",
+                _openai("CreateImageRequest"),
+                _openai("ImagesResponse"),
+            ),
+            "/v1/images/edits": _post_form(
+                "Edit an image (multipart: image, prompt, model)",
+                "createImageEdit",
+                "CreateImageEditRequest",
+                {"application/json": {"schema": _openai("ImagesResponse")}},
+            ),
+            "/v1/images/variations": _post_form(
+                "Create variations of an image (multipart: image, model)",
+                "createImageVariation",
+                "CreateImageVariationRequest",
+                {"application/json": {"schema": _openai("ImagesResponse")}},
+            ),
+            "/v1/audio/speech": {
+                "post": {
+                    "summary": "Text to speech: the audio streams as it is produced",
+                    "operationId": "createSpeech",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _openai("CreateSpeechRequest")}},
+                    },
+                    "responses": {
+                        "200": {
+                            "description": "Audio in the asked response_format",
+                            "content": {
+                                kind: {"schema": {"type": "string", "format": "binary"}}
+                                for kind in (
+                                    "audio/mpeg",
+                                    "audio/ogg",
+                                    "audio/aac",
+                                    "audio/flac",
+                                    "audio/wav",
+                                    "audio/pcm",
+                                )
+                            },
+                        },
+                        **_errors(*_V1_ERRORS),
+                    },
+                }
+            },
+            "/v1/audio/transcriptions": _post_form(
+                "Transcribe audio (multipart: file, model; json, text, srt, vtt, verbose_json)",
+                "createTranscription",
+                "CreateTranscriptionRequest",
+                _TRANSCRIPT_CONTENT,
+            ),
+            "/v1/audio/translations": _post_form(
+                "Translate audio into English (multipart: file, model)",
+                "createTranslation",
+                "CreateTranslationRequest",
+                _TRANSCRIPT_CONTENT,
             ),
             "/v1/rerank": _post_json(
                 "Rerank documents by relevance to a query (Cohere/Jina shape)",

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from ..http import Handler
-from . import admin, chat, completions, files, health, messages, models, ranking, responses
+from . import (
+    admin,
+    audio,
+    chat,
+    completions,
+    files,
+    health,
+    images,
+    messages,
+    models,
+    ranking,
+    responses,
+)
 
 __all__ = ["ROUTES", "dynamic_route"]
 
@@ -12,15 +24,27 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/chat/completions": {"POST": chat.chat_completions},
     "/v1/embeddings": {"POST": chat.embeddings},
     "/embeddings": {"POST": chat.embeddings},
-    "/v1/messages": {"POST": messages.messages},
-    "/v1/messages/count_tokens": {"POST": messages.count_tokens},
-    "/v1/responses": {"POST": responses.create},
     "/v1/completions": {"POST": completions.completions},
     "/completions": {"POST": completions.completions},
     "/v1/moderations": {"POST": ranking.moderations},
     "/moderations": {"POST": ranking.moderations},
     "/v1/rerank": {"POST": ranking.rerank},
     "/rerank": {"POST": ranking.rerank},
+    "/v1/images/generations": {"POST": images.generations},
+    "/images/generations": {"POST": images.generations},
+    "/v1/images/edits": {"POST": images.edits},
+    "/images/edits": {"POST": images.edits},
+    "/v1/images/variations": {"POST": images.variations},
+    "/images/variations": {"POST": images.variations},
+    "/v1/audio/speech": {"POST": audio.speech},
+    "/audio/speech": {"POST": audio.speech},
+    "/v1/audio/transcriptions": {"POST": audio.transcriptions},
+    "/audio/transcriptions": {"POST": audio.transcriptions},
+    "/v1/audio/translations": {"POST": audio.translations},
+    "/audio/translations": {"POST": audio.translations},
+    "/v1/messages": {"POST": messages.messages},
+    "/v1/messages/count_tokens": {"POST": messages.count_tokens},
+    "/v1/responses": {"POST": responses.create},
     "/v1/models": {"GET": models.list_models},
     "/models": {"GET": models.list_models},
     "/health": {"GET": health.health},
