@@ -128,9 +128,19 @@ class Exchange:
         pm = deployment.provider_model
         requested = self.request.get("max_completion_tokens") or self.request.get("max_tokens")
         cap = governor.output_cap(pm, requested if isinstance(requested, int) else None)
+        # A call priced by unit (images, characters, pages) holds its price up front.
+        unit_cost = (
+            self.operation.unit_cost(pm, self.request, OperationResult(body=b""))
+            if self.operation is not None
+            else None
+        )
         await self.admission.reserve(
             provider_model=pm,
-            max_cost=governor.estimate_max_cost(pm, self.prompt_tokens, cap),
+            max_cost=(
+                unit_cost
+                if unit_cost is not None
+                else governor.estimate_max_cost(pm, self.prompt_tokens, cap)
+            ),
         )
 
     def _headers(self, cost: float | None) -> dict[str, str]:

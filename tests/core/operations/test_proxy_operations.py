@@ -7,6 +7,7 @@ import pytest
 
 from literllm import (
     BadRequestError,
+    BudgetExceededError,
     ChatStream,
     PermissionDeniedError,
     Pricing,
@@ -216,3 +217,61 @@ async def test_voyage_rerank_is_renamed_both_ways() -> None:
     sent = msgspec.json.decode(upstream.requests[0].body)
     assert sent["top_k"] == 1 and "top_n" not in sent
     assert answer.json()["results"] == [{"index": 0, "relevance_score": 0.5}]
+
+
+IMAGES = """
+[general]
+master_key = "sk-master-test-0001"
+enable_cost_tracking = true
+
+[[models]]
+name = "image"
+provider_model = "openai/gpt-image-1"
+api_key = "sk-up"
+base_url = "https://images.test/v1"
+
+[[models]]
+name = "tts"
+provider_model = "openai/tts-1"
+api_key = "sk-up"
+base_url = "https://audio.test/v1"
+
+[[keys]]
+key = "vk-small-budget-01"
+description = "small"
+budget_limit = 0.015
+"""
+
+
+async def test_images_are_priced_per_image_and_held_against_budgets() -> None:
+    upstream = FakeUpstream()
+    upstream.script(Reply(200, json={"created": 1, "data": [{"b64_json": "AA=="}]}))
+    async with Proxy.from_config(
+        config(IMAGES), transport=upstream, clock=FakeClock(), environ={}
+    ) as proxy:
+        one = await proxy.images_generate(
+            {"model": "image", "prompt": "x", "size": "1024x1024", "quality": "low"},
+            api_key="vk-small-budget-01",
+        )
+        assert float(one.headers["x-literllm-response-cost"]) == pytest.approx(0.011)
+        # two more images would cross the key's $0.015: refused before any upstream call
+        with pytest.raises(BudgetExceededError):
+            await proxy.images_generate(
+                {"model": "image", "prompt": "x", "n": 2, "size": "1024x1024", "quality": "low"},
+                api_key="vk-small-budget-01",
+            )
+    assert len(upstream.requests) == 1
+
+
+async def test_speech_is_priced_per_character() -> None:
+    async with Proxy.from_config(
+        config(IMAGES), transport=FakeUpstream(), clock=FakeClock(), environ={}
+    ) as proxy:
+        stream = await proxy.audio_speech(
+            {"model": "tts", "input": "x" * 100, "voice": "alloy", "response_format": "wav"},
+            api_key=MASTER,
+        )
+        audio = b"".join([chunk async for chunk in stream])
+        spend = await proxy.admin.spend(api_key=MASTER)
+    assert audio.startswith(b"RIFF")
+    assert spend.master.spend == pytest.approx(100 * 1.5e-5)
