@@ -1,10 +1,14 @@
-"""Which provider serves which endpoint natively.
+"""Which provider serves which endpoint, and how.
 
-The registry table (`literllm/data/providers.json`) lists the endpoint kinds each
-provider offers (`completion`, `moderation`, `rerank`, `image`, `audio`, `ocr`,
-`search`); `EXTRA` adds what providers document but the table does not list yet.
-Text completions are special: OpenAI and Azure serve `/completions` only for their
-completion models, so other models of theirs go through chat (see `completions`).
+The registry table (`literllm/data/providers.json`) says which endpoint kinds a provider
+has at all, but many have them in their own format (Deepgram's audio, Tavily's search).
+`SERVED` lists, per kind, the providers whose API at that path the gateway speaks: the
+OpenAI wire format (OpenAI, Azure and the compatible family, from each provider's API
+reference), plus the shapes the operations translate themselves (Cohere and Voyage
+rerank). The `mock` provider serves everything.
+
+Text completions are special: every chat provider serves them through chat; OpenAI and
+Azure serve `/completions` natively only for their completion models.
 """
 
 from __future__ import annotations
@@ -15,25 +19,52 @@ from typing import Final
 from ..errors import BadRequestError
 from ..providers.registry import ProviderRegistry
 
-__all__ = ["EXTRA", "Catalog", "unsupported"]
+__all__ = ["ENDPOINTS", "SERVED", "Catalog", "unsupported"]
 
-EXTRA: Final[dict[str, frozenset[str]]] = {
-    # Documented in each provider's API reference; the registry table omits them.
-    "together_ai": frozenset({"completion", "image", "rerank"}),
-    "fireworks_ai": frozenset({"completion"}),
-    "deepinfra": frozenset({"completion"}),
-    "xai": frozenset({"image"}),
-    "mistral": frozenset({"moderation"}),
-    "vllm": frozenset({"completion"}),
-    "hosted_vllm": frozenset({"completion"}),
-    "text-completion-openai": frozenset({"completion"}),
-    "openai_like": frozenset({"completion"}),
-    "custom_openai": frozenset({"completion"}),
+SERVED: Final[dict[str, frozenset[str]]] = {
+    "completion": frozenset(
+        {
+            "openai",
+            "azure",
+            "text-completion-openai",
+            "together_ai",
+            "fireworks_ai",
+            "deepinfra",
+            "vllm",
+            "hosted_vllm",
+            "llamacpp",
+            "lmstudio",
+            "localai",
+            "openai_like",
+            "custom_openai",
+        }
+    ),
+    "moderation": frozenset(
+        {"openai", "azure", "text-completion-openai", "custom_openai", "mistral"}
+    ),
+    "rerank": frozenset(
+        {"cohere", "jina_ai", "voyage", "together_ai", "vllm", "hosted_vllm", "llamacpp", "localai"}
+    ),
+    "image": frozenset({"openai", "azure", "xai", "together_ai", "aiml", "localai"}),
+    "audio": frozenset({"openai", "azure", "groq", "localai", "custom_openai"}),
+    "ocr": frozenset({"mistral"}),
+    "search": frozenset(),
+}
+"""Per endpoint kind, the providers whose API the gateway speaks for it."""
+
+ENDPOINTS: Final = {
+    "completion": "/v1/completions",
+    "moderation": "/v1/moderations",
+    "rerank": "/v1/rerank",
+    "image": "/v1/images/*",
+    "audio": "/v1/audio/*",
+    "ocr": "/v1/ocr",
+    "search": "/v1/search",
 }
 
 # OpenAI's and Azure's models that /completions serves (others answer 404 there).
 _COMPLETION_MODELS = re.compile(r"(instruct|davinci|babbage|^text-|^code-)")
-_COMPLETION_BY_MODEL = frozenset({"openai", "azure", "azure_text"})
+_COMPLETION_BY_MODEL = frozenset({"openai", "azure"})
 
 
 class Catalog:
@@ -48,13 +79,38 @@ class Catalog:
             return True
         if kind == "completion" and name in _COMPLETION_BY_MODEL:
             return _COMPLETION_MODELS.search(model) is not None
-        if kind in EXTRA.get(name, ()):
-            return True
-        return kind in self._registry.info(name).endpoints
+        return name in SERVED.get(kind, ())
 
-    def providers(self, kind: str) -> list[str]:
-        """Every registry provider that serves `kind` (for docs and `check-config`)."""
-        return [n for n in self._registry.names() if self.serves(n, kind, "text-davinci")]
+    def chats(self, provider: str) -> bool:
+        """Whether the provider has chat completions (so text completions through chat)."""
+        name = self._registry.canonical(provider)
+        info = self._registry.info(name)
+        return name == "mock" or "chat" in info.endpoints or not info.endpoints
+
+    def table(self) -> str:
+        """The provider x endpoint table of docs/providers.md, in Markdown."""
+        kinds = list(ENDPOINTS)
+        lines = [
+            "| provider | " + " | ".join(f"`{ENDPOINTS[k]}`" for k in kinds) + " |",
+            "|---|" + "---|" * len(kinds),
+        ]
+        names = sorted({n for k in kinds for n in SERVED[k]} | {"mock"})
+        for name in names:
+            cells = []
+            for kind in kinds:
+                if kind == "completion" and name in _COMPLETION_BY_MODEL:
+                    cells.append("native (completion models), else chat")
+                elif self.serves(name, kind, "text-davinci"):
+                    cells.append("native")
+                elif kind == "completion" and self.chats(name):
+                    cells.append("chat")
+                else:
+                    cells.append("400")
+            lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
+        lines.append(
+            "| every other chat provider | chat | " + " | ".join("400" for _ in kinds[1:]) + " |"
+        )
+        return "\n".join(lines) + "\n"
 
 
 def unsupported(provider: str, endpoint: str) -> BadRequestError:

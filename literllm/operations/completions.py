@@ -19,6 +19,7 @@ from ..providers.base import Adapter, StreamDecoder, Target, Usage
 from ..providers.openai import OpenAIStreamDecoder
 from ..transport.base import UpstreamRequest, UpstreamResponse
 from .base import Operation, OperationResult, openai_adapter, peek_json, usage_of
+from .catalog import unsupported
 
 __all__ = ["Completions", "TranslatedStreamDecoder", "chat_body", "text_completion"]
 
@@ -113,6 +114,8 @@ class Completions(Operation):
                 native.headers(target),
                 _encode(body),
             )
+        if not self.catalog.chats(target.provider):
+            raise unsupported(target.provider, self.endpoint)
         return adapter.chat_request(target, chat_body(target.provider, body), stream=stream)
 
     def response(
