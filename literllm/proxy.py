@@ -502,6 +502,28 @@ class Proxy:
         operation = self._operations.translations
         return await self._complete(operation, form, api_key, headers, outcome)
 
+    async def search(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/search` (web search, the Rust liter-llm's shape)."""
+        return await self._complete(self._operations.search, body, api_key, headers, outcome)
+
+    async def ocr(
+        self,
+        body: bytes | Mapping[str, Any],
+        *,
+        api_key: str | None,
+        headers: Mapping[str, str] | None = None,
+        outcome: Outcome | None = None,
+    ) -> Response:
+        """`POST /v1/ocr` (document OCR, the Rust liter-llm's shape; Mistral OCR)."""
+        return await self._complete(self._operations.ocr, body, api_key, headers, outcome)
+
     async def _complete(
         self,
         operation: Operation,

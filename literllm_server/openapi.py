@@ -130,6 +130,106 @@ _RERANK_RESPONSE = {
     },
 }
 
+_STRINGS = {"type": "array", "items": {"type": "string"}}
+_SEARCH_REQUEST = {
+    "type": "object",
+    "required": ["model", "query"],
+    "additionalProperties": False,
+    "properties": {
+        "model": {"type": "string"},
+        "query": {"type": "string"},
+        "max_results": {"type": "integer", "minimum": 1, "maximum": 100},
+        "search_domain_filter": _STRINGS,
+        "country": {"type": "string"},
+    },
+}
+_SEARCH_RESPONSE = {
+    "type": "object",
+    "required": ["results", "model"],
+    "properties": {
+        "model": {"type": "string"},
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["title", "url", "snippet"],
+                "properties": {
+                    "title": {"type": "string"},
+                    "url": {"type": "string"},
+                    "snippet": {"type": "string"},
+                    "date": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+_OCR_REQUEST = {
+    "type": "object",
+    "required": ["model", "document"],
+    "additionalProperties": False,
+    "properties": {
+        "model": {"type": "string"},
+        "document": {
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["type", "url"],
+                    "properties": {"type": {"const": "document_url"}, "url": {"type": "string"}},
+                },
+                {
+                    "type": "object",
+                    "required": ["type", "data", "media_type"],
+                    "properties": {
+                        "type": {"const": "base64"},
+                        "data": {"type": "string"},
+                        "media_type": {"type": "string"},
+                    },
+                },
+            ]
+        },
+        "pages": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+        "include_image_base64": {"type": "boolean"},
+    },
+}
+_OCR_RESPONSE = {
+    "type": "object",
+    "required": ["pages", "model"],
+    "properties": {
+        "model": {"type": "string"},
+        "pages": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "markdown"],
+                "properties": {
+                    "index": {"type": "integer"},
+                    "markdown": {"type": "string"},
+                    "images": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["id"],
+                            "properties": {
+                                "id": {"type": "string"},
+                                "image_base64": {"type": "string"},
+                            },
+                        },
+                    },
+                    "dimensions": {
+                        "type": "object",
+                        "required": ["width", "height"],
+                        "properties": {
+                            "width": {"type": "integer"},
+                            "height": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
+        "usage": {"type": "object", "additionalProperties": True},
+    },
+}
+
 _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _V1_ERRORS = (400, 401, 402, 403, 404, 413, 415, 429, 502, 503, 504)
 
@@ -446,6 +546,18 @@ def openapi_document() -> dict[str, Any]:
                 "CreateTranslationRequest",
                 _TRANSCRIPT_CONTENT,
             ),
+            "/v1/search": _post_json(
+                "Web search (the Rust liter-llm's shape)",
+                "search",
+                _ref("SearchRequest"),
+                _ref("SearchResponse"),
+            ),
+            "/v1/ocr": _post_json(
+                "Document OCR to Markdown (the Rust liter-llm's shape)",
+                "ocr",
+                _ref("OcrRequest"),
+                _ref("OcrResponse"),
+            ),
             "/v1/rerank": _post_json(
                 "Rerank documents by relevance to a query (Cohere/Jina shape)",
                 "rerank",
@@ -587,6 +699,10 @@ def openapi_document() -> dict[str, Any]:
                 },
                 "RerankRequest": _RERANK_REQUEST,
                 "RerankResponse": _RERANK_RESPONSE,
+                "SearchRequest": _SEARCH_REQUEST,
+                "SearchResponse": _SEARCH_RESPONSE,
+                "OcrRequest": _OCR_REQUEST,
+                "OcrResponse": _OCR_RESPONSE,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

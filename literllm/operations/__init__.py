@@ -10,7 +10,9 @@ from .catalog import Catalog, unsupported
 from .completions import Completions
 from .images import ImageEdits, ImageGenerations, ImageVariations
 from .moderations import Moderations
+from .ocr import Ocr
 from .rerank import Rerank
+from .search import Search
 from .uploads import FORM_KEY, form_request
 
 __all__ = [
@@ -42,3 +44,5 @@ class Operations:
         self.speech = Speech(catalog, pricing)
         self.transcriptions = Transcriptions(catalog, pricing)
         self.translations = Translations(catalog, pricing)
+        self.search = Search(catalog, pricing)
+        self.ocr = Ocr(catalog, pricing)

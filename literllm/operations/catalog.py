@@ -5,7 +5,7 @@ has at all, but many have them in their own format (Deepgram's audio, Tavily's s
 `SERVED` lists, per kind, the providers whose API at that path the gateway speaks: the
 OpenAI wire format (OpenAI, Azure and the compatible family, from each provider's API
 reference), plus the shapes the operations translate themselves (Cohere and Voyage
-rerank). The `mock` provider serves everything.
+rerank, Perplexity, Tavily and Brave search, Mistral OCR). The `mock` provider serves everything.
 
 Text completions are special: every chat provider serves them through chat; OpenAI and
 Azure serve `/completions` natively only for their completion models.
@@ -48,7 +48,7 @@ SERVED: Final[dict[str, frozenset[str]]] = {
     "image": frozenset({"openai", "azure", "xai", "together_ai", "aiml", "localai"}),
     "audio": frozenset({"openai", "azure", "groq", "localai", "custom_openai"}),
     "ocr": frozenset({"mistral"}),
-    "search": frozenset(),
+    "search": frozenset({"perplexity", "tavily", "brave"}),
 }
 """Per endpoint kind, the providers whose API the gateway speaks for it."""
 

@@ -1,6 +1,7 @@
 """The `mock` provider's answers for every endpoint besides chat and embeddings.
 
-Deterministic and offline: text completions echo the prompt, moderations flag nothing
+Deterministic and offline, in each endpoint's wire format (OpenAI's; Perplexity's for
+search, Mistral's for OCR): text completions echo the prompt, moderations flag nothing
 (unless the text says "flag-me"), rerank scores documents by the words they share with
 the query, images are a 1x1 PNG, speech is a short silent WAV (or MP3 frames), and a
 transcript says how many bytes of audio arrived. Search and OCR answer in the Rust
@@ -338,23 +339,27 @@ def search(body: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def ocr(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Mistral's OCR answer: one page (or the 0-based `pages` asked for)."""
     document = body.get("document") or {}
     source = ""
     if isinstance(document, dict):
-        source = str(document.get("url") or document.get("document_url") or "")
-        source = source or str(document.get("image_url") or "")[:40]
+        source = str(document.get("document_url") or document.get("image_url") or "")
+        source = source if not source.startswith("data:") else source.split(",", 1)[0]
+    asked = body.get("pages")
+    indexes: list[Any] = asked if isinstance(asked, list) else [0]
     pages = [
         {
-            "index": 0,
-            "markdown": f"# Mock OCR\n\nText of {source or 'the document'}.",
+            "index": int(index),
+            "markdown": f"# Mock OCR\n\nPage {int(index) + 1} of {source or 'the document'}.",
             "images": [],
             "dimensions": {"dpi": 200, "height": 2200, "width": 1700},
         }
+        for index in indexes
     ]
     return {
         "pages": pages,
         "model": str(body.get("model", "mock")),
-        "usage": {"pages_processed": len(pages), "doc_size_bytes": None},
+        "usage_info": {"pages_processed": len(pages), "doc_size_bytes": None},
     }
 
 

@@ -184,3 +184,32 @@ def test_endpoint_a_provider_lacks_is_400(server: ServerThread, upstream: FakeUp
     assert "'openai'" in error["message"] and "/v1/rerank" in error["message"]
     assert not upstream.requests
     assert msgspec.json.decode(response.content)["error"]["code"] == "endpoint_not_supported"
+
+
+def test_search_and_ocr_extensions(server: ServerThread) -> None:
+    headers = {"authorization": f"Bearer {MASTER}"}
+    found = httpx.post(
+        server.url + "/v1/search",
+        headers=headers,
+        json={"model": "chat", "query": "liter-llm", "max_results": 3},
+        timeout=10,
+    )
+    assert found.status_code == 200
+    assert [set(r) >= {"title", "url", "snippet"} for r in found.json()["results"]] == [True] * 3
+    read = httpx.post(
+        server.url + "/v1/ocr",
+        headers=headers,
+        json={
+            "model": "chat",
+            "document": {
+                "type": "base64",
+                "data": base64.b64encode(png_pixel()).decode(),
+                "media_type": "image/png",
+            },
+        },
+        timeout=10,
+    )
+    assert read.status_code == 200
+    page = read.json()["pages"][0]
+    assert page["index"] == 0 and page["markdown"].startswith("# Mock OCR")
+    assert page["dimensions"] == {"width": 1700, "height": 2200}
