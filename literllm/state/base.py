@@ -12,6 +12,11 @@ with an expiry, so a crashed process's reservations free themselves. Spend is a
 counter per cap name (`global`, `key:<id>`, `model:<provider/model>`).
 
 Times are wall-clock seconds from the injected clock, passed in by the caller.
+
+Hashes (`hash_*`) are small string maps for features that keep progress in the state
+store (batches): set, set-if-absent, increment and read, each atomic; `settle` can
+write one hash field in the same atomic step as the spend it records (`record`), so a
+batch line's result and its cost are recorded together or not at all.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ __all__ = [
     "AMOUNT_EPSILON",
     "Cap",
     "CapShortfall",
+    "HashRecord",
     "HitOutcome",
     "ReserveOutcome",
     "StateStore",
@@ -82,6 +88,14 @@ class ReserveOutcome(msgspec.Struct, frozen=True):
     shortfalls: list[CapShortfall] = msgspec.field(default_factory=list)
 
 
+class HashRecord(msgspec.Struct, frozen=True):
+    """One hash field to write (overwriting) with a settlement."""
+
+    key: str
+    field: str
+    value: str
+
+
 class StateStore(Protocol):
     settles_without_suspending: bool
     """True when every operation completes without yielding to the event loop (the
@@ -121,11 +135,12 @@ class StateStore(Protocol):
         now: float,
         tokens: Sequence[tuple[str, int]] = (),
         window_seconds: float,
+        record: HashRecord | None = None,
     ) -> None:
         """In one atomic step: drop the request's reservation, add `cost` to each named
         spend counter, and replace the request's entry in each `(window, amount)` of
         `tokens` by `amount` stamped `now` (0 removes it): the token estimate becomes
-        the real usage."""
+        the real usage. `record`, when given, is written in the same step."""
 
     async def usage(
         self, windows: Sequence[str], *, now: float, window_seconds: float
@@ -134,6 +149,18 @@ class StateStore(Protocol):
 
     async def spend(self) -> dict[str, float]:
         """Every spend counter."""
+
+    async def hash_set(self, key: str, field: str, value: str, *, only_new: bool = False) -> bool:
+        """Write `field` of hash `key`; with `only_new`, only when it is absent. Returns
+        whether it was written."""
+
+    async def hash_incr(self, key: str, field: str) -> int:
+        """Add 1 to the integer `field` of `key` (absent: 0) and return the new value."""
+
+    async def hash_get(self, key: str, field: str) -> str | None: ...
+
+    async def hash_all(self, key: str) -> dict[str, str]:
+        """Every field of hash `key` (empty when absent)."""
 
 
 def evaluate_window(

@@ -51,6 +51,7 @@ from .base import (
     AMOUNT_EPSILON,
     Cap,
     CapShortfall,
+    HashRecord,
     HitOutcome,
     ReserveOutcome,
     WindowHit,
@@ -185,6 +186,7 @@ class MemoryStateStore:
         """reservation id -> (caps it holds, amount, expires_at)"""
         self._expiries: list[tuple[float, str]] = []
         """heap of (expires_at, reservation id); stale items are skipped"""
+        self._hashes: dict[str, dict[str, str]] = {}
 
     async def start(self) -> None:
         return None
@@ -318,8 +320,11 @@ class MemoryStateStore:
         now: float,
         tokens: Sequence[tuple[str, int]] = (),
         window_seconds: float,
+        record: HashRecord | None = None,
     ) -> None:
         self._release(request_id)
+        if record is not None:
+            self._hashes.setdefault(record.key, {})[record.field] = record.value
         if cost:
             totals = self._spend
             for name in spend:
@@ -347,3 +352,22 @@ class MemoryStateStore:
 
     async def spend(self) -> dict[str, float]:
         return dict(self._spend)
+
+    async def hash_set(self, key: str, field: str, value: str, *, only_new: bool = False) -> bool:
+        fields = self._hashes.setdefault(key, {})
+        if only_new and field in fields:
+            return False
+        fields[field] = value
+        return True
+
+    async def hash_incr(self, key: str, field: str) -> int:
+        fields = self._hashes.setdefault(key, {})
+        value = int(fields.get(field, "0")) + 1
+        fields[field] = str(value)
+        return value
+
+    async def hash_get(self, key: str, field: str) -> str | None:
+        return self._hashes.get(key, {}).get(field)
+
+    async def hash_all(self, key: str) -> dict[str, str]:
+        return dict(self._hashes.get(key, {}))

@@ -20,8 +20,8 @@ docs/deployment.md). Timestamps come from the gateway's clock: keep hosts NTP-sy
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
@@ -31,6 +31,7 @@ from .base import (
     AMOUNT_EPSILON,
     Cap,
     CapShortfall,
+    HashRecord,
     HitOutcome,
     ReserveOutcome,
     StateUnavailableError,
@@ -192,7 +193,9 @@ release(prefix, KEYS[2], request_id)
 if tonumber(cost) ~= 0 then
   for i = 8, 7 + spend_count do redis.call('HINCRBYFLOAT', KEYS[1], ARGV[i], cost) end
 end
-for i = 1, (#KEYS - 2) / 2 do
+local windows = math.floor((#KEYS - 2) / 2)
+if #KEYS % 2 == 1 then redis.call('HSET', KEYS[#KEYS], ARGV[#ARGV - 1], ARGV[#ARGV]) end
+for i = 1, windows do
   local log, amounts = KEYS[1 + 2 * i], KEYS[2 + 2 * i]
   local amount = tonumber(ARGV[7 + spend_count + i])
   prune(log, amounts, horizon)
@@ -358,10 +361,13 @@ class RedisStateStore:
         now: float,
         tokens: Sequence[tuple[str, int]] = (),
         window_seconds: float,
+        record: HashRecord | None = None,
     ) -> None:
         keys = self._record_keys(request_id)
         for window, _ in tokens:
             keys += self._window_keys(window)
+        if record is not None:  # an odd number of keys: the last one is the record's hash
+            keys.append(self._prefix + "h:" + record.key)
         args: list[object] = [
             self._prefix,
             request_id,
@@ -373,6 +379,8 @@ class RedisStateStore:
             *spend,
             *(amount for _, amount in tokens),
         ]
+        if record is not None:
+            args += [record.field, record.value]
         await self._call("settle", keys, args)
 
     async def usage(
@@ -395,3 +403,39 @@ class RedisStateStore:
             (name.decode() if isinstance(name, bytes) else str(name)): _number(value)
             for name, value in raw.items()
         }
+
+    async def _plain(self, operation: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+        if self._client is None:
+            raise StateUnavailableError("the Redis state store is not started")
+        try:
+            return await operation(self._client)
+        except (RedisError, OSError) as error:
+            raise self._error(error) from error
+
+    async def hash_set(self, key: str, field: str, value: str, *, only_new: bool = False) -> bool:
+        name = self._prefix + "h:" + key
+        if only_new:
+            return bool(await self._plain(lambda r: r.hsetnx(name, field, value)))
+        await self._plain(lambda r: r.hset(name, field, value))
+        return True
+
+    async def hash_incr(self, key: str, field: str) -> int:
+        name = self._prefix + "h:" + key
+        return int(await self._plain(lambda r: r.hincrby(name, field, 1)))
+
+    async def hash_get(self, key: str, field: str) -> str | None:
+        name = self._prefix + "h:" + key
+        value = await self._plain(lambda r: r.hget(name, field))
+        return None if value is None else _text(value)
+
+    async def hash_all(self, key: str) -> dict[str, str]:
+        name = self._prefix + "h:" + key
+        values = await self._plain(lambda r: r.hgetall(name))
+        return {_text(k): _text(v) for k, v in values.items()}
+
+
+T = TypeVar("T")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

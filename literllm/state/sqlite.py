@@ -24,6 +24,7 @@ from .base import (
     AMOUNT_EPSILON,
     Cap,
     CapShortfall,
+    HashRecord,
     HitOutcome,
     ReserveOutcome,
     StateUnavailableError,
@@ -48,7 +49,14 @@ CREATE TABLE IF NOT EXISTS reservations (
     PRIMARY KEY (id, cap)
 );
 CREATE INDEX IF NOT EXISTS reservations_by_cap ON reservations (cap, expires_at);
+CREATE TABLE IF NOT EXISTS hashes (
+    key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, field)
+);
 """
+_UPSERT = (
+    "INSERT INTO hashes VALUES (?, ?, ?) "
+    "ON CONFLICT (key, field) DO UPDATE SET value = excluded.value"
+)
 
 _SYNCHRONOUS = {"off": "OFF", "normal": "NORMAL", "full": "FULL", "extra": "EXTRA"}
 
@@ -200,9 +208,12 @@ class SQLiteStateStore:
         now: float,
         tokens: Sequence[tuple[str, int]] = (),
         window_seconds: float,
+        record: HashRecord | None = None,
     ) -> None:
         def operation(db: sqlite3.Connection) -> None:
             db.execute("DELETE FROM reservations WHERE id = ?", (request_id,))
+            if record is not None:
+                db.execute(_UPSERT, (record.key, record.field, record.value))
             if cost:
                 db.executemany(
                     "INSERT INTO spend VALUES (?, ?) "
@@ -236,6 +247,45 @@ class SQLiteStateStore:
                 str(cap): float(amount)
                 for cap, amount in db.execute("SELECT cap, amount FROM spend")
             }
+
+        return await self._run(operation)
+
+    async def hash_set(self, key: str, field: str, value: str, *, only_new: bool = False) -> bool:
+        def operation(db: sqlite3.Connection) -> bool:
+            if only_new:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO hashes VALUES (?, ?, ?)", (key, field, value)
+                )
+                return cursor.rowcount == 1
+            db.execute(_UPSERT, (key, field, value))
+            return True
+
+        return await self._run(operation)
+
+    async def hash_incr(self, key: str, field: str) -> int:
+        def operation(db: sqlite3.Connection) -> int:
+            row = db.execute(
+                "INSERT INTO hashes VALUES (?, ?, '1') ON CONFLICT (key, field) DO UPDATE "
+                "SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) RETURNING value",
+                (key, field),
+            ).fetchone()
+            return int(row[0])
+
+        return await self._run(operation)
+
+    async def hash_get(self, key: str, field: str) -> str | None:
+        def operation(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                "SELECT value FROM hashes WHERE key = ? AND field = ?", (key, field)
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._run(operation)
+
+    async def hash_all(self, key: str) -> dict[str, str]:
+        def operation(db: sqlite3.Connection) -> dict[str, str]:
+            rows = db.execute("SELECT field, value FROM hashes WHERE key = ?", (key,))
+            return {str(f): str(v) for f, v in rows}
 
         return await self._run(operation)
 
