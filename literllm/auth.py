@@ -60,6 +60,16 @@ class Authenticator:
         self._master_caller = Caller(True, None, MASTER_KEY_ID, "master")
         self._known: dict[str, Caller] = {}
 
+    def caller_for(self, identity: str) -> Caller | None:
+        """The caller whose key has this identity (`Caller.identity`), for work done
+        later on a key's behalf (batch lines); None when the key is gone from the config."""
+        if identity == MASTER_KEY_ID:
+            return self._master_caller if self._master is not None else None
+        for _, caller in self._keys.values():
+            if caller.identity == identity:
+                return caller
+        return None
+
     def labels(self) -> list[str]:
         """What logs and metrics call each key: its description, else its key id."""
         return [caller.description for _, caller in self._keys.values()]

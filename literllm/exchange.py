@@ -7,7 +7,7 @@ admission, one settlement, one span and one metrics record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .auth import Caller
@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .observability.telemetry import RequestSpan
     from .operations import Operation
     from .services import Services
+    from .state.base import HashRecord
 
 __all__ = ["Exchange", "cache_policy"]
 
@@ -63,6 +64,7 @@ class Exchange:
         "prompt_tokens",
         "request",
         "services",
+        "settle_record",
         "span",
     )
 
@@ -84,6 +86,8 @@ class Exchange:
         self.caller = caller
         self.request = request
         self.operation = operation
+        # A batch line: its result, written atomically with its spend (body, cost).
+        self.settle_record: Callable[[bytes, float], HashRecord] | None = None
         self.kind = kind
         self.model: str = request["model"]
         self.prompt_tokens = (
@@ -255,10 +259,12 @@ class Exchange:
         result = await services.dispatcher.run(self.model, routes, self._attempt, self.log)
         deployment = self.log.deployment
         assert deployment is not None
+        line = self.settle_record
         cost = await admission.settle(
             provider_model=deployment.provider_model,
             usage=result.usage,
             cost=result.cost if isinstance(result, OperationResult) else None,
+            record=(lambda c: line(result.body, c)) if line is not None else None,
         )
         tracked = cost if services.config.general.enable_cost_tracking else None
         self.outcome.usage = result.usage
@@ -283,7 +289,12 @@ class Exchange:
     async def _cache_hit(self, admission: Admission, cached: bytes) -> Response:
         self.span.cache_hit()
         self.services.metrics.cache_hit(self.model)
-        await admission.settle(provider_model=None, usage=None)
+        line = self.settle_record
+        await admission.settle(
+            provider_model=None,
+            usage=None,
+            record=(lambda c: line(cached, c)) if line is not None else None,
+        )
         self.outcome.cache = "hit"
         self.outcome.cost = 0.0
         headers = self._headers(0.0)

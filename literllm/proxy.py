@@ -13,16 +13,26 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import msgspec
 
 from .admin import AdminAPI
 from .auth import Authenticator
+from .batches import BatchesAPI, BatchRunner
+from .batches.book import BatchBook
+from .batches.lines import InputLine
+from .batches.model import BatchDoc
 from .clock import Clock, SystemClock
 from .config import Config, FilesConfig, apply_overrides, load_config
-from .errors import BadRequestError, ConfigError, LiterLLMError, NotFoundError
+from .errors import (
+    BadRequestError,
+    ConfigError,
+    LiterLLMError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from .exchange import Exchange
 from .files_api import FilesAPI
 from .governance import Governor
@@ -40,6 +50,7 @@ from .results import ChatStream, Response
 from .routing import Dispatcher, HealthProber, Resolver, Router
 from .routing.router import DeploymentState
 from .services import Services
+from .state.base import HashRecord
 from .transport import Transport
 from .transport.dispatching import DispatchingTransport
 
@@ -130,6 +141,22 @@ class Proxy:
         self._file_store = FileStore.from_config(config.files or FilesConfig(), clock=clock)
         self.files = FilesAPI(auth, self._file_store)
         """`/v1/files` as calls: `create`, `list`, `retrieve`, `content`, `delete`."""
+        book = BatchBook(services.governor.state)
+        self.batches = BatchesAPI(
+            auth,
+            book,
+            self._file_store,
+            BatchRunner(
+                book,
+                self._file_store,
+                self._run_batch_line,
+                clock,
+                config.batches,
+                metrics.in_flight_total,
+            ),
+            clock,
+        )
+        """`/v1/batches` as calls: `create`, `list`, `retrieve`, `cancel`."""
         self.admin = AdminAPI(auth, services, router)
         """The operator's calls, master key only: keys, spend, models, config, metrics."""
         self.responses = ResponsesAPI(
@@ -204,8 +231,13 @@ class Proxy:
                 log.warning("%s: %s", deployment.label, deployment.missing_credential)
         if self._prober is not None:
             self._background.append(asyncio.create_task(self._prober.run()))
+        try:
+            await self.batches.resume()
+        except LiterLLMError as error:
+            log.warning("batches: unfinished batches not resumed: %s", error)
 
     async def aclose(self) -> None:
+        await self.batches.runner.aclose()
         for task in self._background:
             task.cancel()
         for task in self._background:
@@ -536,6 +568,44 @@ class Proxy:
             body, api_key, operation.name, headers, outcome, operation=operation
         )
         return await exchange.complete()
+
+    async def _run_batch_line(
+        self,
+        doc: BatchDoc,
+        line: InputLine,
+        record: Callable[[bytes, float], HashRecord],
+    ) -> tuple[int, bytes]:
+        """One batch line through the live pipeline, as the batch's key."""
+        caller = self._auth.caller_for(doc.key)
+        if caller is None:
+            error: LiterLLMError = PermissionDeniedError(
+                "the key that created this batch is no longer configured"
+            )
+            return error.status, error.to_json()
+        operations = {
+            "/v1/completions": self._operations.completions,
+            "/v1/moderations": self._operations.moderations,
+        }
+        operation = operations.get(doc.endpoint)
+        kind = "embeddings" if doc.endpoint == "/v1/embeddings" else "chat"
+        body = dict(line.body)
+        try:
+            if body.get("stream"):
+                raise BadRequestError("batch lines cannot stream", param="stream")
+            if operation is not None:
+                operation.validate(body)
+                kind = operation.name
+            elif kind == "chat":
+                validate_chat(body)
+            else:
+                validate_embeddings(body)
+            caller.check_model(body["model"])
+            exchange = Exchange(self._services, caller, body, kind, None, None, operation)
+            exchange.settle_record = record
+            response = await exchange.complete()
+        except LiterLLMError as failure:
+            return failure.status, failure.to_json()
+        return response.status, response.body
 
     def _exchange(
         self,

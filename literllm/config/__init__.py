@@ -14,6 +14,7 @@ from .loader import (
 from .overrides import MASTER_KEY_ENV, apply_overrides
 from .schema import (
     AliasConfig,
+    BatchesConfig,
     BudgetConfig,
     CacheConfig,
     Config,
@@ -35,6 +36,7 @@ __all__ = [
     "DEFAULT_STATE_PATH",
     "MASTER_KEY_ENV",
     "AliasConfig",
+    "BatchesConfig",
     "BudgetConfig",
     "CacheConfig",
     "Config",

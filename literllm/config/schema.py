@@ -19,6 +19,7 @@ OptionValue = str | int | float | bool
 
 __all__ = [
     "AliasConfig",
+    "BatchesConfig",
     "BudgetConfig",
     "CacheConfig",
     "Config",
@@ -145,6 +146,16 @@ class StateConfig(_Table, frozen=True):
     fail_open: bool = False
 
 
+class BatchesConfig(_Table, frozen=True):
+    """Extension: batches the gateway runs itself (`/v1/batches`)."""
+
+    concurrency: Annotated[int, Meta(ge=1, le=256)] = 4
+    """Lines of all batches this process runs at once."""
+    yield_to_live: Annotated[int, Meta(ge=0)] = 32
+    """Live requests in flight above which batch lines wait (0: never wait)."""
+    poll_interval_secs: Annotated[float, Meta(gt=0, le=60)] = 1.0
+
+
 class Config(_Table, frozen=True):
     server: ServerConfig = field(default_factory=ServerConfig)
     general: GeneralConfig = field(default_factory=GeneralConfig)
@@ -159,6 +170,7 @@ class Config(_Table, frozen=True):
     cooldown: CooldownConfig | None = None
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     state: StateConfig = field(default_factory=StateConfig)
+    batches: BatchesConfig = field(default_factory=BatchesConfig)
 
 
 def replace(config: Config, **changes: object) -> Config:

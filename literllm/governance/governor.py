@@ -50,6 +50,7 @@ from ..errors import ServiceUnavailableError
 from ..identity import MASTER_KEY_ID, key_id
 from ..pricing import Pricing
 from ..state import Cap, StateStore, StateUnavailableError, create_state_store
+from ..state.base import HashRecord
 from ..types import Usage
 from .budget import BudgetGuard, spend_names
 from .ratelimit import WINDOW_SECONDS, RateLimiter, token_updates
@@ -165,6 +166,11 @@ class Governor:
             store=store if store is not None else create_state_store(config.state),
             pricing=pricing if pricing is not None else Pricing.load(),
         )
+
+    @property
+    def state(self) -> StateStore:
+        """The state store (batches keep their progress there too)."""
+        return self._store
 
     async def start(self) -> None:
         """Open the store. Unreachable: 503-style error unless `fail_open`."""
@@ -404,7 +410,12 @@ class Admission:
             self.degraded = True
 
     async def settle(
-        self, *, provider_model: str | None, usage: Usage | None, cost: float | None = None
+        self,
+        *,
+        provider_model: str | None,
+        usage: Usage | None,
+        cost: float | None = None,
+        record: Callable[[float], HashRecord] | None = None,
     ) -> float:
         """Record the real cost and tokens, free the reservation; returns the cost (USD).
         `usage=None` (a cache hit) costs 0 and uses no tokens. `cost`, when given, is the
@@ -421,7 +432,8 @@ class Admission:
         if usage is not None:
             tokens = usage.total_tokens or usage.prompt_tokens + usage.completion_tokens
         updates = token_updates(self._token_windows, self._estimate, tokens)
-        if cost or updates or self._reserved_before:
+        written = record(cost) if record is not None else None
+        if cost or updates or self._reserved_before or written is not None:
             await governor._quietly(
                 governor._store.settle(
                     self.entry_id,
@@ -430,6 +442,7 @@ class Admission:
                     now=governor._clock.time(),
                     tokens=updates,
                     window_seconds=WINDOW_SECONDS,
+                    record=written,
                 ),
                 lambda: f"spend of ${cost:.6f} and {tokens} tokens for {self._rules.label}",
             )

@@ -384,6 +384,10 @@ class Metrics:
     def request_finished(self, model: str) -> None:
         self._in_flight_cell(model)[0] -= 1
 
+    def in_flight_total(self) -> int:
+        """Requests being served now, all models together."""
+        return int(sum(cell[0] for cell in self._in_flight.values.values()))
+
     def observe_request(
         self,
         *,

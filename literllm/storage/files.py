@@ -52,6 +52,8 @@ FILE_PURPOSES: frozenset[str] = frozenset(
     {"assistants", "batch", "fine-tune", "vision", "user_data", "evals"}
 )
 """The `purpose` values OpenAI accepts for uploads."""
+GATEWAY_PURPOSES: frozenset[str] = frozenset({"batch_output"})
+"""Purposes of files the gateway itself writes (batch results); never accepted on upload."""
 
 _FILE_ID = re.compile(r"^file-[A-Za-z0-9]{1,64}$")
 _READ_CHUNK = 64 * 1024
@@ -129,6 +131,7 @@ class FileStore:
         filename: str,
         purpose: str | Callable[[], str],
         chunks: AsyncIterator[bytes],
+        written_by_gateway: bool = False,
     ) -> FileObject:
         """Stream `chunks` to the backend and return the new File object.
 
@@ -137,14 +140,15 @@ class FileStore:
         `literllm_server.uploads.FileUpload.purpose`). A known purpose is checked before
         any byte is written.
         """
-        if isinstance(purpose, str):
+        if isinstance(purpose, str) and not (written_by_gateway and purpose in GATEWAY_PURPOSES):
             _check_purpose(purpose)
         file_id = "file-" + secrets.token_hex(12)
         base = self._prefix + file_id + "/"
         try:
             size = await self._write_content(base + "content", chunks)
             resolved = purpose if isinstance(purpose, str) else purpose()
-            _check_purpose(resolved)
+            if not (written_by_gateway and resolved in GATEWAY_PURPOSES):
+                _check_purpose(resolved)
             created = self._clock.time()
             file_object = FileObject(
                 id=file_id,
