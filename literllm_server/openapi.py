@@ -230,6 +230,7 @@ _OCR_RESPONSE = {
     },
 }
 
+_BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _V1_ERRORS = (400, 401, 402, 403, 404, 413, 415, 429, 502, 503, 504)
 
@@ -637,6 +638,56 @@ def openapi_document() -> dict[str, Any]:
                         **_errors(401, 404),
                     },
                 },
+            },
+            "/v1/batches": {
+                "get": {
+                    "summary": "Batches the calling key created (all, for the master key)",
+                    "operationId": "listBatches",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
+                        for n in ("after", "limit")
+                    ],
+                    "responses": {
+                        "200": _json(_openai("ListBatchesResponse"), "Batches"),
+                        **_errors(400, 401),
+                    },
+                },
+                "post": {
+                    "summary": "Create a batch over a JSONL file uploaded with purpose=batch; "
+                    "the gateway runs its lines itself, for any provider",
+                    "operationId": "createBatch",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _openai("CreateBatchRequest")}},
+                    },
+                    "responses": {
+                        "200": _json(_openai("Batch"), "The batch"),
+                        **_errors(400, 401, 404, 413, 415),
+                    },
+                },
+            },
+            "/v1/batches/{batch_id}": {
+                "get": {
+                    "summary": "One batch, with its request counts so far",
+                    "operationId": "retrieveBatch",
+                    "security": [{"bearer": []}],
+                    "parameters": [_BATCH_ID],
+                    "responses": {"200": _json(_openai("Batch"), "The batch"), **_errors(401, 404)},
+                }
+            },
+            "/v1/batches/{batch_id}/cancel": {
+                "post": {
+                    "summary": "Cancel a batch: lines not started go to the error file",
+                    "operationId": "cancelBatch",
+                    "security": [{"bearer": []}],
+                    "parameters": [_BATCH_ID],
+                    "responses": {
+                        "200": _json(_openai("Batch"), "The batch, cancelling"),
+                        **_errors(400, 401, 404),
+                    },
+                }
             },
             "/metrics": {
                 "get": {

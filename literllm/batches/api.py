@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -64,10 +65,13 @@ class BatchesAPI:
     def _owner(caller: Caller) -> str | None:
         return None if caller.is_master else caller.identity
 
-    async def create(self, body: dict[str, Any], *, api_key: str | None) -> BatchObject:
+    async def create(self, body: bytes | Mapping[str, Any], *, api_key: str | None) -> BatchObject:
+        """`POST /v1/batches`: the input file is checked line by line at once; a batch
+        whose file has bad lines is answered `failed` with the errors."""
         caller = self._caller(api_key)
-        from ..requests import check_shape
+        from ..requests import check_shape, decode_body
 
+        body = decode_body(body)
         check_shape(body, _Create)
         request = msgspec.convert(body, _Create)
         if request.endpoint not in BATCH_ENDPOINTS:
@@ -92,6 +96,7 @@ class BatchesAPI:
         now = int(self._clock.time())
         doc = BatchDoc(
             id="batch_" + secrets.token_hex(12),
+            object="batch",
             endpoint=request.endpoint,
             input_file_id=request.input_file_id,
             completion_window=request.completion_window,
@@ -108,7 +113,7 @@ class BatchesAPI:
         if errors:
             doc.status, doc.in_progress_at, doc.failed_at = "failed", None, now
             doc.errors = {"object": "list", "data": errors}
-            doc.request_counts = RequestCounts()
+            doc.request_counts = RequestCounts(total=len(lines))
         await self._book.save(doc)
         if not errors:
             self.runner.wake()

@@ -21,7 +21,7 @@ class BatchObject(msgspec.Struct, kw_only=True, omit_defaults=True):
     """OpenAI's Batch object; timestamps and file ids are left out until set."""
 
     id: str
-    object: str = "batch"
+    object: str
     endpoint: str
     input_file_id: str
     completion_window: str
@@ -39,7 +39,7 @@ class BatchObject(msgspec.Struct, kw_only=True, omit_defaults=True):
     error_file_id: str | None = None
     errors: dict[str, Any] | None = None
     metadata: dict[str, str] | None = None
-    request_counts: RequestCounts = msgspec.field(default_factory=RequestCounts)
+    request_counts: RequestCounts | None = None
 
 
 class BatchDoc(BatchObject, kw_only=True, omit_defaults=True):

@@ -24,7 +24,7 @@ from ..errors import LiterLLMError
 from ..state.base import HashRecord
 from .book import BatchBook, LineResult, counts
 from .lines import InputLine, error_line, output_line, parse_input
-from .model import FINISHED, BatchDoc
+from .model import FINISHED, BatchDoc, RequestCounts
 
 if TYPE_CHECKING:
     from ..storage.files import FileStore
@@ -268,8 +268,8 @@ class BatchRunner:
             doc.output_file_id = await self._file(doc, "output", good)
         if bad:
             doc.error_file_id = await self._file(doc, "error", bad)
-        doc.request_counts.total = doc.total
-        doc.request_counts.completed, doc.request_counts.failed = counts(results)
+        completed, failed = counts(results)
+        doc.request_counts = RequestCounts(total=doc.total, completed=completed, failed=failed)
         doc.status = final
         if final == "completed":
             doc.completed_at = now

@@ -6,6 +6,7 @@ from ..http import Handler
 from . import (
     admin,
     audio,
+    batches,
     chat,
     completions,
     documents,
@@ -61,6 +62,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/admin/spend": {"GET": admin.spend},
     "/admin/models": {"GET": admin.models},
     "/admin/config": {"GET": admin.config},
+    "/v1/batches": {"GET": batches.list_batches, "POST": batches.create_batch},
+    "/batches": {"GET": batches.list_batches, "POST": batches.create_batch},
     "/v1/files": {"GET": files.list_files, "POST": files.create_file},
     "/files": {"GET": files.list_files, "POST": files.create_file},
 }
@@ -79,6 +82,12 @@ def dynamic_route(path: str) -> dict[str, Handler] | None:
             return {"POST": responses.cancel}
         if response_id and action == "input_items":
             return {"GET": responses.input_items}
+    if path.startswith(("/v1/batches/", "/batches/")):
+        rest = path.split("/batches/", 1)[1]
+        if rest and "/" not in rest:
+            return {"GET": batches.retrieve_batch}
+        if rest.endswith("/cancel") and rest.count("/") == 1:
+            return {"POST": batches.cancel_batch}
     if path.startswith(("/v1/files/", "/files/")):
         rest = path.split("/files/", 1)[1]
         if rest and "/" not in rest:

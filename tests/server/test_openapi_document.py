@@ -19,6 +19,8 @@ def test_every_v1_and_operator_route_is_documented() -> None:
         "/v1/responses/{response_id}",
         "/v1/responses/{response_id}/cancel",
         "/v1/responses/{response_id}/input_items",
+        "/v1/batches/{batch_id}",
+        "/v1/batches/{batch_id}/cancel",
     ):
         assert dynamic in paths
 
