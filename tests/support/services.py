@@ -28,7 +28,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -215,6 +215,8 @@ class HttpUpstream:
     - `status`/`error_body`: answer every request with this error instead.
     - `hold_streams`: a stream sends its first chunk, sets `stream_started`, then waits
       for `release()` before sending the rest (and the usage chunk when asked).
+    - `fails`: requests for which it answers 500 instead; `delay`: seconds before each
+      answer.
     """
 
     def __init__(
@@ -225,7 +227,11 @@ class HttpUpstream:
         hold_streams: bool = False,
         status: int = 200,
         error_body: dict[str, Any] | None = None,
+        fails: Callable[[dict[str, Any]], bool] | None = None,
+        delay: float = 0.0,
     ) -> None:
+        self.fails = fails
+        self.delay = delay
         self.prompt_tokens = prompt_tokens
         self.completion_tokens = completion_tokens
         self.hold_streams = hold_streams
@@ -308,8 +314,12 @@ class HttpUpstream:
         with self._lock:
             self.requests.append(body)
             self.authorizations.append(request.headers.get("authorization", ""))
-        if self.status != 200:
-            return web.json_response(self.error_body, status=self.status)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.status != 200 or (self.fails is not None and self.fails(body)):
+            return web.json_response(
+                self.error_body, status=self.status if self.status != 200 else 500
+            )
         model = str(body.get("model", "unknown"))
         if not body.get("stream"):
             return web.json_response(self._answer(model))

@@ -13,6 +13,7 @@ import pytest
 from literllm import BadRequestError, NotFoundError, Proxy
 from literllm.testing import FakeUpstream, Reply
 from tests.support.configs import MASTER, TEAM, config
+from tests.support.services import redis_url_fixture  # noqa: F401 (the redis_url fixture)
 
 TOML = """
 [general]
@@ -276,3 +277,33 @@ async def test_a_restart_resumes_without_running_a_claimed_line_twice(tmp_path: 
     bodies = [msgspec.json.decode(r.body)["messages"][0]["content"] for r in upstream.requests]
     assert sorted(bodies) == sorted(f"line {i}" for i in range(30) if i != ghost)
     assert ran_before <= len(upstream.requests)
+
+
+async def test_two_gateways_on_redis_share_one_batch(tmp_path: Path, redis_url: str) -> None:
+    shared = (
+        f'\n[state]\nbackend = "redis"\n[state.backend_config]\nurl = "{redis_url}"\n'
+        f'prefix = "batches-{tmp_path.name}:"\n'
+        f'\n[files]\nbackend = "fs"\n[files.backend_config]\nroot = "{tmp_path / "files"}"\n'
+    )
+    upstream = FakeUpstream()
+    one, two = make(upstream, shared), make(upstream, shared)
+    async with one:
+        file_id = await upload(one, [chat_line(i) for i in range(300)])
+        created = await one.batches.create(
+            {
+                "input_file_id": file_id,
+                "endpoint": "/v1/chat/completions",
+                "completion_window": "24h",
+            },
+            api_key=TEAM,
+        )
+        await one.batches.runner.aclose()  # hold the first until the second is up
+        async with two:  # starts after the batch exists: it resumes it too
+            one.batches.runner.wake()
+            batch = await wait_finished(two, created.id)
+            claims = await two.batches._book.claims(created.id)
+            output = await read(two, batch.output_file_id)  # type: ignore[attr-defined]
+    assert sorted(o["custom_id"] for o in output) == sorted(f"req-{i}" for i in range(300))
+    assert len(set(claims.values())) == 2, "both gateways ran lines"
+    bodies = [msgspec.json.decode(r.body)["messages"][0]["content"] for r in upstream.requests]
+    assert len(bodies) == len(set(bodies)) == 300
