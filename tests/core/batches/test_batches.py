@@ -11,7 +11,11 @@ import msgspec
 import pytest
 
 from literllm import BadRequestError, NotFoundError, Proxy
-from literllm.testing import FakeUpstream, Reply
+from literllm.batches import BatchRunner
+from literllm.batches.book import BatchBook
+from literllm.config import BatchesConfig
+from literllm.state.memory import MemoryStateStore
+from literllm.testing import FakeClock, FakeUpstream, Reply
 from tests.support.configs import MASTER, TEAM, config
 from tests.support.services import redis_url_fixture  # noqa: F401 (the redis_url fixture)
 
@@ -307,3 +311,42 @@ async def test_two_gateways_on_redis_share_one_batch(tmp_path: Path, redis_url: 
     assert len(set(claims.values())) == 2, "both gateways ran lines"
     bodies = [msgspec.json.decode(r.body)["messages"][0]["content"] for r in upstream.requests]
     assert len(bodies) == len(set(bodies)) == 300
+
+
+async def test_a_batch_past_its_window_expires_with_its_unrun_lines() -> None:
+    clock = FakeClock()
+    proxy = Proxy.from_config(config(TOML), transport=FakeUpstream(), clock=clock, environ={})
+    async with proxy:
+        file_id = await upload(proxy, [chat_line(i) for i in range(5)])
+        created = await proxy.batches.create(
+            {
+                "input_file_id": file_id,
+                "endpoint": "/v1/chat/completions",
+                "completion_window": "24h",
+            },
+            api_key=TEAM,
+        )
+        await proxy.batches.runner.aclose()  # nothing ran yet
+        clock.advance(24 * 3600 + 1)
+        await proxy.batches.runner.tick()
+        batch = await proxy.batches.retrieve(created.id, api_key=TEAM)
+        errors = await read(proxy, batch.error_file_id or "")
+    assert batch.status == "expired" and batch.expired_at is not None
+    assert batch.output_file_id is None
+    assert {e["error"]["code"] for e in errors} == {"batch_expired"}
+    assert len(errors) == 5
+
+
+async def test_batch_lines_wait_while_live_traffic_is_busy() -> None:
+    clock = FakeClock()
+    busy = iter([40, 40, 10])
+    runner = BatchRunner(
+        BatchBook(MemoryStateStore()),
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        clock,
+        BatchesConfig(yield_to_live=32),
+        lambda: next(busy),
+    )
+    await runner._yield_to_live()
+    assert clock.sleeps == [0.1, 0.1]
