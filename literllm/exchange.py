@@ -90,11 +90,8 @@ class Exchange:
         self.settle_record: Callable[[bytes, float], HashRecord] | None = None
         self.kind = kind
         self.model: str = request["model"]
-        self.prompt_tokens = (
-            estimate_prompt_tokens(request)
-            if operation is None
-            else operation.estimated_tokens(request)
-        )
+        estimated = operation.estimated_tokens(request) if operation is not None else None
+        self.prompt_tokens = estimated if estimated is not None else estimate_prompt_tokens(request)
         self.deadline = services.clock.monotonic() + services.config.server.request_timeout_secs
         self.headers = headers
         self.inbound = inbound

@@ -16,8 +16,8 @@ import msgspec
 
 from ..errors import BadRequestError
 from ..multipart import Form
-from ..providers.base import Adapter, StreamDecoder, Target, Usage
-from ..transport.base import UpstreamRequest, UpstreamResponse
+from ..providers.base import Adapter, StreamDecoder, Target
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import OperationResult, PassThrough
 from .uploads import FORM_KEY, FormOperation
 

@@ -15,9 +15,9 @@ import msgspec
 
 from ..errors import UpstreamError
 from ..pricing import Pricing
-from ..providers.base import Adapter, ChatResult, StreamDecoder, Target, Usage
+from ..providers.base import Adapter, ChatResult, StreamDecoder, Target
 from ..providers.openai import OpenAIAdapter
-from ..transport.base import UpstreamRequest, UpstreamResponse
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .catalog import Catalog, unsupported
 
 __all__ = ["Operation", "OperationResult", "PassThrough", "openai_adapter", "peek_json", "usage_of"]
@@ -97,11 +97,10 @@ class Operation:
     def validate(self, body: dict[str, Any]) -> None:
         """Raise `BadRequestError` for a body the gateway cannot serve."""
 
-    def estimated_tokens(self, body: Mapping[str, Any]) -> int:
-        """Prompt tokens the request may use, for rate limits before it is sent."""
-        from ..governance.ratelimit import estimate_prompt_tokens
-
-        return estimate_prompt_tokens(body)
+    def estimated_tokens(self, body: Mapping[str, Any]) -> int | None:
+        """Prompt tokens the request may use, for rate limits before it is sent (None:
+        the gateway's estimate from `prompt`, `input` or `messages`)."""
+        return None
 
     def request(
         self, adapter: Adapter, target: Target, body: dict[str, Any], *, stream: bool

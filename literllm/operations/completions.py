@@ -15,9 +15,9 @@ from typing import Any
 import msgspec
 
 from ..errors import BadRequestError
-from ..providers.base import Adapter, StreamDecoder, Target, Usage
+from ..providers.base import Adapter, StreamDecoder, Target
 from ..providers.openai import OpenAIStreamDecoder
-from ..transport.base import UpstreamRequest, UpstreamResponse
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import Operation, OperationResult, openai_adapter, peek_json, usage_of
 from .catalog import unsupported
 

@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from ..errors import BadRequestError
-from ..providers.base import Adapter, Target, Usage
-from ..transport.base import UpstreamResponse
+from ..providers.base import Adapter, Target
+from ..types import UpstreamResponse, Usage
 from .base import Operation, OperationResult, PassThrough, peek_json
 from .uploads import FormOperation
 

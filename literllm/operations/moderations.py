@@ -14,7 +14,7 @@ import msgspec
 
 from ..errors import BadRequestError
 from ..providers.base import Adapter, Target
-from ..transport.base import UpstreamResponse
+from ..types import UpstreamResponse
 from .base import OperationResult, PassThrough, peek_json, usage_of
 
 __all__ = ["DEFAULT_MODERATION_MODEL", "Moderations"]

@@ -16,7 +16,7 @@ import msgspec
 
 from ..errors import BadRequestError, UpstreamError
 from ..providers.base import Adapter, Target
-from ..transport.base import UpstreamRequest, UpstreamResponse
+from ..types import UpstreamRequest, UpstreamResponse
 from .base import Operation, OperationResult, peek_json
 from .catalog import unsupported
 

@@ -14,8 +14,8 @@ from typing import Any
 import msgspec
 
 from ..errors import BadRequestError
-from ..providers.base import Adapter, Target, Usage
-from ..transport.base import UpstreamRequest, UpstreamResponse
+from ..providers.base import Adapter, Target
+from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import OperationResult, PassThrough, peek_json, usage_of
 from .catalog import unsupported
 

@@ -9,7 +9,7 @@ from typing import Any, Final
 from ..errors import BadRequestError
 from ..multipart import Form, encode
 from ..providers.base import Adapter, Target
-from ..transport.base import UpstreamRequest
+from ..types import UpstreamRequest
 from .base import PassThrough, openai_adapter
 from .catalog import unsupported
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from .base import UpstreamRequest, UpstreamResponse
+from ..types import UpstreamRequest, UpstreamResponse
 
 __all__ = [
     "SPEECH_CONTENT_TYPES",

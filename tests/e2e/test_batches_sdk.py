@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import msgspec
 import openai
@@ -37,8 +37,22 @@ def server() -> Iterator[ServerThread]:
         yield running
 
 
-def client(server: ServerThread, key: str = TEAM) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+Client = Callable[..., openai.OpenAI]
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[Client]:
+    """openai clients for the test, closed at its end (no socket left to the GC)."""
+    made: list[openai.OpenAI] = []
+
+    def make(key: str = TEAM) -> openai.OpenAI:
+        sdk = openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+        made.append(sdk)
+        return sdk
+
+    yield make
+    for sdk in made:
+        sdk.close()
 
 
 def _jsonl(endpoint: str, bodies: list[dict]) -> io.BytesIO:
@@ -70,8 +84,8 @@ def _wait(sdk: openai.OpenAI, batch_id: str) -> openai.types.Batch:
         ("/v1/moderations", {"model": "chat", "input": "hi"}),
     ],
 )
-def test_batch_round_trip(server: ServerThread, endpoint: str, body: dict) -> None:
-    sdk = client(server)
+def test_batch_round_trip(server: ServerThread, client: Client, endpoint: str, body: dict) -> None:
+    sdk = client()
     uploaded = sdk.files.create(file=("in.jsonl", _jsonl(endpoint, [body] * 5)), purpose="batch")
     created = sdk.batches.create(
         input_file_id=uploaded.id,
@@ -95,8 +109,9 @@ def test_batch_round_trip(server: ServerThread, endpoint: str, body: dict) -> No
 
 def test_other_keys_get_404_and_finished_batches_cannot_be_cancelled(
     server: ServerThread,
+    client: Client,
 ) -> None:
-    sdk = client(server)
+    sdk = client()
     body = {"model": "chat", "messages": [{"role": "user", "content": "hi"}]}
     uploaded = sdk.files.create(
         file=("in.jsonl", _jsonl("/v1/chat/completions", [body] * 3)), purpose="batch"
@@ -105,18 +120,18 @@ def test_other_keys_get_404_and_finished_batches_cannot_be_cancelled(
         input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h"
     )
     with pytest.raises(openai.NotFoundError):
-        client(server, "vk-other-test-0003").batches.retrieve(created.id)
+        client("vk-other-test-0003").batches.retrieve(created.id)
     with pytest.raises(openai.NotFoundError):
-        client(server, "vk-other-test-0003").files.content(uploaded.id)
-    assert client(server, MASTER).batches.retrieve(created.id).id == created.id
+        client("vk-other-test-0003").files.content(uploaded.id)
+    assert client(MASTER).batches.retrieve(created.id).id == created.id
     _wait(sdk, created.id)
     with pytest.raises(openai.BadRequestError, match="completed cannot be cancelled"):
         sdk.batches.cancel(created.id)
     # the cancel flow itself: tests/core/batches/test_batches.py
 
 
-def test_an_input_file_with_bad_lines_fails_the_batch(server: ServerThread) -> None:
-    sdk = client(server)
+def test_an_input_file_with_bad_lines_fails_the_batch(server: ServerThread, client: Client) -> None:
+    sdk = client()
     bad = io.BytesIO(b'{"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {}}')
     uploaded = sdk.files.create(file=("in.jsonl", bad), purpose="batch")
     created = sdk.batches.create(

@@ -4,8 +4,9 @@ OpenAI-compatible chat model, answered by the fake upstream)."""
 
 from __future__ import annotations
 
+import gc
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import openai
@@ -41,8 +42,22 @@ def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
         yield running
 
 
-def client(server: ServerThread, key: str = MASTER) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+Client = Callable[..., openai.OpenAI]
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[Client]:
+    """openai clients for the test, closed at its end (no socket left to the GC)."""
+    made: list[openai.OpenAI] = []
+
+    def make(key: str = MASTER) -> openai.OpenAI:
+        sdk = openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+        made.append(sdk)
+        return sdk
+
+    yield make
+    for sdk in made:
+        sdk.close()
 
 
 def _final(answer: dict) -> dict:
@@ -53,12 +68,13 @@ def _final(answer: dict) -> dict:
 
 @pytest.mark.parametrize(("model", "path"), [("chat", "/completions"), ("upstream", "/chat/")])
 def test_completion_native_and_through_chat(
-    server: ServerThread, upstream: FakeUpstream, model: str, path: str
+    server: ServerThread, client: Client, upstream: FakeUpstream, model: str, path: str
 ) -> None:
-    raw = client(server).completions.with_raw_response.create(
-        model=model, prompt="hello gateway", max_tokens=20
-    )
-    answer = raw.parse()
+    with client() as sdk:
+        raw = sdk.completions.with_raw_response.create(
+            model=model, prompt="hello gateway", max_tokens=20
+        )
+        answer = raw.parse()
     assert "echo: hello gateway" in answer.choices[0].text
     assert answer.object == "text_completion"
     assert answer.usage is not None and answer.usage.total_tokens > 0
@@ -69,7 +85,7 @@ def test_completion_native_and_through_chat(
 
 
 def test_completion_through_a_native_chat_provider(
-    server: ServerThread, upstream: FakeUpstream
+    server: ServerThread, client: Client, upstream: FakeUpstream
 ) -> None:
     upstream.script(
         Reply(
@@ -86,7 +102,7 @@ def test_completion_through_a_native_chat_provider(
         ),
         url="fake-anthropic",
     )
-    answer = client(server).completions.create(model="claude", prompt="Hi", max_tokens=3)
+    answer = client().completions.create(model="claude", prompt="Hi", max_tokens=3)
     assert answer.choices[0].text == "Hello from Claude"
     assert answer.choices[0].finish_reason == "length"
     assert answer.usage is not None and answer.usage.total_tokens == 7
@@ -97,9 +113,11 @@ def test_completion_through_a_native_chat_provider(
 
 
 @pytest.mark.parametrize("model", ["chat", "upstream"])
-def test_completion_stream(server: ServerThread, upstream: FakeUpstream, model: str) -> None:
+def test_completion_stream(
+    server: ServerThread, client: Client, upstream: FakeUpstream, model: str
+) -> None:
     chunks = list(
-        client(server).completions.create(
+        client().completions.create(
             model=model,
             prompt="one two",
             stream=True,
@@ -115,24 +133,28 @@ def test_completion_stream(server: ServerThread, upstream: FakeUpstream, model: 
         )
 
 
-def test_refused_where_chat_cannot_honour_it(server: ServerThread) -> None:
+def test_refused_where_chat_cannot_honour_it(server: ServerThread, client: Client) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
-        client(server).completions.create(model="upstream", prompt="x", echo=True)
+        client().completions.create(model="upstream", prompt="x", echo=True)
     error = caught.value.body
     assert isinstance(error, dict)
     assert error["param"] == "echo" and "openai" in error["message"]
     # the mock serves /completions natively: echo is honoured
-    answer = client(server).completions.create(model="chat", prompt="say", echo=True)
+    answer = client().completions.create(model="chat", prompt="say", echo=True)
     assert answer.choices[0].text.startswith("say")
 
 
-def test_key_allowlist_applies(server: ServerThread) -> None:
+def test_key_allowlist_applies(server: ServerThread, client: Client) -> None:
     with pytest.raises(openai.PermissionDeniedError):
-        client(server, TEAM).completions.create(model="upstream", prompt="x")
+        client(TEAM).completions.create(model="upstream", prompt="x")
     with pytest.raises(openai.AuthenticationError):
-        client(server, "sk-wrong").completions.create(model="chat", prompt="x")
+        client("sk-wrong").completions.create(model="chat", prompt="x")
 
 
+# the libraries keep their own HTTP clients: collect them here, not in a later test
+@pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
 def test_llama_index_openai_like_complete(server: ServerThread) -> None:
     openai_like = pytest.importorskip("llama_index.llms.openai_like")
     llm = openai_like.OpenAILike(
@@ -141,8 +163,17 @@ def test_llama_index_openai_like_complete(server: ServerThread) -> None:
     assert llm.complete("hello llama").text == "echo: hello llama"
     streamed = "".join(r.delta or "" for r in llm.stream_complete("hello stream"))
     assert streamed == "echo: hello stream"
+    del llm
+    gc.collect()
 
 
+# litellm warns about its own pydantic models and deprecations when imported
+@pytest.mark.filterwarnings(
+    "ignore::UserWarning",
+    "ignore::DeprecationWarning",
+    "ignore::ResourceWarning",
+    "ignore::pytest.PytestUnraisableExceptionWarning",
+)
 def test_litellm_text_completion(server: ServerThread) -> None:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     litellm = pytest.importorskip("litellm")
@@ -154,12 +185,13 @@ def test_litellm_text_completion(server: ServerThread) -> None:
         max_tokens=20,
     )
     assert answer.choices[0].text == "echo: hello litellm"
+    gc.collect()
 
 
-def test_metrics_count_requests_by_operation(server: ServerThread) -> None:
-    client(server).completions.create(model="chat", prompt="x")
+def test_metrics_count_requests_by_operation(server: ServerThread, client: Client) -> None:
+    client().completions.create(model="chat", prompt="x")
     with pytest.raises(openai.BadRequestError):
-        client(server).completions.create(model="upstream", prompt="x", suffix="y")
+        client().completions.create(model="upstream", prompt="x", suffix="y")
     metrics = httpx.get(
         server.url + "/metrics", headers={"authorization": f"Bearer {MASTER}"}, timeout=10
     ).text

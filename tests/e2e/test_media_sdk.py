@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import wave
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import msgspec
@@ -34,8 +34,22 @@ def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
         yield running
 
 
-def client(server: ServerThread, key: str = MASTER) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+Client = Callable[..., openai.OpenAI]
+
+
+@pytest.fixture
+def client(server: ServerThread) -> Iterator[Client]:
+    """openai clients for the test, closed at its end (no socket left to the GC)."""
+    made: list[openai.OpenAI] = []
+
+    def make(key: str = MASTER) -> openai.OpenAI:
+        sdk = openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+        made.append(sdk)
+        return sdk
+
+    yield make
+    for sdk in made:
+        sdk.close()
 
 
 def _is_png(data: bytes) -> bool:
@@ -43,8 +57,8 @@ def _is_png(data: bytes) -> bool:
 
 
 @pytest.mark.parametrize("fmt", ["b64_json", "url"])
-def test_image_generation(server: ServerThread, fmt: str) -> None:
-    answer = client(server).images.generate(
+def test_image_generation(server: ServerThread, client: Client, fmt: str) -> None:
+    answer = client().images.generate(
         model="chat",
         prompt="a blue pixel",
         n=2,
@@ -58,16 +72,16 @@ def test_image_generation(server: ServerThread, fmt: str) -> None:
 
 
 def test_image_edit_and_variation_are_multipart(
-    server: ServerThread, upstream: FakeUpstream
+    server: ServerThread, client: Client, upstream: FakeUpstream
 ) -> None:
     image = ("pixel.png", png_pixel(), "image/png")
-    edited = client(server).images.edit(model="chat", image=image, prompt="make it red", n=1)
+    edited = client().images.edit(model="chat", image=image, prompt="make it red", n=1)
     validate(edited.model_dump(mode="json", exclude_unset=True), "ImagesResponse")
     sent = upstream.requests[-1]
     assert sent.url.endswith("/images/edits")
     assert sent.headers["content-type"].startswith("multipart/form-data; boundary=")
     assert png_pixel() in sent.body and b'name="model"\r\n\r\necho\r\n' in sent.body
-    varied = client(server).images.create_variation(model="chat", image=image, n=2)
+    varied = client().images.create_variation(model="chat", image=image, n=2)
     assert len(varied.data or []) == 2
     assert upstream.requests[-1].url.endswith("/images/variations")
 
@@ -95,9 +109,9 @@ def test_upload_from_an_unknown_key_is_refused_before_reading(server: ServerThre
 
 @pytest.mark.parametrize(("fmt", "content_type"), [("mp3", "audio/mpeg"), ("wav", "audio/wav")])
 def test_speech_streams_audio_with_its_content_type(
-    server: ServerThread, fmt: str, content_type: str
+    server: ServerThread, client: Client, fmt: str, content_type: str
 ) -> None:
-    with client(server).audio.speech.with_streaming_response.create(
+    with client().audio.speech.with_streaming_response.create(
         model="chat",
         voice="alloy",
         input="hello",
@@ -114,9 +128,9 @@ def test_speech_streams_audio_with_its_content_type(
 
 
 @pytest.mark.parametrize("fmt", ["json", "text", "srt", "vtt", "verbose_json"])
-def test_transcription_in_every_format(server: ServerThread, fmt: str) -> None:
+def test_transcription_in_every_format(server: ServerThread, client: Client, fmt: str) -> None:
     audio = ("speech.wav", wav_silence(1.0), "audio/wav")
-    raw = client(server).audio.transcriptions.with_raw_response.create(
+    raw = client().audio.transcriptions.with_raw_response.create(
         model="chat",
         file=audio,
         response_format=fmt,  # type: ignore[arg-type]
@@ -138,15 +152,15 @@ def test_transcription_in_every_format(server: ServerThread, fmt: str) -> None:
             assert http.text.startswith("WEBVTT")
 
 
-def test_translation(server: ServerThread) -> None:
-    answer = client(server).audio.translations.create(
+def test_translation(server: ServerThread, client: Client) -> None:
+    answer = client().audio.translations.create(
         model="chat", file=("speech.wav", wav_silence(0.5), "audio/wav")
     )
     validate(answer.model_dump(mode="json", exclude_unset=True), "CreateTranslationResponseJson")
 
 
-def test_moderation(server: ServerThread) -> None:
-    answer = client(server).moderations.create(model="chat", input=["fine", "flag-me"])
+def test_moderation(server: ServerThread, client: Client) -> None:
+    answer = client().moderations.create(model="chat", input=["fine", "flag-me"])
     validate(answer.model_dump(mode="json", exclude_unset=True), "CreateModerationResponse")
     assert [r.flagged for r in answer.results] == [False, True]
 
