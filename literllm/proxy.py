@@ -516,11 +516,17 @@ class Proxy:
         api_key: str | None,
         headers: Mapping[str, str] | None = None,
         outcome: Outcome | None = None,
-    ) -> Response:
+    ) -> Response | ChatStream:
         """`POST /v1/audio/transcriptions`; `Response.content_type` follows the
-        `response_format` (JSON, or text for text, srt and vtt)."""
+        `response_format` (JSON, or text for text, srt and vtt). With the form field
+        `stream=true`, a `ChatStream` of the provider's transcript events."""
         operation = self._operations.transcriptions
-        return await self._complete(operation, form, api_key, headers, outcome)
+        exchange = self._exchange(
+            form, api_key, operation.name, headers, outcome, stream=None, operation=operation
+        )
+        if exchange.request.get("stream") is True:
+            return await exchange.stream()
+        return await exchange.complete()
 
     async def audio_translations(
         self,

@@ -17,11 +17,19 @@ import msgspec
 from ..errors import BadRequestError
 from ..multipart import Form
 from ..providers.base import Adapter, StreamDecoder, Target
+from ..providers.sse import SSEParser
 from ..types import UpstreamRequest, UpstreamResponse, Usage
 from .base import OperationResult, PassThrough
 from .uploads import FORM_KEY, FormOperation
 
-__all__ = ["SPEECH_FORMATS", "RawDecoder", "Speech", "Transcriptions", "Translations"]
+__all__ = [
+    "SPEECH_FORMATS",
+    "RawDecoder",
+    "Speech",
+    "TranscriptStreamDecoder",
+    "Transcriptions",
+    "Translations",
+]
 
 SPEECH_FORMATS: Final = {
     "mp3": "audio/mpeg",
@@ -131,14 +139,79 @@ def wav_seconds(form: Form) -> float | None:
     return None
 
 
+class _TokenUsage(msgspec.Struct):
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+
+
+class _Event(msgspec.Struct):
+    type: str | None = None
+    usage: _TokenUsage | None = None
+
+
+_event = msgspec.json.Decoder(_Event)
+
+
+class TranscriptStreamDecoder:
+    """OpenAI's transcript events (`transcript.text.delta`, `transcript.text.done`)
+    passed through as they arrive; the usage of the `done` event is recorded."""
+
+    def __init__(self, target: Target) -> None:
+        self._target = target
+        self._parser = SSEParser()
+        self.usage: Usage | None = None
+        self.response_id: str | None = None
+        self.model: str | None = target.model
+        self.finish_reasons: list[str] = []
+
+    def feed(self, data: bytes) -> list[bytes]:
+        return self._keep(self._parser.payloads(data))
+
+    def close(self) -> list[bytes]:
+        return self._keep([e.data for e in self._parser.close()])
+
+    def _keep(self, payloads: list[bytes]) -> list[bytes]:
+        out = []
+        for payload in payloads:
+            if not payload or payload == b"[DONE]":
+                continue
+            if b'"usage"' in payload:
+                try:
+                    usage = _event.decode(payload).usage
+                except (msgspec.DecodeError, msgspec.ValidationError):
+                    usage = None
+                if usage is not None:
+                    prompt, completion = usage.input_tokens or 0, usage.output_tokens or 0
+                    self.usage = Usage(
+                        prompt_tokens=prompt,
+                        completion_tokens=completion,
+                        total_tokens=usage.total_tokens or prompt + completion,
+                    )
+            out.append(payload)
+        return out
+
+
 class Transcriptions(FormOperation):
     name = "transcription"
     endpoint = "/v1/audio/transcriptions"
     kind = "audio"
     upstream_path = "/audio/transcriptions"
+    streams = True
+
+    def stream_decoder(
+        self, adapter: Adapter, target: Target, body: dict[str, Any], *, include_usage: bool
+    ) -> StreamDecoder:
+        return TranscriptStreamDecoder(target)
 
     def validate(self, body: dict[str, Any]) -> None:
         super().validate(body)
+        stream = body.get("stream")
+        if stream not in (None, "true", "false", "True", "False"):
+            raise BadRequestError(
+                "'stream' must be true or false", param="stream", code="invalid_value"
+            )
+        body["stream"] = stream in ("true", "True")
         fmt = body.get("response_format")
         if fmt is not None and fmt not in _TRANSCRIPT_FORMATS:
             raise BadRequestError(
@@ -176,3 +249,11 @@ class Translations(Transcriptions):
     name = "translation"
     endpoint = "/v1/audio/translations"
     upstream_path = "/audio/translations"
+    streams = False
+
+    def validate(self, body: dict[str, Any]) -> None:
+        super().validate(body)
+        if body["stream"]:
+            raise BadRequestError(
+                "translations do not stream", param="stream", code="invalid_value"
+            )

@@ -220,6 +220,9 @@ class MockUpstream:
         return _error(404, "the mock provider answers chat completions and embeddings only")
 
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> _MockStream:
+        upload = mock_media.stream_upload(request)
+        if upload is not None:
+            return _MockStream(200, upload[0], content_type=upload[1])
         try:
             body = msgspec.json.decode(request.body) if request.body else {}
         except msgspec.DecodeError:

@@ -30,6 +30,7 @@ __all__ = [
     "png_pixel",
     "speech",
     "stream",
+    "stream_upload",
     "text_completion",
     "wav_silence",
 ]
@@ -439,3 +440,29 @@ def stream(url: str, body: Mapping[str, Any]) -> tuple[list[bytes], str] | None:
         size = max(1, len(audio) // 4)
         return [audio[i : i + size] for i in range(0, len(audio), size)], content_type
     return None
+
+
+def stream_upload(request: UpstreamRequest) -> tuple[list[bytes], str] | None:
+    """A streamed transcript (OpenAI's `transcript.text.delta` and `.done` events)."""
+    if not request.url.split("?", 1)[0].endswith("/audio/transcriptions"):
+        return None
+    _, size = _multipart_audio_size(request)
+    text = f"mock transcript of {size} bytes of audio"
+    events: list[dict[str, Any]] = [
+        {"type": "transcript.text.delta", "delta": word if i == 0 else " " + word}
+        for i, word in enumerate(text.split(" "))
+    ]
+    tokens = _tokens(text)
+    events.append(
+        {
+            "type": "transcript.text.done",
+            "text": text,
+            "usage": {
+                "type": "tokens",
+                "input_tokens": max(1, size // 1000),
+                "output_tokens": tokens,
+                "total_tokens": max(1, size // 1000) + tokens,
+            },
+        }
+    )
+    return [b"data: " + _encode(e) + b"\n\n" for e in events], "text/event-stream"

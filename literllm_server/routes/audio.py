@@ -1,6 +1,7 @@
 """`/v1/audio/speech` (audio bytes relayed as they arrive), `/v1/audio/transcriptions`
 and `/v1/audio/translations` (multipart forms; the answer keeps its content type:
-JSON, or text for `text`, `srt` and `vtt`)."""
+JSON, or text for `text`, `srt` and `vtt`; transcript events as server-sent events with
+`stream=true`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from literllm import ChatStream, LiterLLMError, Response
 
 from ..forms import read_form
 from ..http import Gateway, Receive, Request, Send, json_body, send_bytes
+from .chat import stream_sse
 
 __all__ = ["speech", "transcriptions", "translations"]
 
@@ -32,10 +34,13 @@ async def speech(app: Gateway, request: Request, receive: Receive, send: Send) -
 async def transcriptions(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     app.proxy.check_api_key(request.api_key())  # before reading a stranger's upload
     form = await read_form(request, receive, app.limit)
-    response = await app.proxy.audio_transcriptions(
+    answer = await app.proxy.audio_transcriptions(
         form, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
-    await _send(send, response)
+    if isinstance(answer, Response):
+        await _send(send, answer)
+    else:
+        await stream_sse(answer, receive, send)
 
 
 async def translations(app: Gateway, request: Request, receive: Receive, send: Send) -> None:

@@ -227,3 +227,30 @@ def test_search_and_ocr_extensions(server: ServerThread) -> None:
     page = read.json()["pages"][0]
     assert page["index"] == 0 and page["markdown"].startswith("# Mock OCR")
     assert page["dimensions"] == {"width": 1700, "height": 2200}
+
+
+def test_transcription_streams_its_events(server: ServerThread, client: Client) -> None:
+    events = list(
+        client().audio.transcriptions.create(
+            model="chat", file=("speech.wav", wav_silence(0.5), "audio/wav"), stream=True
+        )
+    )
+    deltas = [e.delta for e in events if e.type == "transcript.text.delta"]
+    done = events[-1]
+    assert done.type == "transcript.text.done"
+    assert "".join(deltas) == done.text == "mock transcript of 8044 bytes of audio"
+
+
+def test_translations_do_not_stream(server: ServerThread) -> None:
+    response = httpx.post(
+        server.url + "/v1/audio/translations",
+        headers={"authorization": f"Bearer {MASTER}"},
+        files={
+            "file": ("a.wav", wav_silence(0.1), "audio/wav"),
+            "model": (None, "chat"),
+            "stream": (None, "true"),
+        },
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["error"]["param"] == "stream"
