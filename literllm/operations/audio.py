@@ -71,7 +71,6 @@ class Speech(PassThrough):
     endpoint = "/v1/audio/speech"
     kind = "audio"
     upstream_path = "/audio/speech"
-    streams = True
 
     def validate(self, body: dict[str, Any]) -> None:
         from ..requests import check_shape
@@ -197,7 +196,6 @@ class Transcriptions(FormOperation):
     endpoint = "/v1/audio/transcriptions"
     kind = "audio"
     upstream_path = "/audio/transcriptions"
-    streams = True
 
     def stream_decoder(
         self, adapter: Adapter, target: Target, body: dict[str, Any], *, include_usage: bool
@@ -249,7 +247,6 @@ class Translations(Transcriptions):
     name = "translation"
     endpoint = "/v1/audio/translations"
     upstream_path = "/audio/translations"
-    streams = False
 
     def validate(self, body: dict[str, Any]) -> None:
         super().validate(body)

@@ -88,7 +88,6 @@ class Operation:
     """The endpoint kind in the provider catalog."""
     upstream_path = "/operation"
     cacheable = False
-    streams = False
 
     def __init__(self, catalog: Catalog, pricing: Pricing) -> None:
         self.catalog = catalog

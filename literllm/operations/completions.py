@@ -75,7 +75,6 @@ class Completions(Operation):
     endpoint = "/v1/completions"
     kind = "completion"
     upstream_path = "/completions"
-    streams = True
 
     def validate(self, body: dict[str, Any]) -> None:
         _check_shape(body)

@@ -12,6 +12,7 @@ from literllm import (
     PermissionDeniedError,
     Pricing,
     Proxy,
+    RateLimitError,
     Response,
 )
 from literllm.testing import FakeClock, FakeUpstream, Reply
@@ -275,3 +276,16 @@ async def test_speech_is_priced_per_character() -> None:
         spend = await proxy.admin.spend(api_key=MASTER)
     assert audio.startswith(b"RIFF")
     assert spend.master.spend == pytest.approx(100 * 1.5e-5)
+
+
+async def test_rate_limits_apply_to_operations() -> None:
+    toml = MODELS.replace(
+        'models = ["mock"]', 'models = ["mock", "omni-moderation-latest"]\nrpm = 1'
+    )
+    async with Proxy.from_config(
+        config(toml), transport=FakeUpstream(), clock=FakeClock(), environ={}
+    ) as proxy:
+        await proxy.rerank({"model": "mock", "query": "q", "documents": ["a"]}, api_key=TEAM)
+        with pytest.raises(RateLimitError) as caught:
+            await proxy.moderations({"input": "x"}, api_key=TEAM)
+    assert caught.value.headers["retry-after"]
