@@ -61,6 +61,7 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     await self.proxy.start()
+                    self.proxy.batches.runner.watch()  # batches of other processes too
                 except Exception as exc:  # startup failures are reported, not raised
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return

@@ -7,6 +7,9 @@ in the same atomic step as its spend, so after a crash a line either has its res
 and its cost recorded, or neither. Lines claimed by a process that stopped reporting
 itself alive (killed) are never run again: they are written to the error file as
 `interrupted`. Lines run at a bounded concurrency and wait while live traffic is busy.
+
+The loop is paced in real time (`asyncio.sleep`), not by the injected clock: a test's
+fake clock is read for timestamps and expiry but never moved by the runner.
 """
 
 from __future__ import annotations
@@ -65,6 +68,7 @@ class BatchRunner:
         self._stop: set[str] = set()
         self._running = 0
         self._task: asyncio.Task[None] | None = None
+        self._watching = False
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -73,6 +77,12 @@ class BatchRunner:
         and whenever one is created."""
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop())
+
+    def watch(self) -> None:
+        """Keep looking for batches even when there are none (a server: batches created
+        by other processes sharing the state store are picked up)."""
+        self._watching = True
+        self.wake()
 
     async def aclose(self) -> None:
         task, self._task = self._task, None
@@ -86,12 +96,13 @@ class BatchRunner:
         try:
             while True:
                 try:
-                    await self.tick()
+                    if not await self.tick() and not self._watching:
+                        return  # nothing unfinished: `wake` starts again
                 except LiterLLMError as error:
                     log.warning("batches: %s", error)
                 except Exception:
                     log.exception("batches: unexpected error; retrying")
-                await self._clock.sleep(self._config.poll_interval_secs)
+                await asyncio.sleep(self._config.poll_interval_secs)
         finally:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -104,19 +115,21 @@ class BatchRunner:
                 for doc in await self._book.all():
                     if doc.status != "in_progress" or self._expired(doc):
                         self._stop.add(doc.id)
-            await self._clock.sleep(self._config.poll_interval_secs)
+            await asyncio.sleep(self._config.poll_interval_secs)
 
     # -- one pass -------------------------------------------------------------------
 
-    async def tick(self) -> None:
+    async def tick(self) -> bool:
         """One pass over the unfinished batches: run what is left, recover what dead
-        processes left behind, finish what is done."""
+        processes left behind, finish what is done. False when none was unfinished."""
         now = self._clock.time()
         await self._book.beat(self.worker, now)
+        unfinished = False
         for doc in await self._book.all():
             if doc.status in FINISHED:
                 self._forget(doc.id)
                 continue
+            unfinished = True
             if doc.status == "in_progress" and not self._expired(doc):
                 self._stop.discard(doc.id)
                 await self._work(doc)
@@ -124,6 +137,7 @@ class BatchRunner:
                 self._stop.add(doc.id)
             await self._recover(doc)
             await self._maybe_finish(doc)
+        return unfinished
 
     def _expired(self, doc: BatchDoc) -> bool:
         return doc.expires_at is not None and self._clock.time() >= doc.expires_at
