@@ -606,7 +606,7 @@ class Proxy:
             else:
                 validate_embeddings(body)
             caller.check_model(body["model"])
-            exchange = Exchange(self._services, caller, body, kind, None, None, operation)
+            exchange = Exchange(self._services, caller, body, kind, None, None, operation=operation)
             exchange.settle_record = record
             response = await exchange.complete()
         except LiterLLMError as failure:
