@@ -598,6 +598,12 @@ class Proxy:
         try:
             if body.get("stream"):
                 raise BadRequestError("batch lines cannot stream", param="stream")
+            if doc.endpoint == "/v1/responses":
+                answer = await self.responses.create(
+                    body, api_key=None, caller=caller, settle_record=record
+                )
+                assert isinstance(answer, Response)  # not streamed: refused above
+                return answer.status, answer.body
             if operation is not None:
                 operation.validate(body)
                 kind = operation.name

@@ -22,6 +22,7 @@ from .protocols.responses import validate_responses as _validate
 from .requests import decode_body
 from .results import ChatStream, Response
 from .routing.inbound import ResponsesInbound
+from .state.base import HashRecord
 
 if TYPE_CHECKING:
     from .services import Services
@@ -47,12 +48,16 @@ class ResponsesAPI:
         api_key: str | None,
         headers: Mapping[str, str] | None = None,
         outcome: Outcome | None = None,
+        caller: Caller | None = None,
+        settle_record: Callable[[bytes, float], HashRecord] | None = None,
     ) -> Response | ChatStream:
         """`POST /v1/responses`: a `Response` with the Response object, or for
-        `stream: true` a `ChatStream` whose items are framed Responses events."""
+        `stream: true` a `ChatStream` whose items are framed Responses events.
+        `caller` and `settle_record`: a batch line, run as the batch's key (no
+        `api_key`), its result written with its spend."""
         model, key = "-", "-"
         try:
-            caller = self._auth.authenticate(api_key)
+            caller = caller if caller is not None else self._auth.authenticate(api_key)
             key = caller.description
             request = decode_body(body)
             if isinstance(request.get("model"), str):
@@ -84,6 +89,7 @@ class ResponsesAPI:
             created_at=int(self._services.clock.time()),
         )
         exchange = Exchange(self._services, caller, chat, "responses", headers, outcome, inbound)
+        exchange.settle_record = settle_record
         store = request.get("store", True) is not False
 
         async def keep(response: dict[str, Any] | None) -> None:

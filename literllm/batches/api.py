@@ -23,7 +23,13 @@ if TYPE_CHECKING:
 __all__ = ["BATCH_ENDPOINTS", "BatchList", "BatchesAPI"]
 
 BATCH_ENDPOINTS = frozenset(
-    {"/v1/chat/completions", "/v1/embeddings", "/v1/completions", "/v1/moderations"}
+    {
+        "/v1/chat/completions",
+        "/v1/embeddings",
+        "/v1/completions",
+        "/v1/moderations",
+        "/v1/responses",
+    }
 )
 _WINDOWS = {"24h": 24 * 3600}
 

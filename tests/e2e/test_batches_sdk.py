@@ -82,6 +82,7 @@ def _wait(sdk: openai.OpenAI, batch_id: str) -> openai.types.Batch:
         ("/v1/embeddings", {"model": "chat", "input": "hi"}),
         ("/v1/completions", {"model": "chat", "prompt": "hi"}),
         ("/v1/moderations", {"model": "chat", "input": "hi"}),
+        ("/v1/responses", {"model": "chat", "input": "hi"}),
     ],
 )
 def test_batch_round_trip(server: ServerThread, client: Client, endpoint: str, body: dict) -> None:

@@ -202,7 +202,11 @@ async def test_create_checks_its_fields() -> None:
         file_id = await upload(proxy, [chat_line(0)])
         for body, param in (
             (
-                {"input_file_id": file_id, "endpoint": "/v1/responses", "completion_window": "24h"},
+                {
+                    "input_file_id": file_id,
+                    "endpoint": "/v1/audio/speech",
+                    "completion_window": "24h",
+                },
                 "endpoint",
             ),
             (
