@@ -70,7 +70,14 @@ def test_tool_calls(server: ServerThread) -> None:
     tools = [
         {
             "type": "function",
-            "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}},
+            "function": {
+                "name": "lookup",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"query": {"type": "string", "minLength": 2}},
+                    "required": ["query"],
+                },
+            },
         }
     ]
     answer = client(server).chat.completions.create(
@@ -81,7 +88,7 @@ def test_tool_calls(server: ServerThread) -> None:
     )
     call = answer.choices[0].message.tool_calls[0]
     assert call.function.name == "lookup"
-    assert call.function.arguments == '{"input":"find it"}'
+    assert call.function.arguments == '{"query":"aa"}'
     assert answer.choices[0].finish_reason == "tool_calls"
 
 
