@@ -1,7 +1,10 @@
 """The OpenAPI document of the gateway's own HTTP API (served at `GET /openapi.json`).
 
 Request and response bodies of the `/v1` endpoints are OpenAI's; their schemas are
-named after the matching schemas of OpenAI's published OpenAPI description.
+named after the matching schemas of OpenAI's published OpenAPI description. Request
+schemas declare what the gateway itself checks (required fields, types, minimums), so
+schema-driven tools send valid and invalid requests on purpose; every other field is
+allowed and passed to the provider.
 """
 
 from __future__ import annotations
@@ -42,6 +45,98 @@ def _openai(name: str) -> dict[str, Any]:
         "description": f"OpenAI's `{name}` schema.",
         "additionalProperties": True,
     }
+
+
+def _nullable(kind: str, **more: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **more}
+
+
+def _request(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_CHAT_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "description": "OpenAI's `CreateChatCompletionRequest` (fields not listed pass through).",
+    "required": ["model", "messages"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1},
+        "messages": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["role"],
+                "properties": {
+                    "role": {
+                        "type": "string",
+                        "enum": ["developer", "system", "user", "assistant", "tool", "function"],
+                    },
+                    "content": {"type": ["string", "array", "null"]},
+                },
+                "additionalProperties": True,
+            },
+        },
+        "stream": _nullable("boolean"),
+        "stream_options": {
+            "type": ["object", "null"],
+            "properties": {"include_usage": _nullable("boolean")},
+            "additionalProperties": True,
+        },
+        "max_tokens": _nullable("integer", minimum=1),
+        "max_completion_tokens": _nullable("integer", minimum=1),
+        "n": _nullable("integer", minimum=1),
+        "temperature": _nullable("number"),
+        "top_p": _nullable("number"),
+        "tools": {"type": ["array", "null"], "items": {"type": "object"}},
+    },
+    "additionalProperties": True,
+}
+
+_EMBEDDING_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "description": "OpenAI's `CreateEmbeddingRequest` (fields not listed pass through).",
+    "required": ["model", "input"],
+    "properties": {
+        "model": {"type": "string", "minLength": 1},
+        "input": {
+            "anyOf": [
+                {"type": "string", "minLength": 1},
+                {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": {
+                        "anyOf": [
+                            {"type": "string"},
+                            {"type": "integer"},
+                            {"type": "array", "items": {"type": "integer"}},
+                        ]
+                    },
+                },
+            ]
+        },
+        "dimensions": _nullable("integer"),
+        "encoding_format": {"enum": ["float", "base64", None]},
+    },
+    "additionalProperties": True,
+}
+
+_FILE_REQUEST: dict[str, Any] = {
+    "type": "object",
+    "description": "OpenAI's `CreateFileRequest`.",
+    "required": ["file", "purpose"],
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "purpose": {
+            "type": "string",
+            "enum": ["assistants", "batch", "fine-tune", "vision", "user_data", "evals"],
+        },
+    },
+}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
 _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -206,7 +301,9 @@ def openapi_document() -> dict[str, Any]:
             "security": [{"bearer": []}],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _openai("CreateChatCompletionRequest")}},
+                "content": {
+                    "application/json": {"schema": _request("CreateChatCompletionRequest")}
+                },
             },
             "responses": {
                 "200": {
@@ -230,7 +327,7 @@ def openapi_document() -> dict[str, Any]:
             "security": [{"bearer": []}],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _openai("CreateEmbeddingRequest")}},
+                "content": {"application/json": {"schema": _request("CreateEmbeddingRequest")}},
             },
             "responses": {
                 "200": _json(_openai("CreateEmbeddingResponse"), "Embeddings"),
@@ -278,8 +375,10 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "listFiles",
                     "security": [{"bearer": []}],
                     "parameters": [
-                        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                        for n in ("purpose", "limit", "after", "order")
+                        _query("purpose", {"type": "string"}),
+                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
+                        _query("after", {"type": "string"}),
+                        _query("order", {"type": "string", "enum": ["asc", "desc"]}),
                     ],
                     "responses": {
                         "200": _json(_openai("ListFilesResponse"), "Files"),
@@ -293,7 +392,7 @@ def openapi_document() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "multipart/form-data": {"schema": _openai("CreateFileRequest")}
+                            "multipart/form-data": {"schema": _request("CreateFileRequest")}
                         },
                     },
                     "responses": {
@@ -402,6 +501,9 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                 },
+                "CreateChatCompletionRequest": _CHAT_REQUEST,
+                "CreateEmbeddingRequest": _EMBEDDING_REQUEST,
+                "CreateFileRequest": _FILE_REQUEST,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -133,13 +133,13 @@ def _pick_tool(
         return name, tools[name]
     if mode == "auto":
         return None
-    called = {
-        call["function"].get("name")
-        for message in messages
-        if message.get("role") == "assistant"
-        for call in message.get("tool_calls") or []
-        if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping)
-    }
+    called: set[str] = set()
+    for message in messages:
+        calls = message.get("tool_calls") if message.get("role") == "assistant" else None
+        for call in calls if isinstance(calls, list) else []:
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if isinstance(function, Mapping) and isinstance(function.get("name"), str):
+                called.add(function["name"])
     name = next((n for n in tools if n not in called), list(tools)[-1])
     return name, tools[name]
 

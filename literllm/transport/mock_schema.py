@@ -9,6 +9,9 @@ mode emit: `type` (or a list of types), `required`, `enum`, `const`, nested obje
 arrays (`items`, `prefixItems`), `anyOf` / `oneOf` / `allOf`, local `$ref` into
 `$defs` or `definitions`, string `format`s, and the min/max/multipleOf constraints.
 `pattern` is honoured only when one of a few plain strings happens to match it.
+
+The schema comes from the client, so sizes are capped (items, properties, string
+length, nesting, and the number of values built in all) and nothing it holds raises.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from typing import Any
 __all__ = ["instance"]
 
 _MAX_DEPTH = 32
+_MAX_COUNT = 64  # items of an array, properties of an object
+_MAX_LENGTH = 4096  # characters of a string
+_MAX_NODES = 4096  # values built for one instance
 
 _FORMATS: dict[str, str] = {
     "date-time": "2024-01-01T00:00:00Z",
@@ -49,16 +55,29 @@ _PATTERN_CANDIDATES = ("", "a", "0", "example", "A", "a0", "user@example.com", "
 
 
 def instance(schema: Any) -> Any:
-    """A value that `schema` (a JSON Schema as a dict, or a boolean) accepts."""
-    return _Generator(schema if isinstance(schema, Mapping) else {}).build(schema, 0, 0)
+    """A value that `schema` (a JSON Schema as a dict, or a boolean) accepts, when the
+    schema is one this module understands and within its caps; else a best effort."""
+    try:
+        return _Generator(schema if isinstance(schema, Mapping) else {}).build(schema, 0, 0)
+    except (ArithmeticError, LookupError, ValueError, TypeError, AttributeError, RecursionError):
+        return None  # a schema no value satisfies, or one too odd to follow
+
+
+def _int(schema: Mapping[str, Any], key: str, default: int, cap: int) -> int:
+    value = schema.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(0, min(value, cap))
+    return default
 
 
 class _Generator:
     def __init__(self, root: Mapping[str, Any]) -> None:
         self._root = root
+        self._nodes = 0
 
     def build(self, schema: Any, seed: int, depth: int) -> Any:
-        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH:
+        self._nodes += 1
+        if not isinstance(schema, Mapping) or depth > _MAX_DEPTH or self._nodes > _MAX_NODES:
             return None
         schema = self._resolve(schema, depth)
         if "const" in schema:
@@ -188,11 +207,10 @@ class _Generator:
         prefix = schema.get("prefixItems")
         prefix = prefix if isinstance(prefix, list) else []
         items = schema.get("items")
-        count = max(int(schema.get("minItems") or 0), len(prefix))
+        count = max(_int(schema, "minItems", 0, _MAX_COUNT), min(len(prefix), _MAX_COUNT))
         if items is False:
-            count = len(prefix)
-        if isinstance(schema.get("maxItems"), int):
-            count = min(count, schema["maxItems"])
+            count = min(len(prefix), _MAX_COUNT)
+        count = min(count, _int(schema, "maxItems", count, _MAX_COUNT))
         values = []
         for index in range(count):
             sub = prefix[index] if index < len(prefix) else items
@@ -205,8 +223,9 @@ class _Generator:
     def _object(self, schema: Mapping[str, Any], seed: int, depth: int) -> dict[str, Any]:
         properties = schema.get("properties")
         properties = properties if isinstance(properties, Mapping) else {}
-        names = [n for n in schema.get("required") or [] if isinstance(n, str)]
-        wanted = int(schema.get("minProperties") or 0)
+        required = schema.get("required")
+        names = [n for n in required if isinstance(n, str)] if isinstance(required, list) else []
+        wanted = _int(schema, "minProperties", 0, _MAX_COUNT)
         names += [n for n in properties if n not in names][: max(0, wanted - len(names))]
         value: dict[str, Any] = {}
         for name in dict.fromkeys(names):
@@ -311,8 +330,8 @@ def _number(schema: Mapping[str, Any], integer: bool, seed: int) -> int | float:
 
 
 def _string(schema: Mapping[str, Any], seed: int) -> str:
-    low: int = schema["minLength"] if isinstance(schema.get("minLength"), int) else 0
-    high: int | None = schema["maxLength"] if isinstance(schema.get("maxLength"), int) else None
+    low = _int(schema, "minLength", 0, _MAX_LENGTH)
+    high = _int(schema, "maxLength", _MAX_LENGTH, _MAX_LENGTH)
     fmt = schema.get("format")
     text = _FORMATS.get(fmt, "") if isinstance(fmt, str) else ""
     pattern = schema.get("pattern")
@@ -327,6 +346,4 @@ def _string(schema: Mapping[str, Any], seed: int) -> str:
         text = str(seed)
     if len(text) < low:
         text += "a" * (low - len(text))
-    if high is not None and len(text) > high:
-        text = text[:high]
-    return text
+    return text[:high]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import json
 import uuid
 from typing import Annotated, Any, Literal
 
@@ -301,3 +302,27 @@ def _documents(draw: st.DrawFn) -> dict[str, Any]:
 @given(_documents())
 def test_generated_schemas_validate(schema: dict[str, Any]) -> None:
     assert_valid(schema)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "array", "items": {"type": "integer"}, "minItems": 10**12},
+        {"type": "string", "minLength": 10**12},
+        {"type": "object", "minProperties": 10**9},
+        {"type": "array", "minItems": "many"},
+        {"type": "object", "properties": [1, 2], "required": 5},
+        {"type": "integer", "minimum": 1e308, "multipleOf": 1e-308},
+        {"type": "number", "minimum": "zero"},
+        {"allOf": [{"properties": []}, {"properties": {"a": {}}}]},
+        {"oneOf": [{"properties": []}, {"type": "string"}]},
+        {
+            "type": "array",
+            "minItems": 50,
+            "items": {"type": "array", "minItems": 50, "items": {"type": "array", "minItems": 50}},
+        },
+    ],
+)
+def test_hostile_schemas_are_bounded_and_never_raise(schema: dict[str, Any]) -> None:
+    value = instance(schema)
+    assert len(json.dumps(value)) < 100_000
