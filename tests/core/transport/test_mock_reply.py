@@ -9,7 +9,10 @@ from typing import Any
 import jsonschema
 import pytest
 
+from literllm import Proxy
+from literllm.testing import FakeUpstream
 from literllm.transport.mock import chat_chunks, chat_completion
+from tests.support.configs import MASTER, config
 
 WEATHER = {
     "type": "function",
@@ -204,3 +207,18 @@ def test_streamed_structured_output_joins_to_the_whole_answer() -> None:
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
     assert json.loads(text) == {"n": 0}
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+async def test_fake_upstream_answers_unscripted_tool_calls_like_the_mock() -> None:
+    upstream = FakeUpstream()
+    cfg = config(
+        '[[models]]\nname = "m"\nprovider_model = "openai/gpt-4o"\napi_key = "sk-x"\n'
+        'base_url = "https://api.example/v1"\n'
+    )
+    async with Proxy.from_config(cfg, transport=upstream, environ={}) as proxy:
+        answer = await proxy.chat(
+            ask("call get_time", model="m", tools=[WEATHER, TIME]), api_key=MASTER
+        )
+    call = answer.json()["choices"][0]["message"]["tool_calls"][0]
+    assert call["function"]["name"] == "get_time"
+    assert json.loads(call["function"]["arguments"]) == {"zone": "2024-01-01"}
