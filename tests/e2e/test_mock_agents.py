@@ -3,10 +3,9 @@ config: the built-in mock provider calls their tools and fills their schemas, of
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Literal
 
 import httpx
@@ -50,13 +49,22 @@ class Wind(pydantic.BaseModel):
 Forecast.model_rebuild()
 
 
-def pydantic_ai_model(gateway: Gateway) -> OpenAIChatModel:
-    provider = OpenAIProvider(base_url=gateway.url + "/v1", api_key=MASTER)
-    return OpenAIChatModel("chat", provider=provider)
+@pytest.fixture
+async def openai_client(gateway: Gateway) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with openai.AsyncOpenAI(
+        base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0
+    ) as client:
+        yield client
 
 
-def test_pydantic_ai_agent_calls_its_tool_then_answers(gateway: Gateway) -> None:
-    agent = Agent(pydantic_ai_model(gateway))
+def pydantic_ai_model(client: openai.AsyncOpenAI) -> OpenAIChatModel:
+    return OpenAIChatModel("chat", provider=OpenAIProvider(openai_client=client))
+
+
+async def test_pydantic_ai_agent_calls_its_tool_then_answers(
+    openai_client: openai.AsyncOpenAI,
+) -> None:
+    agent = Agent(pydantic_ai_model(openai_client))
     seen: list[tuple[str, int]] = []
 
     @agent.tool_plain
@@ -65,13 +73,13 @@ def test_pydantic_ai_agent_calls_its_tool_then_answers(gateway: Gateway) -> None
         seen.append((city, year))
         return "2.1 million"
 
-    result = agent.run_sync("How many people lived in Paris?")
+    result = await agent.run("How many people lived in Paris?")
     assert seen == [("", 1900)]
     assert result.output == "echo: 2.1 million"
 
 
-def test_pydantic_ai_typed_output_after_a_tool(gateway: Gateway) -> None:
-    agent = Agent(pydantic_ai_model(gateway), output_type=Forecast)
+async def test_pydantic_ai_typed_output_after_a_tool(openai_client: openai.AsyncOpenAI) -> None:
+    agent = Agent(pydantic_ai_model(openai_client), output_type=Forecast)
     calls: list[str] = []
 
     @agent.tool_plain
@@ -80,35 +88,45 @@ def test_pydantic_ai_typed_output_after_a_tool(gateway: Gateway) -> None:
         calls.append(city)
         return "LFPG"
 
-    result = agent.run_sync("Forecast for Paris, please")
+    result = await agent.run("Forecast for Paris, please")
     assert calls == [""]
     assert isinstance(result.output, Forecast)
     assert result.output.sky == "clear" and result.output.temperature == 0
 
 
-def test_pydantic_ai_native_output_streams(gateway: Gateway) -> None:
-    agent = Agent(pydantic_ai_model(gateway), output_type=NativeOutput(Forecast))
-
-    async def run() -> Forecast:
-        async with agent.run_stream("Forecast for Lyon") as response:
-            return await response.get_output()
-
-    output = asyncio.run(run())
+async def test_pydantic_ai_native_output_streams(openai_client: openai.AsyncOpenAI) -> None:
+    agent = Agent(pydantic_ai_model(openai_client), output_type=NativeOutput(Forecast))
+    async with agent.run_stream("Forecast for Lyon") as response:
+        output = await response.get_output()
     assert output == Forecast.model_validate(
         {"city": "aa", "when": "2024-01-01", "temperature": 0, "sky": "clear", "alerts": []}
     )
 
 
+def langchain_llm(gateway: Gateway, http: httpx.Client) -> ChatOpenAI:
+    return ChatOpenAI(
+        model="chat",
+        base_url=gateway.url + "/v1",
+        api_key=MASTER,
+        max_retries=0,
+        http_client=http,
+    )
+
+
 @pytest.mark.parametrize("method", ["json_schema", "function_calling"])
 def test_langchain_with_structured_output(gateway: Gateway, method: str) -> None:
-    llm = ChatOpenAI(model="chat", base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0)
-    structured = llm.with_structured_output(Forecast, method=method)
-    forecast = structured.invoke("Forecast for Nice")
+    with httpx.Client() as http:
+        structured = langchain_llm(gateway, http).with_structured_output(Forecast, method=method)
+        forecast = structured.invoke("Forecast for Nice")
     assert isinstance(forecast, Forecast) and forecast.city == "aa"
 
 
 def test_langchain_bind_tools_streams_a_tool_call(gateway: Gateway) -> None:
-    llm = ChatOpenAI(model="chat", base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0)
+    with httpx.Client() as http:
+        call_forecast_tool(langchain_llm(gateway, http))
+
+
+def call_forecast_tool(llm: ChatOpenAI) -> None:
 
     def get_time(zone: str) -> str:
         """The time in a zone."""
@@ -129,14 +147,13 @@ def test_langchain_bind_tools_streams_a_tool_call(gateway: Gateway) -> None:
 
 
 def test_instructor_fills_the_response_model(gateway: Gateway) -> None:
-    base = openai.OpenAI(base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0)
-    client = instructor.from_openai(base)
-    forecast = client.chat.completions.create(
-        model="chat",
-        response_model=Forecast,
-        max_retries=0,
-        messages=[{"role": "user", "content": "Forecast for Oslo"}],
-    )
+    with openai.OpenAI(base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0) as base:
+        forecast = instructor.from_openai(base).chat.completions.create(
+            model="chat",
+            response_model=Forecast,
+            max_retries=0,
+            messages=[{"role": "user", "content": "Forecast for Oslo"}],
+        )
     assert isinstance(forecast, Forecast) and forecast.when == datetime.date(2024, 1, 1)
 
 
@@ -146,16 +163,15 @@ def test_instructor_streams_partial_objects(gateway: Gateway) -> None:
         speed_kmh: Annotated[int, pydantic.Field(gt=0)]
         gusts: list[int]
 
-    base = openai.OpenAI(base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0)
-    client = instructor.from_openai(base)
-    partials = list(
-        client.chat.completions.create_partial(
-            model="chat",
-            response_model=Wind,
-            max_retries=0,
-            messages=[{"role": "user", "content": "Wind in Oslo"}],
+    with openai.OpenAI(base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0) as base:
+        partials = list(
+            instructor.from_openai(base).chat.completions.create_partial(
+                model="chat",
+                response_model=Wind,
+                max_retries=0,
+                messages=[{"role": "user", "content": "Wind in Oslo"}],
+            )
         )
-    )
     assert len(partials) > 1
     assert partials[-1].model_dump() == {"direction": "N", "speed_kmh": 1, "gusts": []}
 
