@@ -13,6 +13,8 @@ from typing import Any
 
 import literllm
 
+from .openapi_requests import REQUEST_SCHEMAS, request
+
 __all__ = ["openapi_document"]
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
@@ -45,94 +47,6 @@ def _openai(name: str) -> dict[str, Any]:
         "description": f"OpenAI's `{name}` schema.",
         "additionalProperties": True,
     }
-
-
-def _nullable(kind: str, **more: Any) -> dict[str, Any]:
-    return {"type": [kind, "null"], **more}
-
-
-def _request(name: str) -> dict[str, Any]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-_CHAT_REQUEST: dict[str, Any] = {
-    "type": "object",
-    "description": "OpenAI's `CreateChatCompletionRequest` (fields not listed pass through).",
-    "required": ["model", "messages"],
-    "properties": {
-        "model": {"type": "string", "minLength": 1},
-        "messages": {
-            "type": "array",
-            "minItems": 1,
-            "items": {
-                "type": "object",
-                "required": ["role"],
-                "properties": {
-                    "role": {
-                        "type": "string",
-                        "enum": ["developer", "system", "user", "assistant", "tool", "function"],
-                    },
-                    "content": {"type": ["string", "array", "null"]},
-                },
-                "additionalProperties": True,
-            },
-        },
-        "stream": _nullable("boolean"),
-        "stream_options": {
-            "type": ["object", "null"],
-            "properties": {"include_usage": _nullable("boolean")},
-            "additionalProperties": True,
-        },
-        "max_tokens": _nullable("integer", minimum=1),
-        "max_completion_tokens": _nullable("integer", minimum=1),
-        "n": _nullable("integer", minimum=1),
-        "temperature": _nullable("number"),
-        "top_p": _nullable("number"),
-        "tools": {"type": ["array", "null"], "items": {"type": "object"}},
-    },
-    "additionalProperties": True,
-}
-
-_EMBEDDING_REQUEST: dict[str, Any] = {
-    "type": "object",
-    "description": "OpenAI's `CreateEmbeddingRequest` (fields not listed pass through).",
-    "required": ["model", "input"],
-    "properties": {
-        "model": {"type": "string", "minLength": 1},
-        "input": {
-            "anyOf": [
-                {"type": "string", "minLength": 1},
-                {
-                    "type": "array",
-                    "minItems": 1,
-                    "items": {
-                        "anyOf": [
-                            {"type": "string"},
-                            {"type": "integer"},
-                            {"type": "array", "items": {"type": "integer"}},
-                        ]
-                    },
-                },
-            ]
-        },
-        "dimensions": _nullable("integer"),
-        "encoding_format": {"enum": ["float", "base64", None]},
-    },
-    "additionalProperties": True,
-}
-
-_FILE_REQUEST: dict[str, Any] = {
-    "type": "object",
-    "description": "OpenAI's `CreateFileRequest`.",
-    "required": ["file", "purpose"],
-    "properties": {
-        "file": {"type": "string", "format": "binary"},
-        "purpose": {
-            "type": "string",
-            "enum": ["assistants", "batch", "fine-tune", "vision", "user_data", "evals"],
-        },
-    },
-}
 
 
 def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -184,7 +98,7 @@ def _protocol_paths() -> dict[str, Any]:
                 "security": security,
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _anthropic("CreateMessageParams")}},
+                    "content": {"application/json": {"schema": request("CreateMessageParams")}},
                 },
                 "responses": {
                     "200": {
@@ -206,7 +120,7 @@ def _protocol_paths() -> dict[str, Any]:
                 "security": [{"bearer": []}],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _openai("CreateResponse")}},
+                    "content": {"application/json": {"schema": request("CreateResponse")}},
                 },
                 "responses": {
                     "200": {
@@ -281,7 +195,7 @@ def _protocol_paths() -> dict[str, Any]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/json": {"schema": _anthropic("CountMessageTokensParams")}
+                        "application/json": {"schema": request("CountMessageTokensParams")}
                     },
                 },
                 "responses": {
@@ -301,9 +215,7 @@ def openapi_document() -> dict[str, Any]:
             "security": [{"bearer": []}],
             "requestBody": {
                 "required": True,
-                "content": {
-                    "application/json": {"schema": _request("CreateChatCompletionRequest")}
-                },
+                "content": {"application/json": {"schema": request("CreateChatCompletionRequest")}},
             },
             "responses": {
                 "200": {
@@ -327,7 +239,7 @@ def openapi_document() -> dict[str, Any]:
             "security": [{"bearer": []}],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _request("CreateEmbeddingRequest")}},
+                "content": {"application/json": {"schema": request("CreateEmbeddingRequest")}},
             },
             "responses": {
                 "200": _json(_openai("CreateEmbeddingResponse"), "Embeddings"),
@@ -392,7 +304,7 @@ def openapi_document() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "multipart/form-data": {"schema": _request("CreateFileRequest")}
+                            "multipart/form-data": {"schema": request("CreateFileRequest")}
                         },
                     },
                     "responses": {
@@ -501,9 +413,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                     },
                 },
-                "CreateChatCompletionRequest": _CHAT_REQUEST,
-                "CreateEmbeddingRequest": _EMBEDDING_REQUEST,
-                "CreateFileRequest": _FILE_REQUEST,
+                **REQUEST_SCHEMAS,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -46,7 +46,12 @@ EXAMPLES = 15  # per operation and mode: about 30 s for both modes on a 2-core m
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
 
 
-_BODY_CHECKED = ("POST /v1/chat/completions", "POST /v1/embeddings", "POST /v1/files")
+_BODY_CHECKED = (
+    "POST /v1/chat/completions",
+    "POST /v1/embeddings",
+    "POST /v1/files",
+    "POST /v1/messages/count_tokens",
+)
 _INTEGERS = ("max_tokens", "max_completion_tokens", "n", "dimensions")
 
 

@@ -36,10 +36,16 @@ def test_request_bodies_declare_what_the_gateway_requires() -> None:
     assert message["required"] == ["role"]
     assert schemas["CreateEmbeddingRequest"]["required"] == ["model", "input"]
     assert schemas["CreateFileRequest"]["required"] == ["file", "purpose"]
+    assert schemas["CreateMessageParams"]["required"] == ["model", "max_tokens", "messages"]
+    assert schemas["CountMessageTokensParams"]["required"] == ["model", "messages"]
+    assert schemas["CreateResponse"]["required"] == ["model"]
     paths = document["paths"]
     for path, name in (
         ("/v1/chat/completions", "CreateChatCompletionRequest"),
         ("/v1/embeddings", "CreateEmbeddingRequest"),
+        ("/v1/messages", "CreateMessageParams"),
+        ("/v1/messages/count_tokens", "CountMessageTokensParams"),
+        ("/v1/responses", "CreateResponse"),
     ):
         body = paths[path]["post"]["requestBody"]
         assert body["content"]["application/json"]["schema"] == {
