@@ -7,6 +7,7 @@ contain a key.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import msgspec
@@ -134,7 +135,8 @@ class UpstreamError(LiterLLMError):
 
     `retryable` marks transient failures (429, 5xx, overload, timeouts, connection
     errors) that retries and fallbacks may try elsewhere; `retry_after` is the
-    provider's own hint in seconds, when it gave one.
+    provider's own hint in seconds, when it gave one. On a 429 or 503 that hint reaches
+    the client as `Retry-After` (whole seconds, rounded up) once retries have run out.
     """
 
     def __init__(
@@ -148,7 +150,10 @@ class UpstreamError(LiterLLMError):
         param: str | None = None,
         code: str | None = None,
     ) -> None:
-        super().__init__(message, param=param, code=code)
+        headers = None
+        if retry_after is not None and status in (429, 503):
+            headers = {"retry-after": str(math.ceil(retry_after))}
+        super().__init__(message, param=param, code=code, headers=headers)
         self.status = status
         self.error_type = error_type
         self.retryable = retryable

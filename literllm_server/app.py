@@ -92,6 +92,8 @@ class App:
         self.in_flight += 1
         self._idle.clear()
         send = self._decorate(request, send)
+        if request.method == "HEAD":
+            send = _Headless(send)
         try:
             if request.method == "OPTIONS" and "access-control-request-method" in request.headers:
                 await self.cors.preflight(request, send)
@@ -104,8 +106,10 @@ class App:
                     f"no route for {request.path}; see GET /openapi.json", code="unknown_url"
                 )
             handler = route.get(request.method)
+            if handler is None and request.method == "HEAD":
+                handler = route.get("GET")
             if handler is None:
-                allowed = ", ".join(sorted(route))
+                allowed = ", ".join(sorted({*route, "HEAD"} if "GET" in route else route))
                 raise MethodNotAllowedError(
                     f"{request.method} is not allowed on {request.path}; use {allowed}",
                     headers={"allow": allowed},
@@ -185,6 +189,20 @@ class _Decorated:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", ()), *self.extra]
             self.outcome.status = message["status"]
+        return self.send(message)
+
+
+class _Headless:
+    """`send` for a HEAD request: the GET answer's status and headers, no body."""
+
+    __slots__ = ("send",)
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+
+    def __call__(self, message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.body" and message.get("body"):
+            message = {**message, "body": b""}
         return self.send(message)
 
 

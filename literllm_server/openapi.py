@@ -1,7 +1,10 @@
 """The OpenAPI document of the gateway's own HTTP API (served at `GET /openapi.json`).
 
 Request and response bodies of the `/v1` endpoints are OpenAI's; their schemas are
-named after the matching schemas of OpenAI's published OpenAPI description.
+named after the matching schemas of OpenAI's published OpenAPI description. Request
+schemas declare what the gateway itself checks (required fields, types, minimums), so
+schema-driven tools send valid and invalid requests on purpose; every other field is
+allowed and passed to the provider.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import literllm
+
+from .openapi_requests import REQUEST_SCHEMAS, request
 
 __all__ = ["openapi_document"]
 
@@ -231,6 +236,12 @@ _OCR_RESPONSE = {
 }
 
 _BATCH_ID = {"name": "batch_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _query(name: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema}
+
+
 _FILE_ID = {"name": "file_id", "in": "path", "required": True, "schema": {"type": "string"}}
 _V1_ERRORS = (400, 401, 402, 403, 404, 413, 415, 429, 502, 503, 504)
 
@@ -276,7 +287,7 @@ def _protocol_paths() -> dict[str, Any]:
                 "security": security,
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _anthropic("CreateMessageParams")}},
+                    "content": {"application/json": {"schema": request("CreateMessageParams")}},
                 },
                 "responses": {
                     "200": {
@@ -298,7 +309,7 @@ def _protocol_paths() -> dict[str, Any]:
                 "security": [{"bearer": []}],
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": _openai("CreateResponse")}},
+                    "content": {"application/json": {"schema": request("CreateResponse")}},
                 },
                 "responses": {
                     "200": {
@@ -373,7 +384,7 @@ def _protocol_paths() -> dict[str, Any]:
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/json": {"schema": _anthropic("CountMessageTokensParams")}
+                        "application/json": {"schema": request("CountMessageTokensParams")}
                     },
                 },
                 "responses": {
@@ -393,7 +404,7 @@ def openapi_document() -> dict[str, Any]:
             "security": [{"bearer": []}],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _openai("CreateChatCompletionRequest")}},
+                "content": {"application/json": {"schema": request("CreateChatCompletionRequest")}},
             },
             "responses": {
                 "200": {
@@ -417,7 +428,7 @@ def openapi_document() -> dict[str, Any]:
             "security": [{"bearer": []}],
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": _openai("CreateEmbeddingRequest")}},
+                "content": {"application/json": {"schema": request("CreateEmbeddingRequest")}},
             },
             "responses": {
                 "200": _json(_openai("CreateEmbeddingResponse"), "Embeddings"),
@@ -574,8 +585,10 @@ def openapi_document() -> dict[str, Any]:
                     "operationId": "listFiles",
                     "security": [{"bearer": []}],
                     "parameters": [
-                        {"name": n, "in": "query", "required": False, "schema": {"type": "string"}}
-                        for n in ("purpose", "limit", "after", "order")
+                        _query("purpose", {"type": "string"}),
+                        _query("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
+                        _query("after", {"type": "string"}),
+                        _query("order", {"type": "string", "enum": ["asc", "desc"]}),
                     ],
                     "responses": {
                         "200": _json(_openai("ListFilesResponse"), "Files"),
@@ -589,7 +602,7 @@ def openapi_document() -> dict[str, Any]:
                     "requestBody": {
                         "required": True,
                         "content": {
-                            "multipart/form-data": {"schema": _openai("CreateFileRequest")}
+                            "multipart/form-data": {"schema": request("CreateFileRequest")}
                         },
                     },
                     "responses": {
@@ -754,6 +767,7 @@ def openapi_document() -> dict[str, Any]:
                 "SearchResponse": _SEARCH_RESPONSE,
                 "OcrRequest": _OCR_REQUEST,
                 "OcrResponse": _OCR_RESPONSE,
+                **REQUEST_SCHEMAS,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -215,8 +215,8 @@ def _refusal(
         scope, _, kind = window.rpartition(":")
         who = "the gateway's global [rate_limit]" if scope == "global" else label
         reasons.append(f"{who} allows {limits[window]} {kind} per minute")
-    message = (
-        f"Rate limit reached: {'; '.join(reasons)}. "
-        f"Retry after {retry_after} s, or lower max_tokens if the token limit is the cause."
-    )
+    message = f"Rate limit reached: {'; '.join(reasons)}. Retry after {retry_after} s"
+    if any(window.endswith(":tokens") for window in outcome.refused):
+        message += ", or lower max_tokens (it counts against the token limit)"
+    message += "."
     return RateLimitError(message, headers={"retry-after": str(retry_after), **headers})

@@ -19,6 +19,7 @@ import msgspec
 
 from . import mock_media
 from .base import UpstreamRequest, UpstreamResponse
+from .mock_reply import argument_fragments, mock_reply, text_of
 
 __all__ = ["MockUpstream", "chat_chunks", "chat_completion", "embeddings", "estimate_tokens"]
 
@@ -31,44 +32,17 @@ def estimate_tokens(text: str) -> int:
     return max(1, math.ceil(len(text) / 4)) if text else 0
 
 
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
-
-
 def _prompt(body: Mapping[str, Any]) -> tuple[str, int]:
     messages = body.get("messages") or []
     last = ""
     total = 0
     for message in messages:
         if isinstance(message, dict):
-            text = _text_of(message.get("content"))
+            text = text_of(message.get("content"))
             total += estimate_tokens(text) + 3
             if message.get("role") in ("user", "tool"):
                 last = text
     return last, max(total, 1)
-
-
-def _tool_call(body: Mapping[str, Any], last: str) -> dict[str, Any] | None:
-    tools = body.get("tools") or []
-    choice = body.get("tool_choice")
-    if not tools or choice in (None, "none", "auto"):
-        return None
-    name = None
-    if isinstance(choice, dict):
-        name = (choice.get("function") or {}).get("name")
-    if name is None:
-        first = tools[0] if isinstance(tools[0], dict) else {}
-        name = (first.get("function") or {}).get("name", "tool")
-    digest = hashlib.sha256(last.encode()).hexdigest()[:24]
-    return {
-        "id": "call_" + digest,
-        "type": "function",
-        "function": {"name": name, "arguments": _encode({"input": last}).decode()},
-    }
 
 
 def _usage(prompt: int, completion: int) -> dict[str, Any]:
@@ -86,22 +60,27 @@ def _completion_id(body: Mapping[str, Any]) -> str:
 
 
 def chat_completion(body: Mapping[str, Any], *, created: int | None = None) -> dict[str, Any]:
-    """The mock's answer: the last user (or tool) message, echoed back."""
-    last, prompt_tokens = _prompt(body)
+    """The mock's answer: a tool call, or text (see `mock_reply` for the rules)."""
+    _, prompt_tokens = _prompt(body)
     model = str(body.get("model", "mock"))
-    call = _tool_call(body, last)
-    if call is not None:
+    reply = mock_reply(body)
+    if reply.arguments is not None:
+        call = {
+            "id": reply.tool_id,
+            "type": "function",
+            "function": {"name": reply.tool_name, "arguments": reply.arguments},
+        }
         message: dict[str, Any] = {
             "role": "assistant",
             "content": None,
             "tool_calls": [call],
             "refusal": None,
         }
-        finish, completion_tokens = "tool_calls", estimate_tokens(call["function"]["arguments"])
+        finish, completion_tokens = "tool_calls", estimate_tokens(reply.arguments)
     else:
-        reply = "echo: " + last
-        message = {"role": "assistant", "content": reply, "refusal": None}
-        finish, completion_tokens = "stop", estimate_tokens(reply)
+        content = reply.content or ""
+        message = {"role": "assistant", "content": content, "refusal": None}
+        finish, completion_tokens = "stop", estimate_tokens(content)
     return {
         "id": _completion_id(body),
         "object": "chat.completion",
@@ -122,27 +101,25 @@ def chat_chunks(body: Mapping[str, Any], *, created: int | None = None) -> list[
         "model": full["model"],
     }
     message = full["choices"][0]["message"]
-    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
+    deltas: list[dict[str, Any]]
     if message.get("tool_calls"):
+        # As OpenAI streams a call: the first delta names it with empty arguments,
+        # the following ones carry the arguments a token or so at a time.
         call = message["tool_calls"][0]
-        deltas.append(
-            {
-                "tool_calls": [
-                    {
-                        "index": 0,
-                        "id": call["id"],
-                        "type": "function",
-                        "function": {"name": call["function"]["name"], "arguments": ""},
-                    }
-                ]
-            }
-        )
-        deltas.append(
-            {"tool_calls": [{"index": 0, "function": {"arguments": call["function"]["arguments"]}}]}
+        first = {
+            "index": 0,
+            "id": call["id"],
+            "type": "function",
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
+        deltas = [{"role": "assistant", "content": None, "tool_calls": [first]}]
+        deltas.extend(
+            {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+            for piece in argument_fragments(call["function"]["arguments"])
         )
     else:
-        words = message["content"].split(" ")
-        deltas.extend({"content": w if i == 0 else " " + w} for i, w in enumerate(words))
+        deltas = [{"role": "assistant", "content": ""}]
+        deltas.extend({"content": piece} for piece in _content_pieces(message["content"]))
     chunks = [
         {**base, "choices": [{"index": 0, "delta": d, "finish_reason": None, "logprobs": None}]}
         for d in deltas
@@ -164,6 +141,14 @@ def chat_chunks(body: Mapping[str, Any], *, created: int | None = None) -> list[
     if isinstance(options, dict) and options.get("include_usage"):
         chunks.append({**base, "choices": [], "usage": full["usage"]})
     return chunks
+
+
+def _content_pieces(content: str) -> list[str]:
+    """Text a word at a time; JSON (structured output) a token or so at a time."""
+    if content.startswith(("{", "[")):
+        return argument_fragments(content)
+    words = content.split(" ")
+    return [w if i == 0 else " " + w for i, w in enumerate(words)]
 
 
 def embeddings(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from literllm import Proxy
-from literllm.testing import FakeUpstream, Gate, StreamReply
+from literllm.testing import FakeClock, FakeUpstream, Gate, Reply, StreamReply
 from tests.support.configs import MASTER, MOCK_POOL, TEAM, config
 from tests.support.openapi import validate
 from tests.support.server import ServerThread
@@ -70,7 +70,14 @@ def test_tool_calls(server: ServerThread) -> None:
     tools = [
         {
             "type": "function",
-            "function": {"name": "lookup", "parameters": {"type": "object", "properties": {}}},
+            "function": {
+                "name": "lookup",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"query": {"type": "string", "minLength": 2}},
+                    "required": ["query"],
+                },
+            },
         }
     ]
     answer = client(server).chat.completions.create(
@@ -81,7 +88,7 @@ def test_tool_calls(server: ServerThread) -> None:
     )
     call = answer.choices[0].message.tool_calls[0]
     assert call.function.name == "lookup"
-    assert call.function.arguments == '{"input":"find it"}'
+    assert call.function.arguments == '{"query":"aa"}'
     assert answer.choices[0].finish_reason == "tool_calls"
 
 
@@ -145,6 +152,19 @@ def test_error_statuses(
     body = caught.value.response.json()  # type: ignore[attr-defined]
     validate(body, "ErrorResponse")
     assert set(body["error"]) == {"message", "type", "param", "code"}
+
+
+def test_upstream_retry_after_reaches_the_sdk() -> None:
+    upstream = FakeUpstream()
+    upstream.script(*[Reply(429, headers={"retry-after": "9"})] * 20)
+    proxy = Proxy.from_config(config(MOCK_POOL), transport=upstream, clock=FakeClock(), environ={})
+    with ServerThread(proxy) as running, pytest.raises(openai.RateLimitError) as caught:
+        client(running).chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert len(upstream.requests) > 1  # retried before giving up
+    assert caught.value.response.headers["retry-after"] == "9"
+    validate(caught.value.response.json(), "ErrorResponse")
 
 
 def test_auth_errors(server: ServerThread) -> None:

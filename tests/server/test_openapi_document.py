@@ -28,3 +28,30 @@ def test_every_v1_and_operator_route_is_documented() -> None:
 def test_error_schema_matches_the_openai_shape() -> None:
     error = openapi_document()["components"]["schemas"]["Error"]["properties"]["error"]
     assert error["required"] == ["message", "type", "param", "code"]
+
+
+def test_request_bodies_declare_what_the_gateway_requires() -> None:
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    assert schemas["CreateChatCompletionRequest"]["required"] == ["model", "messages"]
+    message = schemas["CreateChatCompletionRequest"]["properties"]["messages"]["items"]
+    assert message["required"] == ["role"]
+    assert schemas["CreateEmbeddingRequest"]["required"] == ["model", "input"]
+    assert schemas["CreateFileRequest"]["required"] == ["file", "purpose"]
+    assert schemas["CreateMessageParams"]["required"] == ["model", "max_tokens", "messages"]
+    assert schemas["CountMessageTokensParams"]["required"] == ["model", "messages"]
+    assert schemas["CreateResponse"]["required"] == ["model"]
+    paths = document["paths"]
+    for path, name in (
+        ("/v1/chat/completions", "CreateChatCompletionRequest"),
+        ("/v1/embeddings", "CreateEmbeddingRequest"),
+        ("/v1/messages", "CreateMessageParams"),
+        ("/v1/messages/count_tokens", "CountMessageTokensParams"),
+        ("/v1/responses", "CreateResponse"),
+    ):
+        body = paths[path]["post"]["requestBody"]
+        assert body["content"]["application/json"]["schema"] == {
+            "$ref": f"#/components/schemas/{name}"
+        }
+    limit = next(p for p in paths["/v1/files"]["get"]["parameters"] if p["name"] == "limit")
+    assert limit["schema"] == {"type": "integer", "minimum": 1, "maximum": 10000}

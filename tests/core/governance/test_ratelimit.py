@@ -40,6 +40,7 @@ async def test_rpm_refuses_the_request_over_the_limit_with_exact_retry_after(
     assert error.headers["x-ratelimit-remaining-requests"] == "0"
     assert error.headers["x-ratelimit-reset-requests"] == "30s"
     assert "3 requests per minute" in error.message
+    assert "max_tokens" not in error.message  # a request limit: fewer tokens do not help
     assert "vk-secret-token-123" not in error.message
     assert "vk-secret-token-123" not in str(error.headers)
 
@@ -81,6 +82,7 @@ async def test_retry_after_waits_for_enough_capacity_not_the_first_entry(
         await governor.admit(key=key, model="m", estimated_tokens=800)
     assert refused.value.headers["retry-after"] == "55"
     assert refused.value.headers["x-ratelimit-remaining-tokens"] == "200"
+    assert "lower max_tokens" in refused.value.message
     clock.advance(54.5)
     with pytest.raises(RateLimitError):
         await governor.admit(key=key, model="m", estimated_tokens=800)

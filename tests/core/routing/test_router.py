@@ -98,6 +98,27 @@ async def test_retry_after_is_honoured(clock: FakeClock, upstream: FakeUpstream)
     assert len(upstream.requests) == 2
 
 
+@pytest.mark.parametrize(
+    ("headers", "expected"), [({"retry-after": "7"}, "7"), ({"retry-after-ms": "1500"}, "2")]
+)
+async def test_upstream_retry_after_reaches_the_client_when_retries_run_out(
+    clock: FakeClock, upstream: FakeUpstream, headers: dict[str, str], expected: str
+) -> None:
+    upstream.script(*[Reply(429, headers=headers)] * 4)
+    with pytest.raises(UpstreamError) as caught:
+        await run(config(pool("a.test")), upstream, clock)
+    assert len(upstream.requests) == 4
+    assert caught.value.status == 429
+    assert caught.value.headers == {"retry-after": expected}
+
+
+async def test_no_retry_after_without_a_hint(clock: FakeClock, upstream: FakeUpstream) -> None:
+    upstream.script(*[Reply(429)] * 4)
+    with pytest.raises(UpstreamError) as caught:
+        await run(config(pool("a.test")), upstream, clock)
+    assert "retry-after" not in caught.value.headers
+
+
 async def test_retry_after_is_capped(clock: FakeClock, upstream: FakeUpstream) -> None:
     upstream.script(Reply(429, headers={"retry-after": "3600"}))
     await run(

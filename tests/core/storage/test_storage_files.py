@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from literllm.errors import (
     ServiceUnavailableError,
 )
 from literllm.storage.files import FileStore
+from tests.support.openapi import validate
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
@@ -70,6 +72,7 @@ async def test_round_trip(store: FileStore, clock: Any) -> None:
         "purpose": "batch",
         "status": "processed",
     }
+    validate(msgspec.to_builtins(created), "OpenAIFile")
     assert await store.retrieve(owner="alice", file_id=created.id) == created
     content = await store.content(owner="alice", file_id=created.id)
     assert await read_all(content) == b'{"a":1}\n{"b":2}\n'
@@ -82,6 +85,30 @@ async def test_round_trip(store: FileStore, clock: Any) -> None:
     with pytest.raises(NotFoundError):
         await store.content(owner="alice", file_id=created.id)
     assert (await store.list(owner=None)).data == []
+
+
+def null_optional_fields(root: Path) -> None:
+    """Rewrite the stored File object as earlier versions stored it (with nulls)."""
+    meta_path = next(root.rglob("meta.json"))
+    meta = json.loads(meta_path.read_text())
+    meta["file"].update(expires_at=None, status_details=None)
+    meta_path.write_text(json.dumps(meta))
+
+
+async def test_files_stored_with_null_fields_are_served_without_them(
+    clock: Any, tmp_path: Path
+) -> None:
+    store = FileStore.from_config(
+        FilesConfig(backend="fs", backend_config={"root": str(tmp_path)}), clock=clock
+    )
+    created = await upload(store)
+    null_optional_fields(tmp_path)
+    retrieved = msgspec.to_builtins(await store.retrieve(owner="alice", file_id=created.id))
+    assert "expires_at" not in retrieved and "status_details" not in retrieved
+    validate(retrieved, "OpenAIFile")
+    listed = msgspec.to_builtins(await store.list(owner="alice"))
+    assert listed["data"] == [retrieved]
+    validate(listed, "ListFilesResponse")
 
 
 async def test_large_upload_in_many_chunks(store: FileStore) -> None:
