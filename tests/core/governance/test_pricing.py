@@ -12,10 +12,9 @@ import pytest
 from literllm.config.schema import Config
 from literllm.pricing import ModelPrice, Pricing
 from literllm.types import Usage
-from tests.support.paths import SHARED
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[3]
-DATA = SHARED / "data"
+DATA = REPO / "tests" / "data" / "pricing"
 
 PRICE = ModelPrice(input=1.0, output=10.0, cache_read=0.1, cache_write=1.25)
 
