@@ -6,10 +6,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import literllm
 from literllm import ConfigError, Pricing
 from literllm.config import (
+    CONFIG_FILENAME,
     Config,
     apply_overrides,
     config_warnings,
@@ -75,11 +77,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NO_FILE = "(built-in defaults: no config file found)"
+
+
 def _load(path: str | None) -> tuple[Config, str]:
     """The config (discovered once when `path` is None) and where it came from."""
     found = find_config(path)
     if found is None:
-        return apply_overrides(Config()), "(built-in defaults: no config file found)"
+        return apply_overrides(Config()), _NO_FILE
     return load_config(found), str(found)
 
 
@@ -88,7 +93,8 @@ def _build_check(config: Config, source: str) -> str | None:
     from literllm import Proxy
 
     try:
-        Proxy.from_config(config)
+        name = CONFIG_FILENAME if source == _NO_FILE else Path(source).name
+        Proxy.from_config(config, config_name=name)
     except ConfigError as error:
         return str(error) if error.path else f"{source}: {error}"
     return None

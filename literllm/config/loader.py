@@ -52,9 +52,11 @@ def discover(start: Path | None = None) -> Path | None:
 
 
 def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
-    """The file to load: `path` when given (it must exist), else the discovered one, if any."""
+    """The file to load: `path` when given (it must exist, and is returned as given), else
+    the discovered one, if any, relative to the working directory (as errors name it)."""
     if path is None:
-        return discover()
+        found = discover()
+        return Path(_relative(found)) if found is not None else None
     explicit = Path(path)
     if not explicit.is_file():
         what = "is a directory" if explicit.is_dir() else "not found"
@@ -76,7 +78,7 @@ def load_config(
     found = find_config(path)
     if found is None:
         return Config()
-    shown = str(found) if path is not None else _relative(found)
+    shown = str(found)
     try:
         data = found.read_bytes()
     except OSError as exc:
