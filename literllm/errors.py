@@ -177,6 +177,8 @@ class ConfigError(LiterLLMError):
         self.path = path
         self.line = line
         self.column = column
+        self.warnings: list[ConfigError] = []
+        """Warnings about the same file, found while looking for errors."""
         location = ""
         if path is not None:
             location = path

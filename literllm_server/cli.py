@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from literllm.config import (
     apply_overrides,
     config_warnings,
     find_config,
+    inspect_config,
     load_config,
     summary,
 )
@@ -100,13 +102,28 @@ def _build_check(config: Config, source: str) -> str | None:
     return None
 
 
+def _print_errors(error: ConfigError) -> None:
+    for each in getattr(error, "errors", [error]):
+        print(f"error: {each}", file=sys.stderr)
+    for warning in error.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def check_config(args: argparse.Namespace) -> int:
+    """Everything the loader sees, plus what the registry and the environment say (unknown
+    providers, missing credentials, budget keys that match nothing, backend options):
+    every problem is printed, and any error exits 1."""
+    from literllm.routing.preflight import Preflight
+
     try:
-        config, source = _load(args.config)
+        found = find_config(args.config)
+        name = found.name if found is not None else CONFIG_FILENAME
+        report = inspect_config(found, checks=[Preflight(os.environ, config_name=name)])
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _print_errors(error)
         return 1
-    config = apply_overrides(config)
+    source = report.filename or _NO_FILE
+    config = apply_overrides(report.config)
     problem = _build_check(config, source)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
@@ -115,6 +132,8 @@ def check_config(args: argparse.Namespace) -> int:
     extra = [f"unpriced models (cost counted as 0): {', '.join(unpriced)}"] if unpriced else []
     print(f"config: {source}")
     print(summary(config, extra_lines=extra))
+    for located in report.warnings:
+        print(f"warning: {located}")
     for warning in config_warnings(config):
         print(f"warning: {warning}")
     print("ok")
@@ -133,7 +152,7 @@ def serve(args: argparse.Namespace) -> int:
         config, source = _load(args.config)
         config = apply_overrides(config, host=args.host, port=args.port, master_key=args.master_key)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _print_errors(error)
         return 1
     problem = _build_check(config, source)
     if problem is not None:

@@ -154,10 +154,10 @@ def parse_config_report(
         for check in checks:
             problems += check(config)
     errors, warnings = _report(problems, source, filename)
-    if len(errors) == 1:
-        raise errors[0] from None
     if errors:
-        raise ConfigErrors(errors) from None
+        error = errors[0] if len(errors) == 1 else ConfigErrors(errors)
+        error.warnings = warnings
+        raise error from None
     assert config is not None
     return ConfigReport(_with_state_defaults(config), filename, warnings)
 

@@ -265,4 +265,9 @@ def test_backend_that_opendal_cannot_build_is_a_clear_error(tmp_path: Path) -> N
         result = run_cli(*command, "--config", str(config))
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
-        assert result.stderr.startswith(f"error: {config}: [cache] backend = 's3'")
+    # check-config knows the options of each OpenDAL service and points at the line;
+    # `api` refuses too, when OpenDAL itself rejects the option
+    checked = run_cli("check-config", "--config", str(config))
+    assert checked.stderr.startswith(f'error: {config}:9:1: unknown option "bogus"')
+    served = run_cli("api", "--port", "1", "--config", str(config))
+    assert served.stderr.startswith(f"error: {config}: [cache] backend = 's3'")
