@@ -24,6 +24,11 @@ from .router import Deployment
 __all__ = ["Resolver", "Route"]
 
 _PASSTHROUGH_CACHE = 1024
+# Where the native adapters read their endpoint from when base_url is not set.
+_ENDPOINT_VARIABLES = {
+    "bedrock": "AWS_REGION (or AWS_DEFAULT_REGION)",
+    "vertex_ai": "VERTEXAI_PROJECT (or GOOGLE_CLOUD_PROJECT)",
+}
 
 Route = tuple[str, list[Deployment]]
 MaxOutput = Callable[[str], "int | None"]
@@ -159,9 +164,11 @@ class Resolver:
                 f"{provider_model!r} in {self._file} or {where}"
             )
         if not endpoint:
+            variable = _ENDPOINT_VARIABLES.get(canonical)
             missing = (
                 f"no endpoint for provider {provider!r}: set base_url for "
                 f"{provider_model!r} in {self._file}"
+                + (f" or the {variable} environment variable" if variable else "")
             )
         timeout = float(
             config.timeout_secs

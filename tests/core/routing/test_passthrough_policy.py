@@ -4,6 +4,8 @@ under `[general] passthrough = true`; virtual keys may list glob patterns."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from literllm import NotFoundError, PermissionDeniedError, Proxy
@@ -93,3 +95,15 @@ def test_glob_patterns_are_case_sensitive_and_literal_names_stay_exact() -> None
     assert not caller.may_use("GROQ/llama-3")
     assert not caller.may_use("chat2")
     assert not caller.may_use("groq/llama")  # "llama-*" needs the dash
+
+
+async def test_messages_name_the_config_file_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "quickstart-copy.toml"
+    path.write_text(f'[general]\nmaster_key = "{MASTER}"\n' + CLOSED)
+    proxy = Proxy.from_toml(path, transport=FakeUpstream(), clock=FakeClock(), environ={})
+    async with proxy:
+        for model in ("nope", "openai/gpt-4o"):
+            with pytest.raises(NotFoundError) as caught:
+                await proxy.chat({"model": model, "messages": MESSAGES}, api_key=MASTER)
+            assert "quickstart-copy.toml" in caught.value.message
+            assert "liter-llm-proxy.toml" not in caught.value.message
