@@ -107,3 +107,4 @@ async def test_messages_name_the_config_file_loaded(tmp_path: Path) -> None:
                 await proxy.chat({"model": model, "messages": MESSAGES}, api_key=MASTER)
             assert "quickstart-copy.toml" in caught.value.message
             assert "liter-llm-proxy.toml" not in caught.value.message
+            assert str(tmp_path) not in caught.value.message  # clients see no directory
