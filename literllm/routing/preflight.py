@@ -29,8 +29,6 @@ from .resolve import Resolver
 
 __all__ = ["Preflight", "canonical_provider_model"]
 
-_NO_KEY_NEEDED = frozenset({"mock", "bedrock", "vertex_ai"})
-
 
 def canonical_provider_model(registry: ProviderRegistry, name: str) -> str:
     """`together/x` -> `together_ai/x`: the spelling spend is recorded under."""
@@ -123,9 +121,8 @@ class Preflight:
             provider = _literal_provider(alias.pattern)
             if provider is None or not self._registry.known(provider) or alias.api_key:
                 continue
-            canonical = self._registry.canonical(provider)
-            if canonical in _NO_KEY_NEEDED or self._registry.info(provider).auth == "none":
-                continue
+            if not self._registry.adapter(provider).credential(None).required:
+                continue  # mock, providers without auth, and the AWS / Google chains
             variable = self._registry.env_var(provider)
             if variable and self._environ.get(variable):
                 continue

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from literllm import NotFoundError, PermissionDeniedError, Proxy
+from literllm.auth import Authenticator
 from literllm.testing import FakeClock, FakeUpstream
 from tests.support.configs import MASTER, config
 
@@ -89,8 +90,7 @@ async def test_a_key_may_list_glob_patterns() -> None:
 
 
 def test_glob_patterns_are_case_sensitive_and_literal_names_stay_exact() -> None:
-    proxy, _ = build(CLOSED)
-    caller = proxy.auth.authenticate("vk-groq-llama")
+    caller = Authenticator(MASTER, config(CLOSED).keys).authenticate("vk-groq-llama")
     assert caller.may_use("groq/llama-3")
     assert not caller.may_use("GROQ/llama-3")
     assert not caller.may_use("chat2")
