@@ -11,6 +11,7 @@ see because they depend on the provider registry and the environment.
 - `[budget.model_limits]` keys that can never match: spend is recorded under the
   registry's spelling of the provider (`together_ai/...` for `together/...`), so keys
   are compared in that spelling, and a key no served model can reach is refused;
+- a `[health] probe_model` that the passthrough policy would refuse;
 - `backend_config` options that the chosen OpenDAL service does not take, or of the
   wrong type.
 """
@@ -54,6 +55,7 @@ class Preflight:
         yield from self._credentials(config)
         yield from self._alias_credentials(config)
         yield from self._model_limits(config)
+        yield from self._probe_model(config)
         yield from backend_option_problems(config)
 
     def _unknown_provider(self, provider: str) -> str:
@@ -192,6 +194,24 @@ class Preflight:
                     + ", a name an [[aliases]] pattern allows, or [general] passthrough = true"
                     + _did_you_mean(key, list(served.values())),
                 )
+
+    def _probe_model(self, config: Config) -> Iterator[ConfigProblem]:
+        """A health probe for a `provider/model` name the passthrough policy refuses
+        would fail on every interval."""
+        probe = config.health.probe_model if config.health else None
+        if probe is None or not config.models or probe in {m.name for m in config.models}:
+            return  # without [[models]] the file is a fragment (as the reference's own is)
+        if not is_provider_model(probe) or config.general.passthrough:
+            return
+        if any(fnmatchcase(probe, alias.pattern) for alias in config.aliases):
+            return
+        yield ConfigProblem(
+            ("health", "probe_model"),
+            f'probe_model "{probe}" in [health] is not served: it is not a [[models]] name '
+            "and no [[aliases]] pattern matches it; expected a [[models]] name, an "
+            f'[[aliases]] entry matching it (e.g. pattern = "{probe.partition("/")[0]}/*"), '
+            "or [general] passthrough = true",
+        )
 
 
 def _literal_provider(pattern: str) -> str | None:

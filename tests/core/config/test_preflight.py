@@ -215,3 +215,12 @@ def test_native_providers_take_their_endpoint_from_the_environment(
     [deployment] = resolver.pools["m"]
     assert deployment.target.base_url.startswith(endpoint)
     assert deployment.missing_credential is None
+
+
+def test_a_probe_model_the_passthrough_policy_refuses_is_an_error() -> None:
+    health = '[health]\ninterval_secs = 30\nprobe_model = "openai/gpt-4o-mini"\n'
+    [error] = errors(model("mock/echo") + health)
+    assert 'probe_model "openai/gpt-4o-mini"' in error.detail and error.line == 6
+    assert 'pattern = "openai/*"' in error.detail
+    check("[general]\npassthrough = true\n" + model("mock/echo") + health)
+    check(model("mock/echo") + '[[aliases]]\npattern = "openai/*"\napi_key = "k"\n' + health)
