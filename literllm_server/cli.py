@@ -113,7 +113,7 @@ def check_config(args: argparse.Namespace) -> int:
     """Everything the loader sees, plus what the registry and the environment say (unknown
     providers, missing credentials, budget keys that match nothing, backend options):
     every problem is printed, and any error exits 1."""
-    from literllm.routing.preflight import Preflight
+    from literllm import Preflight
 
     try:
         found = find_config(args.config)
