@@ -19,15 +19,26 @@ from pathlib import Path
 from typing import Any
 
 ROOTS = (
+    "Batch",
     "CreateChatCompletionResponse",
     "CreateChatCompletionStreamResponse",
+    "CreateCompletionResponse",
     "CreateEmbeddingResponse",
-    "ErrorResponse",
-    "OpenAIFile",
-    "ListFilesResponse",
+    "CreateModerationResponse",
+    "CreateTranscriptionResponseJson",
+    "CreateTranscriptionResponseVerboseJson",
+    "CreateTranslationResponseJson",
     "DeleteFileResponse",
-    "Model",
+    "Error",
+    "ErrorResponse",
+    "ImagesResponse",
+    "ListFilesResponse",
     "ListModelsResponse",
+    "Model",
+    "OpenAIFile",
+    "Response",
+    "ResponseItemList",
+    "ResponseStreamEvent",
 )
 PREFIX = "#/components/schemas/"
 REPO = Path(__file__).resolve().parents[1]
