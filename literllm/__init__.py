@@ -13,6 +13,7 @@ from .errors import (
     BadRequestError,
     BudgetExceededError,
     ConfigError,
+    ConfigErrors,
     GatewayTimeoutError,
     LiterLLMError,
     MethodNotAllowedError,
@@ -33,6 +34,7 @@ from .protocols.anthropic_errors import anthropic_error, anthropic_error_event
 from .protocols.responses_events import error_event as responses_error_event
 from .proxy import Proxy
 from .results import ChatStream, Response
+from .routing.preflight import Preflight
 from .transport import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
 from .types import Usage
 
@@ -44,6 +46,7 @@ __all__ = [
     "Clock",
     "Config",
     "ConfigError",
+    "ConfigErrors",
     "Form",
     "FormFile",
     "GatewayTimeoutError",
@@ -53,6 +56,7 @@ __all__ = [
     "Outcome",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "Preflight",
     "Pricing",
     "Proxy",
     "RateLimitError",

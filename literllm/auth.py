@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+from fnmatch import fnmatchcase
 
 import msgspec
 
@@ -24,6 +26,8 @@ from .identity import MASTER_KEY_ID, key_id
 
 __all__ = ["Authenticator", "Caller"]
 
+_GLOB = re.compile(r"[*?\[]")
+
 
 class Caller(msgspec.Struct, frozen=True):
     is_master: bool
@@ -32,15 +36,21 @@ class Caller(msgspec.Struct, frozen=True):
     description: str
 
     def may_use(self, model: str) -> bool:
+        """An empty `models` list allows every model; an entry is a name or a glob
+        (`"anthropic/*"`, matched case-sensitively with `fnmatchcase`)."""
         if self.is_master or self.key is None or not self.key.models:
             return True
-        return model in self.key.models
+        allowed = self.key.models
+        return model in allowed or any(
+            fnmatchcase(model, entry) for entry in allowed if _GLOB.search(entry)
+        )
 
     def check_model(self, model: str) -> None:
         if not self.may_use(model):
             raise PermissionDeniedError(
                 f"this API key may not use model {model!r}; it is limited to: "
-                + ", ".join(self.key.models if self.key else ()),
+                + ", ".join(self.key.models if self.key else ())
+                + " (names or glob patterns such as 'anthropic/*')",
                 param="model",
             )
 

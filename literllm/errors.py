@@ -17,6 +17,7 @@ __all__ = [
     "BadRequestError",
     "BudgetExceededError",
     "ConfigError",
+    "ConfigErrors",
     "GatewayTimeoutError",
     "LiterLLMError",
     "MethodNotAllowedError",
@@ -176,6 +177,8 @@ class ConfigError(LiterLLMError):
         self.path = path
         self.line = line
         self.column = column
+        self.warnings: list[ConfigError] = []
+        """Warnings about the same file, found while looking for errors."""
         location = ""
         if path is not None:
             location = path
@@ -184,3 +187,16 @@ class ConfigError(LiterLLMError):
             location += ": "
         super().__init__(location + message)
         self.detail = message
+
+
+class ConfigErrors(ConfigError):
+    """Every mistake found in one config file, in file order. The attributes of the first
+    (`path`, `line`, `column`, `detail`) are this error's own; `errors` holds each, and
+    the message is one `FILE:LINE:COL: ...` line per error."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        first = errors[0]
+        super().__init__(first.detail, path=first.path, line=first.line, column=first.column)
+        self.errors = list(errors)
+        self.message = "\n".join(str(error) for error in errors)
+        self.args = (self.message,)

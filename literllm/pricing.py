@@ -145,6 +145,14 @@ class Pricing:
             self._resolved[provider_model] = price
         return price
 
+    def canonical(self, provider_model: str) -> str:
+        """`together/x` -> `together_ai/x`: the registry's spelling of the provider, which
+        is the one spend is recorded under."""
+        provider, slash, model = provider_model.partition("/")
+        if not slash:
+            return provider_model
+        return f"{self._aliases.get(provider, provider)}/{model}"
+
     def _lookup(self, provider_model: str) -> ModelPrice | None:
         provider, slash, model = provider_model.partition("/")
         if not slash:

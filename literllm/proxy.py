@@ -25,7 +25,14 @@ from .batches.book import BatchBook
 from .batches.lines import InputLine
 from .batches.model import BatchDoc
 from .clock import Clock, SystemClock
-from .config import Config, FilesConfig, apply_overrides, load_config
+from .config import (
+    CONFIG_FILENAME,
+    Config,
+    FilesConfig,
+    apply_overrides,
+    find_config,
+    load_config,
+)
 from .errors import (
     BadRequestError,
     ConfigError,
@@ -93,6 +100,7 @@ class Proxy:
         transport: Transport | None = None,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
+        config_name: str = CONFIG_FILENAME,
     ) -> None:
         from .observability.metrics import Metrics
         from .storage.cache import ResponseCache
@@ -108,7 +116,9 @@ class Proxy:
         pricing = Pricing.load()
         self._operations = Operations(registry, pricing)
         self._auth = auth = Authenticator(config.general.master_key, config.keys)
-        resolver = Resolver(config, registry, self._environ, pricing.max_output_tokens)
+        resolver = Resolver(
+            config, registry, self._environ, pricing.max_output_tokens, config_name=config_name
+        )
         cooldown = config.cooldown.duration_secs if config.cooldown else None
         self._router = router = Router(
             resolver.pools, strategy=config.routing.strategy, cooldown_secs=cooldown, clock=clock
@@ -200,8 +210,10 @@ class Proxy:
         """Load `liter-llm-proxy.toml` (discovered from the working directory when `path`
         is None) and build a proxy for it. The master key falls back to
         `LITER_LLM_MASTER_KEY` when the file sets none."""
-        config = apply_overrides(load_config(path, environ), environ=environ)
-        return cls(config, transport=transport, clock=clock, environ=environ)
+        found = find_config(path)
+        config = apply_overrides(load_config(found, environ), environ=environ)
+        name = found.name if found is not None else CONFIG_FILENAME
+        return cls(config, transport=transport, clock=clock, environ=environ, config_name=name)
 
     @classmethod
     def from_config(
@@ -211,8 +223,12 @@ class Proxy:
         transport: Transport | None = None,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
+        config_name: str = CONFIG_FILENAME,
     ) -> Proxy:
-        return cls(config, transport=transport, clock=clock, environ=environ)
+        """`config_name` is how messages to clients name the config file (its base name)."""
+        return cls(
+            config, transport=transport, clock=clock, environ=environ, config_name=config_name
+        )
 
     async def start(self) -> None:
         """Connect the state store and start health probes (idempotent)."""

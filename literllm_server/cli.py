@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import literllm
 from literllm import ConfigError, Pricing
 from literllm.config import (
+    CONFIG_FILENAME,
     Config,
     apply_overrides,
     config_warnings,
     find_config,
+    inspect_config,
     load_config,
     summary,
 )
@@ -75,11 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_NO_FILE = "(built-in defaults: no config file found)"
+
+
 def _load(path: str | None) -> tuple[Config, str]:
     """The config (discovered once when `path` is None) and where it came from."""
     found = find_config(path)
     if found is None:
-        return apply_overrides(Config()), "(built-in defaults: no config file found)"
+        return apply_overrides(Config()), _NO_FILE
     return load_config(found), str(found)
 
 
@@ -88,19 +95,35 @@ def _build_check(config: Config, source: str) -> str | None:
     from literllm import Proxy
 
     try:
-        Proxy.from_config(config)
+        name = CONFIG_FILENAME if source == _NO_FILE else Path(source).name
+        Proxy.from_config(config, config_name=name)
     except ConfigError as error:
         return str(error) if error.path else f"{source}: {error}"
     return None
 
 
+def _print_errors(error: ConfigError) -> None:
+    for each in getattr(error, "errors", [error]):
+        print(f"error: {each}", file=sys.stderr)
+    for warning in error.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def check_config(args: argparse.Namespace) -> int:
+    """Everything the loader sees, plus what the registry and the environment say (unknown
+    providers, missing credentials, budget keys that match nothing, backend options):
+    every problem is printed, and any error exits 1."""
+    from literllm import Preflight
+
     try:
-        config, source = _load(args.config)
+        found = find_config(args.config)
+        name = found.name if found is not None else CONFIG_FILENAME
+        report = inspect_config(found, checks=[Preflight(os.environ, config_name=name)])
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _print_errors(error)
         return 1
-    config = apply_overrides(config)
+    source = report.filename or _NO_FILE
+    config = apply_overrides(report.config)
     problem = _build_check(config, source)
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
@@ -109,6 +132,8 @@ def check_config(args: argparse.Namespace) -> int:
     extra = [f"unpriced models (cost counted as 0): {', '.join(unpriced)}"] if unpriced else []
     print(f"config: {source}")
     print(summary(config, extra_lines=extra))
+    for located in report.warnings:
+        print(f"warning: {located}")
     for warning in config_warnings(config):
         print(f"warning: {warning}")
     print("ok")
@@ -127,7 +152,7 @@ def serve(args: argparse.Namespace) -> int:
         config, source = _load(args.config)
         config = apply_overrides(config, host=args.host, port=args.port, master_key=args.master_key)
     except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
+        _print_errors(error)
         return 1
     problem = _build_check(config, source)
     if problem is not None:

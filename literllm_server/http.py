@@ -135,7 +135,7 @@ async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
 def _too_large(limit: int) -> PayloadTooLargeError:
     return PayloadTooLargeError(
         f"the request body is larger than body_limit_bytes ({limit} bytes); send less, or "
-        "raise [server] body_limit_bytes in liter-llm-proxy.toml"
+        "ask the operator to raise [server] body_limit_bytes in the gateway's config file"
     )
 
 

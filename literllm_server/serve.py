@@ -9,7 +9,7 @@ import signal
 import sys
 
 from literllm import Proxy, Redactor, configure_tracing_from_env
-from literllm.config import Config, apply_overrides, load_config
+from literllm.config import CONFIG_FILENAME, Config, apply_overrides, find_config, load_config
 
 from .accesslog import AccessLog
 from .app import App, create_app
@@ -20,11 +20,11 @@ _WORKER_ENV = "LITER_LLM_WORKER_ARGS"
 GRACE_SECS = 30
 
 
-def build_app(config: Config, log_format: str) -> App:
+def build_app(config: Config, log_format: str, config_name: str = CONFIG_FILENAME) -> App:
     """The app for `config`, with tracing from `OTEL_*`, a scrubbed access log, and the
     objects built at start-up frozen out of the garbage collector's passes."""
     configure_tracing_from_env()
-    proxy = Proxy.from_config(config)
+    proxy = Proxy.from_config(config, config_name=config_name)
     access_log = AccessLog(
         "json" if log_format == "json" else "plain", redactor=Redactor(proxy.secrets())
     )
@@ -40,7 +40,7 @@ def app_factory() -> App:
         port=args["port"],
         master_key=args["master_key"],
     )
-    return build_app(config, args["log_format"])
+    return build_app(config, args["log_format"], _name(args["config"]))
 
 
 def run(
@@ -53,8 +53,9 @@ def run(
     log_level: str,
 ) -> int:
     host, port = config.server.host, config.server.port
+    name = _name(config_path)
     if server == "hypercorn":
-        return _hypercorn(build_app(config, log_format), host, port, log_level)
+        return _hypercorn(build_app(config, log_format, name), host, port, log_level)
     import uvicorn
 
     options = {
@@ -91,8 +92,14 @@ def run(
             **options,  # type: ignore[arg-type]
         )
         return 0
-    uvicorn.run(build_app(config, log_format), **options)  # type: ignore[arg-type]
+    uvicorn.run(build_app(config, log_format, name), **options)  # type: ignore[arg-type]
     return 0
+
+
+def _name(config_path: str | None) -> str:
+    """The base name of the config file in use, as messages to clients name it."""
+    found = find_config(config_path)
+    return found.name if found is not None else CONFIG_FILENAME
 
 
 def _hypercorn(app: App, host: str, port: int, log_level: str) -> int:

@@ -2,7 +2,10 @@
 
 Usage: python scripts/generate_pricing.py [--data-dir DIR] [--output PATH]
 
-Sources (see ../shared/data/SOURCES.md beside the checkout, and docs/governance.md):
+The inputs are kept, gzip-compressed, in tests/data/pricing/ (the default DIR; each is
+read as NAME.json or NAME.json.gz), so the tests can check that the embedded table is
+what this script makes. tests/data/README.md says how to refresh them. Sources (see also
+docs/governance.md):
 
 - `litellm-model-prices.json`: LiteLLM's `model_prices_and_context_window_backup.json`
   (litellm 1.110.2, MIT licence, Copyright BerriAI). Primary source: its provider names
@@ -26,6 +29,7 @@ bare model id (`gpt-4o`); image prices by size and quality keep LiteLLM's key sh
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -177,10 +181,17 @@ def _from_models_dev(data: dict[str, Any], known: set[str], table: dict[str, Row
             _merge(table, model, row)
 
 
+def _read(data_dir: Path, name: str) -> Any:
+    plain = data_dir / f"{name}.json"
+    if plain.is_file():
+        return json.loads(plain.read_bytes())
+    return json.loads(gzip.decompress((data_dir / f"{name}.json.gz").read_bytes()))
+
+
 def build(data_dir: Path, repo: Path) -> dict[str, Any]:
     known = _registry_providers(repo)
-    litellm = json.loads((data_dir / "litellm-model-prices.json").read_text("utf-8"))
-    models_dev = json.loads((data_dir / "pricing-models-dev.json").read_text("utf-8"))
+    litellm = _read(data_dir, "litellm-model-prices")
+    models_dev = _read(data_dir, "pricing-models-dev")
     table = _from_litellm(litellm, known)
     _from_models_dev(models_dev, known, table)
     return {
@@ -207,7 +218,7 @@ def main() -> None:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path(__file__).resolve().parents[2] / "shared" / "data",
+        default=repo / "tests" / "data" / "pricing",
     )
     parser.add_argument("--output", type=Path, default=repo / "literllm/data/pricing.json")
     args = parser.parse_args()

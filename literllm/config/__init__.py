@@ -6,12 +6,17 @@ from .interpolate import interpolate
 from .loader import (
     CONFIG_FILENAME,
     DEFAULT_STATE_PATH,
+    Check,
+    ConfigReport,
     discover,
     find_config,
+    inspect_config,
     load_config,
     parse_config,
+    parse_config_report,
 )
 from .overrides import MASTER_KEY_ENV, apply_overrides
+from .problem import ConfigProblem
 from .schema import (
     AliasConfig,
     BatchesConfig,
@@ -39,7 +44,10 @@ __all__ = [
     "BatchesConfig",
     "BudgetConfig",
     "CacheConfig",
+    "Check",
     "Config",
+    "ConfigProblem",
+    "ConfigReport",
     "CooldownConfig",
     "FilesConfig",
     "GeneralConfig",
@@ -54,10 +62,12 @@ __all__ = [
     "config_warnings",
     "discover",
     "find_config",
+    "inspect_config",
     "interpolate",
     "is_provider_model",
     "load_config",
     "parse_config",
+    "parse_config_report",
     "redact_token",
     "summary",
 ]

@@ -42,6 +42,7 @@ def config_warnings(config: Config) -> list[str]:
         if alias.api_key is None and alias.base_url is None:
             warnings.append(
                 f'[[aliases]] #{index + 1} ("{alias.pattern}") sets neither api_key nor '
-                "base_url (an unset ${VAR} counts as not set): it has no effect"
+                "base_url (an unset ${VAR} counts as not set): the names it matches are "
+                "served with the provider's own environment variable and endpoint"
             )
     return warnings

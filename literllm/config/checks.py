@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterator
+from fnmatch import fnmatchcase
 
 import msgspec
 
@@ -139,6 +140,17 @@ def _key_models(config: Config) -> Iterator[ConfigProblem]:
         return
     for index, key in enumerate(config.keys):
         for model in key.models:
+            if any(c in model for c in "*?["):
+                if not is_provider_model(model) and not any(
+                    fnmatchcase(name, model) for name in names
+                ):
+                    yield ConfigProblem(
+                        ("keys", index, "models"),
+                        f'pattern "{model}" in [[keys]] #{index + 1} matches none of the '
+                        f"[[models]] names ({', '.join(names)}); expected a pattern that "
+                        'matches one, or a provider pattern such as "anthropic/*"',
+                    )
+                continue
             if model not in names and not is_provider_model(model):
                 yield ConfigProblem(
                     ("keys", index, "models"),

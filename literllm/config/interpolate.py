@@ -29,6 +29,8 @@ class Interpolated:
     text: str
     # (offset in `text`, offset in `raw`, length in `text`, length in `raw`) per substitution
     substitutions: tuple[tuple[int, int, int, int], ...]
+    # (variable name, index into `substitutions`) of each reference to an unset variable
+    unset: tuple[tuple[str, int], ...] = ()
 
     def raw_offset(self, offset: int) -> int:
         """Map an offset in the interpolated text to the raw text.
@@ -58,19 +60,25 @@ def line_and_column(text: str, offset: int) -> tuple[int, int]:
 def interpolate_with_positions(text: str, environ: Mapping[str, str]) -> Interpolated:
     pieces: list[str] = []
     substitutions: list[tuple[int, int, int, int]] = []
+    unset: list[tuple[str, int]] = []
     raw_pos = 0
     text_len = 0
     for match in _REFERENCE.finditer(text):
         before = text[raw_pos : match.start()]
         pieces.append(before)
         text_len += len(before)
-        value = environ.get(match.group(1), "")
+        value = environ.get(match.group(1))
+        if value is None:
+            unset.append((match.group(1), len(substitutions)))
+            value = ""
         substitutions.append((text_len, match.start(), len(value), match.end() - match.start()))
         pieces.append(value)
         text_len += len(value)
         raw_pos = match.end()
     pieces.append(text[raw_pos:])
-    return Interpolated(raw=text, text="".join(pieces), substitutions=tuple(substitutions))
+    return Interpolated(
+        raw=text, text="".join(pieces), substitutions=tuple(substitutions), unset=tuple(unset)
+    )
 
 
 def interpolate(text: str, environ: Mapping[str, str] | None = None) -> str:

@@ -3,7 +3,9 @@
 Every failure is a `ConfigError` whose message reads
 `FILE:LINE:COL: <what> in <table>; expected ...`. Lines and columns are 1-based and
 refer to the file as written (before `${VAR}` interpolation): a position inside an
-interpolated value points at the `$` of its `${VAR}`.
+interpolated value points at the `$` of its `${VAR}`. Every problem of a file is
+reported at once (a `ConfigErrors` when there are several), in file order; warnings
+(for instance an unset `${VAR}` in an optional field) come back in a `ConfigReport`.
 """
 
 from __future__ import annotations
@@ -11,29 +13,46 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ConfigErrors
 from .checks import find_problems
-from .interpolate import Interpolated, interpolate_with_positions
+from .interpolate import Interpolated, interpolate_with_positions, line_and_column
 from .locate import find_offset, key_offsets, table_name
 from .problem import ConfigProblem
 from .schema import Config
 from .state_options import DEFAULT_STATE_PATH
-from .validate import validate
+from .unset import unset_variable_problems
+from .validate import validate_all
 
 __all__ = [
     "CONFIG_FILENAME",
     "DEFAULT_STATE_PATH",
+    "Check",
+    "ConfigReport",
     "discover",
     "find_config",
+    "inspect_config",
     "load_config",
     "parse_config",
+    "parse_config_report",
 ]
+
+Check = Callable[[Config], Iterable[ConfigProblem]]
+"""A further check of a parsed config (what the environment and registry say)."""
+
+
+class ConfigReport(NamedTuple):
+    """A config that loaded, the file it came from, and the warnings about it."""
+
+    config: Config
+    filename: str | None
+    warnings: list[ConfigError]
+
 
 CONFIG_FILENAME = "liter-llm-proxy.toml"
 
@@ -52,9 +71,11 @@ def discover(start: Path | None = None) -> Path | None:
 
 
 def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
-    """The file to load: `path` when given (it must exist), else the discovered one, if any."""
+    """The file to load: `path` when given (it must exist, and is returned as given), else
+    the discovered one, if any, relative to the working directory (as errors name it)."""
     if path is None:
-        return discover()
+        found = discover()
+        return Path(_relative(found)) if found is not None else None
     explicit = Path(path)
     if not explicit.is_file():
         what = "is a directory" if explicit.is_dir() else "not found"
@@ -73,10 +94,19 @@ def load_config(
 
     `environ` (default: `os.environ`, read at call time) feeds `${VAR}` interpolation.
     """
+    return inspect_config(path, environ).config
+
+
+def inspect_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    checks: Sequence[Check] = (),
+) -> ConfigReport:
+    """Like `load_config`, also running `checks`, and returning the warnings too."""
     found = find_config(path)
     if found is None:
-        return Config()
-    shown = str(found) if path is not None else _relative(found)
+        return ConfigReport(Config(), None, [])
+    shown = str(found)
     try:
         data = found.read_bytes()
     except OSError as exc:
@@ -84,7 +114,7 @@ def load_config(
             f"cannot read config file ({exc.strerror or exc}); expected a readable file",
             path=shown,
         ) from None
-    return parse_config(data, shown, environ)
+    return parse_config_report(data, shown, environ, checks)
 
 
 def parse_config(
@@ -93,21 +123,65 @@ def parse_config(
     environ: Mapping[str, str] | None = None,
 ) -> Config:
     """Parse and validate one config document; `filename` only labels error messages."""
+    return parse_config_report(text, filename, environ).config
+
+
+def parse_config_report(
+    text: str | bytes,
+    filename: str = CONFIG_FILENAME,
+    environ: Mapping[str, str] | None = None,
+    checks: Sequence[Check] = (),
+) -> ConfigReport:
+    """Parse and validate one document, run `checks`, and report every problem at once.
+
+    Raises `ConfigError` for one error, `ConfigErrors` for several; warnings are returned.
+    """
     if isinstance(text, bytes):
         text = _decode(text, filename)
     text = text.removeprefix("\ufeff")
     source = interpolate_with_positions(text, os.environ if environ is None else environ)
     raw = _parse_toml(source, filename)
+    cleaned, schema_problems = validate_all(raw)
+    problems = [*unset_variable_problems(source, raw), *schema_problems]
+    config: Config | None = None
     try:
-        config = msgspec.convert(validate(raw), Config)
-        problems = find_problems(config)
-    except ConfigProblem as problem:
-        raise _located(problem, source, filename) from None
-    except msgspec.ValidationError as exc:  # the schema walk should have caught it first
-        raise ConfigError(f"{exc}; expected a valid configuration", path=filename) from None
-    if problems:
-        raise _located(problems[0], source, filename)
-    return _with_state_defaults(config)
+        config = msgspec.convert(cleaned, Config)
+    except msgspec.ValidationError as exc:
+        if not any(p.severity == "error" for p in problems):  # the walk should have seen it
+            raise ConfigError(f"{exc}; expected a valid configuration", path=filename) from None
+    if config is not None:
+        problems += find_problems(config)
+        for check in checks:
+            problems += check(config)
+    errors, warnings = _report(problems, source, filename)
+    if errors:
+        error = errors[0] if len(errors) == 1 else ConfigErrors(errors)
+        error.warnings = warnings
+        raise error from None
+    assert config is not None
+    return ConfigReport(_with_state_defaults(config), filename, warnings)
+
+
+def _report(
+    problems: list[ConfigProblem], source: Interpolated, filename: str
+) -> tuple[list[ConfigError], list[ConfigError]]:
+    """Located errors and warnings, each in file order; an error already reported for a
+    field hides later errors about the same field."""
+    offsets = key_offsets(source.text)
+    seen: set[tuple[Any, ...]] = set()
+    errors: list[tuple[tuple[int, int], ConfigError]] = []
+    warnings: list[tuple[tuple[int, int], ConfigError]] = []
+    for problem in problems:
+        if problem.severity == "error":
+            if problem.path in seen and problem.path:
+                continue
+            seen.add(problem.path)
+        located = _located(problem, source, filename, offsets)
+        position = (located.line or 0, located.column or 0)
+        (errors if problem.severity == "error" else warnings).append((position, located))
+    errors.sort(key=lambda item: item[0])
+    warnings.sort(key=lambda item: item[0])
+    return [e for _, e in errors], [w for _, w in warnings]
 
 
 def _decode(data: bytes, filename: str) -> str:
@@ -181,9 +255,13 @@ def _enclosing_table(text: str, offset: int) -> str:
     return table_name(current)
 
 
-def _located(problem: ConfigProblem, source: Interpolated, filename: str) -> ConfigError:
-    offset = find_offset(key_offsets(source.text), problem.path)
-    line, column = source.raw_position(offset)
+def _located(
+    problem: ConfigProblem, source: Interpolated, filename: str, offsets: dict[Any, int]
+) -> ConfigError:
+    if problem.raw_offset is not None:
+        line, column = line_and_column(source.raw, problem.raw_offset)
+    else:
+        line, column = source.raw_position(find_offset(offsets, problem.path))
     return ConfigError(problem.message, path=filename, line=line, column=column)
 
 

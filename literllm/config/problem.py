@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from .locate import Path
 
-__all__ = ["ConfigProblem"]
+__all__ = ["ConfigProblem", "Severity"]
+
+Severity = Literal["error", "warning"]
 
 
 class ConfigProblem(Exception):
-    """`message` reads `<what> in <table>; expected ...`; `path` says where it is."""
+    """`message` reads `<what> in <table>; expected ...`; `path` says where it is.
 
-    def __init__(self, path: Path, message: str) -> None:
+    `raw_offset`, when set, is an exact offset in the file as written (it wins over `path`);
+    a `warning` loads, an `error` refuses the file.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        message: str,
+        *,
+        severity: Severity = "error",
+        raw_offset: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.path = path
         self.message = message
+        self.severity: Severity = severity
+        self.raw_offset = raw_offset

@@ -59,6 +59,9 @@ class GeneralConfig(_Table, frozen=True):
     max_retries: U32 = 3
     enable_cost_tracking: bool = False
     enable_tracing: bool = False
+    # extension: serve any `provider/model` of a known provider, not only those an
+    # [[aliases]] pattern matches
+    passthrough: bool = False
 
 
 class ModelConfig(_Table, frozen=True):

@@ -1,8 +1,9 @@
 """Check parsed TOML against the schema, field by field, with messages people can act on.
 
 msgspec would reject the same documents, but it stops at the first problem with a
-terse message and no map keys. This walk follows `msgspec.inspect.type_info(Config)`,
-so it never drifts from `schema.py`, and it also applies the "empty means not set" rule:
+terse message and no map keys; this walk reports every problem (`validate_all`). It
+follows `msgspec.inspect.type_info(Config)`, so it never drifts from `schema.py`, and it
+also applies the "empty means not set" rule:
 
 - an empty string in an optional string field (`str | None`) means the field is not set;
 - an empty string as a value of an options table (`backend_config`) drops that option;
@@ -24,7 +25,7 @@ from .locate import Path, table_name
 from .problem import ConfigProblem
 from .schema import Config
 
-__all__ = ["describe", "validate"]
+__all__ = ["describe", "validate", "validate_all"]
 
 _LARGEST_U64 = 9_223_372_036_854_775_807
 
@@ -58,26 +59,42 @@ class _Slot:
 
 def validate(data: dict[str, Any]) -> dict[str, Any]:
     """Return `data` cleaned of not-set values; raise `ConfigProblem` on the first problem."""
+    cleaned, problems = validate_all(data)
+    if problems:
+        raise problems[0]
+    return cleaned
+
+
+def validate_all(data: dict[str, Any]) -> tuple[dict[str, Any], list[ConfigProblem]]:
+    """`data` cleaned of not-set values and of every value with a problem, and every
+    problem, in document order of the schema walk."""
     info = mi.type_info(Config)
     assert isinstance(info, mi.StructType)
-    return _struct(data, info, ())
+    problems: list[ConfigProblem] = []
+    return _struct(data, info, (), problems), problems
 
 
-def _struct(data: dict[str, Any], info: mi.StructType, table: Path) -> dict[str, Any]:
+def _struct(
+    data: dict[str, Any], info: mi.StructType, table: Path, problems: list[ConfigProblem]
+) -> dict[str, Any]:
     fields = {field.name: field for field in info.fields}
+    misspelt: set[str] = set()  # a field an unknown key probably meant: not also "missing"
     for key in data:
         if key not in fields:
-            raise ConfigProblem((*table, key), _unknown(key, list(fields), table))
+            problems.append(ConfigProblem((*table, key), _unknown(key, list(fields), table)))
+            misspelt.update(difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6))
     cleaned: dict[str, Any] = {}
     for field in info.fields:
         slot = _Slot(table, (*table, field.name), f'"{field.name}"')
         if field.name not in data:
-            if field.required:
+            if field.required and field.name not in misspelt:
                 hint = _REQUIRED_HINTS.get(field.name, describe(field.type))
-                raise ConfigProblem(
-                    table,
-                    f'missing required field "{field.name}" in {table_name(table)}; '
-                    f"expected {hint}",
+                problems.append(
+                    ConfigProblem(
+                        table,
+                        f'missing required field "{field.name}" in {table_name(table)}; '
+                        f"expected {hint}",
+                    )
                 )
             continue
         value = data[field.name]
@@ -86,17 +103,23 @@ def _struct(data: dict[str, Any], info: mi.StructType, table: Path) -> dict[str,
                 continue
             if field.required:
                 hint = _REQUIRED_HINTS.get(field.name, "a non-empty string")
-                raise ConfigProblem(slot.path, f"empty value for {slot.where()}; expected {hint}")
-        cleaned[field.name] = _value(value, field.type, slot)
+                problems.append(
+                    ConfigProblem(slot.path, f"empty value for {slot.where()}; expected {hint}")
+                )
+                continue
+        try:
+            cleaned[field.name] = _value(value, field.type, slot, problems)
+        except ConfigProblem as problem:
+            problems.append(problem)
     return cleaned
 
 
-def _value(value: Any, kind: mi.Type, slot: _Slot) -> Any:
+def _value(value: Any, kind: mi.Type, slot: _Slot, problems: list[ConfigProblem]) -> Any:
     if isinstance(kind, mi.UnionType):
         choices = [choice for choice in kind.types if not isinstance(choice, mi.NoneType)]
         for choice in choices:
             if _same_shape(value, choice):
-                return _value(value, choice, slot)
+                return _value(value, choice, slot, problems)
         raise _wrong_type(value, kind, slot)
     if not _same_shape(value, kind):
         if isinstance(kind, mi.LiteralType) and isinstance(value, str):
@@ -106,25 +129,30 @@ def _value(value: Any, kind: mi.Type, slot: _Slot) -> Any:
             )
         raise _wrong_type(value, kind, slot)
     if isinstance(kind, mi.StructType):
-        return _struct(value, kind, slot.path)
+        return _struct(value, kind, slot.path, problems)
     if isinstance(kind, mi.IntType | mi.FloatType):
         _check_range(value, kind, slot)
     elif isinstance(kind, mi.ListType):
-        return [
-            _value(
-                item,
-                kind.item_type,
-                _Slot(slot.table, (*slot.path, index), f"item {index + 1} of {slot.label}"),
-            )
-            for index, item in enumerate(value)
-        ]
+        items = []
+        for index, item in enumerate(value):
+            where = _Slot(slot.table, (*slot.path, index), f"item {index + 1} of {slot.label}")
+            try:
+                items.append(_value(item, kind.item_type, where, problems))
+            except ConfigProblem as problem:
+                problems.append(problem)
+        return items
     elif isinstance(kind, mi.DictType):
         options = isinstance(kind.value_type, mi.UnionType)
-        return {
-            key: _value(item, kind.value_type, _Slot(slot.path, (*slot.path, key), f'"{key}"'))
-            for key, item in value.items()
-            if not (options and item == "" and isinstance(item, str))
-        }
+        entries = {}
+        for key, item in value.items():
+            if options and item == "" and isinstance(item, str):
+                continue
+            where = _Slot(slot.path, (*slot.path, key), f'"{key}"')
+            try:
+                entries[key] = _value(item, kind.value_type, where, problems)
+            except ConfigProblem as problem:
+                problems.append(problem)
+        return entries
     return value
 
 

@@ -2,7 +2,8 @@
 
 Caps (`[[keys]].budget_limit`, `[budget].global_limit`, `[budget].model_limits`) are
 lifetime USD limits on spend counters in the state store: `key:<id>`, `global` and
-`model:<provider/model>`. A reservation holds `max_cost` on every cap that applies
+`model:<provider/model>` (the provider in the registry's spelling, whichever spelling
+the config or the request used). A reservation holds `max_cost` on every cap that applies
 until it is settled or released (or expires, for a crashed process), so concurrent
 requests can never together overshoot a cap. `enforcement = "hard"` refuses a request
 that does not fit with 402; `"soft"` logs it, counts it and lets it through.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import collections
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..config.schema import Config, KeyConfig
 from ..errors import BudgetExceededError
@@ -32,11 +33,22 @@ def spend_names(key_id: str, provider_model: str | None) -> list[str]:
 
 
 class BudgetGuard:
-    def __init__(self, store: StateStore, config: Config) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        config: Config,
+        canonical: Callable[[str], str] = lambda name: name,
+    ) -> None:
+        """`canonical` maps a `[budget.model_limits]` key to the provider spelling spend
+        is recorded under (`together/x` -> `together_ai/x`), so either spelling applies."""
         self._store = store
         budget = config.budget
         self._global_limit = budget.global_limit if budget else None
-        self._model_limits = dict(budget.model_limits) if budget else {}
+        self._model_limits = (
+            {canonical(name): limit for name, limit in budget.model_limits.items()}
+            if budget
+            else {}
+        )
         self._hard = budget is None or budget.enforcement == "hard"
         self.soft_overruns: collections.Counter[str] = collections.Counter()
         """Requests let through over a cap under soft enforcement, by cap (this process)."""
@@ -51,6 +63,10 @@ class BudgetGuard:
         if model_limit is not None:
             caps.append(Cap(f"model:{provider_model}", model_limit))
         return caps
+
+    def model_limit_names(self) -> list[str]:
+        """The models with a spend limit, in the spelling spend is recorded under."""
+        return list(self._model_limits)
 
     def limit_of(self, cap: str) -> float | None:
         if cap == "global":

@@ -138,7 +138,7 @@ class Governor:
         self._store = store
         self.pricing = pricing
         self._limiter = RateLimiter(store, config)
-        self._budget = BudgetGuard(store, config)
+        self._budget = BudgetGuard(store, config, canonical=pricing.canonical)
         self._reservation_ttl = config.server.request_timeout_secs + RESERVATION_MARGIN_SECS
         self._fail_open = config.state.fail_open
         self._unpriced_logged: set[str] = set()
@@ -288,7 +288,7 @@ class Governor:
         global_limit = self._budget.limit_of("global")
         models: dict[str, ModelSpend] = {}
         model_names = {n.removeprefix("model:") for n in spend if n.startswith("model:")}
-        model_names.update(self._config.budget.model_limits if self._config.budget else {})
+        model_names.update(self._budget.model_limit_names())
         for name in sorted(model_names):
             spent = spend.get(f"model:{name}", 0.0)
             limit = self._budget.limit_of(f"model:{name}")

@@ -1,6 +1,6 @@
 """Install an OpenTelemetry SDK tracer provider from the standard `OTEL_*` variables.
 
-The core only needs `opentelemetry-api`; `pip install 'liter-llm[otel]'` adds the SDK
+The core only needs `opentelemetry-api`; `pip install 'literllm[otel]'` adds the SDK
 and the OTLP exporter. `configure_tracing_from_env()` is called once at startup (the
 `liter-llm` command does; a library user may call it or configure OpenTelemetry
 themselves). It does nothing, and returns None, unless all of these hold:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_SERVICE_NAME", "configure_tracing_from_env", "exporter_names"]
 
 DEFAULT_SERVICE_NAME = "liter-llm"
-_INSTALL_HINT = "install it with: pip install 'liter-llm[otel]'"
+_INSTALL_HINT = "install it with: pip install 'literllm[otel]'"
 
 _log = logging.getLogger(__name__)
 

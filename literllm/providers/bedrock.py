@@ -60,6 +60,8 @@ class BedrockAdapter:
     base64_embeddings = False
     default_base_url: str | None = None
     env_var: str | None = None
+    # the endpoint comes from the environment when [[models]] sets no base_url
+    resolve_base_url = staticmethod(resolve_base_url)
 
     def credential(self, api_key: str | None) -> Credential:
         # A Bedrock API key is a bearer token; without one, requests are SigV4-signed

@@ -86,7 +86,7 @@ def sign_request(
     except ImportError:
         raise ConfigError(
             "provider 'bedrock' signs requests with botocore; install it "
-            "with: pip install 'liter-llm[bedrock]'"
+            "with: pip install 'literllm[bedrock]'"
         ) from None
     request = AWSRequest(method=method, url=url, data=body, headers=dict(headers))
     signer = SigV4Auth(

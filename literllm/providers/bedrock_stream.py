@@ -63,7 +63,7 @@ class BedrockStreamDecoder:
         except ImportError:
             raise ConfigError(
                 "provider 'bedrock' decodes streams with botocore; install "
-                "it with: pip install 'liter-llm[bedrock]'"
+                "it with: pip install 'literllm[bedrock]'"
             ) from None
         self._buffer = EventStreamBuffer()
         self._target = target

@@ -49,6 +49,8 @@ class VertexAdapter(GeminiAdapter):
     name = "vertex_ai"
     default_base_url: str | None = None
     env_var: str | None = None
+    # the endpoint comes from the environment when [[models]] sets no base_url
+    resolve_base_url = staticmethod(resolve_base_url)
 
     def credential(self, api_key: str | None) -> Credential:
         # `api_key` names a service-account key file; the bearer token is obtained (and

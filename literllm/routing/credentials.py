@@ -31,7 +31,7 @@ def _load_google_credentials(
     except ImportError:
         raise ConfigError(
             "provider 'vertex_ai' obtains OAuth tokens with google-auth; "
-            "install it with: pip install 'liter-llm[vertex]'"
+            "install it with: pip install 'literllm[vertex]'"
         ) from None
     scopes = [CLOUD_PLATFORM_SCOPE]
     if service_account_info is not None:
@@ -149,7 +149,7 @@ class AwsCredentialSource:
                     raise ConfigError(
                         "provider 'bedrock' resolves AWS credentials with "
                         "botocore; install it with: "
-                        "pip install 'liter-llm[bedrock]'"
+                        "pip install 'literllm[bedrock]'"
                     ) from None
                 session = botocore.session.Session(profile=self._profile)
             self._credentials = session.get_credentials()

@@ -1,6 +1,10 @@
 """Turn the client's `model` into routes: a `[[models]]` pool, or a passthrough
 `provider/model` with credentials from the first matching `[[aliases]]` entry.
 
+Passthrough is the operator's choice: a `provider/model` name that is not a `[[models]]`
+entry is served only when an `[[aliases]]` pattern matches it, or for every known
+provider when `[general] passthrough = true`.
+
 A route is a pool name plus its deployments; fallbacks follow the primary route in
 the order `fallbacks` lists them, each model's own fallbacks after it, never twice.
 """
@@ -11,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from fnmatch import fnmatchcase
 
-from ..config import AliasConfig, Config, ModelConfig
+from ..config import CONFIG_FILENAME, AliasConfig, Config, ModelConfig
 from ..errors import NotFoundError
 from ..providers import ProviderRegistry, Target
 from .credentials import credential_source
@@ -20,6 +24,11 @@ from .router import Deployment
 __all__ = ["Resolver", "Route"]
 
 _PASSTHROUGH_CACHE = 1024
+# Where the native adapters read their endpoint from when base_url is not set.
+_ENDPOINT_VARIABLES = {
+    "bedrock": "AWS_REGION (or AWS_DEFAULT_REGION)",
+    "vertex_ai": "VERTEXAI_PROJECT (or GOOGLE_CLOUD_PROJECT)",
+}
 
 Route = tuple[str, list[Deployment]]
 MaxOutput = Callable[[str], "int | None"]
@@ -32,8 +41,10 @@ class Resolver:
         registry: ProviderRegistry,
         environ: Mapping[str, str],
         max_output_tokens: MaxOutput | None = None,
+        config_name: str = CONFIG_FILENAME,
     ) -> None:
         self._config = config
+        self._file = config_name
         self._registry = registry
         self._environ = environ
         self._max_output = max_output_tokens or (lambda _pm: None)
@@ -84,12 +95,22 @@ class Resolver:
         if not sep or not provider or not model_id or not self._registry.known(provider):
             raise NotFoundError(
                 f"model {model!r} is not configured: add a [[models]] entry with "
-                f'name = "{model}" to liter-llm-proxy.toml, or request a provider model '
-                "as 'provider/model' (for example 'openai/gpt-4o-mini')",
+                f'name = "{model}" to {self._file}, or request a provider model '
+                "as 'provider/model' (for example 'openai/gpt-4o-mini') that an "
+                "[[aliases]] pattern allows",
                 param="model",
                 code="model_not_found",
             )
         alias = self._alias(model)
+        if alias is None and not self._config.general.passthrough:
+            raise NotFoundError(
+                f"model {model!r} is not configured and passthrough is off: add a "
+                f'[[models]] entry with provider_model = "{model}", an [[aliases]] entry '
+                f'whose pattern matches it (e.g. pattern = "{provider}/*"), or set '
+                f"[general] passthrough = true in {self._file}",
+                param="model",
+                code="model_not_found",
+            )
         deployment = self._deployment(
             model,
             model,
@@ -140,12 +161,14 @@ class Resolver:
             where = f"the {env_var} environment variable" if env_var else "api_key"
             missing = (
                 f"no credential for provider {provider!r}: set api_key for "
-                f"{provider_model!r} in liter-llm-proxy.toml or {where}"
+                f"{provider_model!r} in {self._file} or {where}"
             )
         if not endpoint:
+            variable = _ENDPOINT_VARIABLES.get(canonical)
             missing = (
                 f"no endpoint for provider {provider!r}: set base_url for "
-                f"{provider_model!r} in liter-llm-proxy.toml"
+                f"{provider_model!r} in {self._file}"
+                + (f" or the {variable} environment variable" if variable else "")
             )
         timeout = float(
             config.timeout_secs

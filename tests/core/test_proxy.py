@@ -88,16 +88,19 @@ async def test_passthrough_uses_first_matching_alias() -> None:
     assert second.headers["x-api-key"] == "sk-ant-second"
 
 
+OPEN = f'[general]\nmaster_key = "{MASTER}"\npassthrough = true\n' + MODELS
+
+
 async def test_passthrough_falls_back_to_environment_credential() -> None:
     upstream = FakeUpstream()
-    async with proxy(upstream, environ={"GROQ_API_KEY": "gsk-env"}) as p:
+    async with proxy(upstream, OPEN, environ={"GROQ_API_KEY": "gsk-env"}) as p:
         await p.chat({"model": "groq/llama3-70b", "messages": MESSAGES}, api_key=MASTER)
     assert upstream.requests[0].headers["authorization"] == "Bearer gsk-env"
     assert upstream.requests[0].url == "https://api.groq.com/openai/v1/chat/completions"
 
 
 async def test_missing_credential_names_the_variable() -> None:
-    async with proxy() as p:
+    async with proxy(toml=OPEN) as p:
         with pytest.raises(literllm.LiterLLMError) as caught:
             await p.chat({"model": "groq/llama3-70b", "messages": MESSAGES}, api_key=MASTER)
     assert "GROQ_API_KEY" in caught.value.message

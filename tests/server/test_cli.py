@@ -265,4 +265,75 @@ def test_backend_that_opendal_cannot_build_is_a_clear_error(tmp_path: Path) -> N
         result = run_cli(*command, "--config", str(config))
         assert result.returncode == 1
         assert "Traceback" not in result.stderr
-        assert result.stderr.startswith(f"error: {config}: [cache] backend = 's3'")
+    # check-config knows the options of each OpenDAL service and points at the line;
+    # `api` refuses too, when OpenDAL itself rejects the option
+    checked = run_cli("check-config", "--config", str(config))
+    assert checked.stderr.startswith(f'error: {config}:9:1: unknown option "bogus"')
+    served = run_cli("api", "--port", "1", "--config", str(config))
+    assert served.stderr.startswith(f"error: {config}: [cache] backend = 's3'")
+
+
+MISTAKES = """\
+[general]
+master_key = "sk-12345678"
+
+[[models]]
+name = "a"
+provider_model = "opneai/gpt-4o"
+api_key = "k"
+
+[[models]]
+name = "b"
+provider_model = "groq/llama-3.3-70b"
+api_key = "${GROQ_KEY_UNSET}"
+
+[budget.model_limits]
+"together/llama" = 1.0
+"""
+
+
+def test_check_config_refuses_every_mistake_in_one_run_naming_the_file_in_use(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "gateway.toml").write_text(MISTAKES)
+    (tmp_path / "liter-llm-proxy.toml").write_text(DISCOVERED)  # never named instead
+    done = run_cli("check-config", "--config", "conf/gateway.toml", cwd=tmp_path)
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert [line.split(": ", 2)[1] for line in errors] == [
+        "conf/gateway.toml:6:1",
+        "conf/gateway.toml:11:1",
+        "conf/gateway.toml:15:1",
+    ]
+    assert 'did you mean "openai"?' in errors[0]
+    assert "GROQ_API_KEY" in errors[1] and "gateway.toml" in errors[1]
+    assert "matches no model the gateway serves" in errors[2]
+    assert "liter-llm-proxy.toml" not in done.stderr
+    warning = [line for line in done.stderr.splitlines() if line.startswith("warning: ")]
+    assert warning and "${GROQ_KEY_UNSET}" in warning[0] and "conf/gateway.toml:12:12" in warning[0]
+
+
+def test_check_config_prints_unset_variables_as_warnings_and_passes(tmp_path: Path) -> None:
+    config = tmp_path / "gw.toml"
+    config.write_text(
+        '[general]\nmaster_key = "sk-12345678"\n[[models]]\nname = "m"\n'
+        'provider_model = "mock/echo"\nbase_url = "${MOCK_BASE}"\n'
+    )
+    done = run_cli("check-config", "--config", str(config))
+    assert done.returncode == 0, done.stderr
+    assert f"warning: {config}:6:13: unset variable ${{MOCK_BASE}}" in done.stdout
+
+
+def test_an_error_in_a_discovered_file_names_it_relative_to_the_working_directory(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "liter-llm-proxy.toml").write_text("[server]\nport = -1\n")
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    for command in (["check-config"], ["api"]):
+        done = run_cli(*command, cwd=nested)
+        assert done.returncode == 1
+        assert done.stderr.startswith("error: ../../liter-llm-proxy.toml:2:1: negative value"), (
+            done.stderr
+        )

@@ -1,4 +1,5 @@
-"""Validate our JSON against OpenAI's published OpenAPI schemas."""
+"""Validate our JSON against OpenAI's published OpenAPI schemas (the extract in
+tests/data/openai-openapi-schemas.json; tests/data/README.md says how to refresh it)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from tests.support.paths import SHARED
+from tests.support.paths import REPO
 
-SPEC = SHARED / "spec" / "openai-openapi.json"
+SPEC = REPO / "tests" / "data" / "openai-openapi-schemas.json"
 
 
 def _nullable(node: Any) -> Any:

@@ -1,8 +1,7 @@
-"""Where the repository and the shared inputs beside it are (CI clones elsewhere)."""
+"""Where the repository is (CI clones it anywhere; nothing outside it is read)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared"

@@ -149,7 +149,9 @@ def test_redis_state_needs_a_url() -> None:
     err = error('[state]\nbackend = "redis"\n\n[state.backend_config]\nhost = "x"\n')
     assert str(err) == (
         'c.toml:4:1: missing option "url" in [state.backend_config]; expected url = '
-        '"redis://host:6379/0" when backend = "redis"'
+        '"redis://host:6379/0" when backend = "redis"\n'
+        'c.toml:5:1: unknown option "host" in [state.backend_config] for backend = "redis"; '
+        "expected prefix, timeout_secs, url"
     )
     err = error('[state]\nbackend = "redis"\nbackend_config = { url = 5 }\n')
     assert str(err).startswith('c.toml:3:20: wrong type for option "url"')

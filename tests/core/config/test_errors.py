@@ -70,8 +70,8 @@ def test_unknown_field_without_close_match_has_no_suggestion() -> None:
             "strings",
         ),
         (
-            '[[models]]\nname = "a"\nprovider_model = "x/y"\nfallbacks = ["a", 3]\n',
-            '4:19: wrong type (integer) for item 2 of "fallbacks" in [[models]] #1; expected a '
+            '[[models]]\nname = "a"\nprovider_model = "x/y"\nfallbacks = [3]\n',
+            '4:14: wrong type (integer) for item 1 of "fallbacks" in [[models]] #1; expected a '
             "string",
         ),
         (
@@ -180,8 +180,8 @@ def test_missing_required_fields_point_at_the_table_header() -> None:
         ),
         (
             '[[models]]\nname = "${NAME}"\nprovider_model = "x/y"\n',
-            '2:1: empty value for "name" in [[models]] #1; expected a model name clients send, '
-            'e.g. name = "gpt-4o"',
+            '2:9: unset variable ${NAME} leaves "name" in [[models]] #1 empty; expected NAME '
+            "set in the environment (this value is required)",
         ),
         (
             '[[models]]\nname = "a"\nprovider_model = ""\n',

@@ -159,3 +159,4 @@ def test_warnings_for_unroutable_key_models_and_inert_aliases() -> None:
         "cannot be routed"
     )
     assert warnings[1].startswith('[[aliases]] #1 ("x/*") sets neither api_key nor base_url')
+    assert "environment variable" in warnings[1]

@@ -12,10 +12,9 @@ import pytest
 from literllm.config.schema import Config
 from literllm.pricing import ModelPrice, Pricing
 from literllm.types import Usage
-from tests.support.paths import SHARED
+from tests.support.paths import REPO
 
-REPO = Path(__file__).resolve().parents[3]
-DATA = SHARED / "data"
+DATA = REPO / "tests" / "data" / "pricing"
 
 PRICE = ModelPrice(input=1.0, output=10.0, cache_read=0.1, cache_write=1.25)
 
@@ -104,3 +103,11 @@ def test_the_embedded_table_is_what_the_script_generates(tmp_path: Path) -> None
     embedded = json.loads((REPO / "literllm" / "data" / "pricing.json").read_text("utf-8"))
     assert embedded == generated
     assert "MIT" in embedded["source"]
+
+
+def test_pricing_spells_every_provider_as_the_registry_does() -> None:
+    table = json.loads((REPO / "literllm" / "data" / "providers.json").read_text("utf-8"))
+    pricing = Pricing.load()
+    for alias, canonical in table["aliases"].items():
+        assert pricing.canonical(f"{alias}/m") == f"{canonical}/m"
+    assert pricing.canonical("openai/gpt-4o") == "openai/gpt-4o"

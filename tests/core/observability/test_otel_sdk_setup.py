@@ -95,7 +95,7 @@ def test_missing_exporter_package_warns_and_does_nothing(
         pytest.skip("the grpc exporter is installed here")
     with caplog.at_level(logging.WARNING, logger="literllm.observability.otel_setup"):
         assert configure_tracing_from_env(set_global=False) is None
-    assert "liter-llm[otel]" in caplog.text
+    assert "literllm[otel]" in caplog.text
 
 
 def test_unknown_exporter_is_skipped(

@@ -32,6 +32,9 @@ base_url = "https://openai.test/v1"
 backend = "memory"
 max_entries = 10
 
+[[aliases]]
+pattern = "mock/*"
+
 [[keys]]
 key = "vk-slow-0001"
 rpm = 1
