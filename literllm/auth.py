@@ -20,7 +20,7 @@ from fnmatch import fnmatchcase
 
 import msgspec
 
-from .config import KeyConfig
+from .config import CONFIG_FILENAME, KeyConfig
 from .errors import AuthenticationError, PermissionDeniedError
 from .identity import MASTER_KEY_ID, key_id
 
@@ -56,7 +56,14 @@ class Caller(msgspec.Struct, frozen=True):
 
 
 class Authenticator:
-    def __init__(self, master_key: str | None, keys: list[KeyConfig]) -> None:
+    def __init__(
+        self,
+        master_key: str | None,
+        keys: list[KeyConfig],
+        *,
+        config_name: str = CONFIG_FILENAME,
+    ) -> None:
+        self._config_name = config_name
         self._master = master_key or None
         self._master_digest = (
             hashlib.sha256(self._master.encode()).digest() if self._master else None
@@ -94,7 +101,7 @@ class Authenticator:
             raise AuthenticationError(
                 "this gateway has no API keys configured, so every request is refused; "
                 "the operator must set [general] master_key (or LITER_LLM_MASTER_KEY, or "
-                "--master-key) or add a [[keys]] entry to liter-llm-proxy.toml",
+                f"--master-key) or add a [[keys]] entry to {self._config_name}",
                 code="no_keys_configured",
             )
         if not token:

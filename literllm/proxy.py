@@ -115,7 +115,9 @@ class Proxy:
         registry = ProviderRegistry()
         pricing = Pricing.load()
         self._operations = Operations(registry, pricing)
-        self._auth = auth = Authenticator(config.general.master_key, config.keys)
+        self._auth = auth = Authenticator(
+            config.general.master_key, config.keys, config_name=config_name
+        )
         resolver = Resolver(
             config, registry, self._environ, pricing.max_output_tokens, config_name=config_name
         )

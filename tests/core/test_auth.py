@@ -48,3 +48,6 @@ def test_a_gateway_without_keys_refuses_everyone() -> None:
     auth = Authenticator(None, [])
     with pytest.raises(AuthenticationError, match="no API keys configured"):
         auth.authenticate("anything")
+    named = Authenticator(None, [], config_name="quickstart.toml")
+    with pytest.raises(AuthenticationError, match=r"\[\[keys\]\] entry to quickstart.toml"):
+        named.authenticate("anything")
