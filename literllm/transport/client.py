@@ -2,22 +2,25 @@
 
 A gateway makes one kind of call: a POST (now and then a GET) with a small JSON body to
 a handful of hosts, answered with JSON or a server-sent-event stream. This client does
-that and nothing else, over pooled keep-alive connections, and spends about a fifth of
-the CPU aiohttp does per call (benchmarks: a bare forwarder serves 3.3x the requests;
-see docs/performance.md). `literllm.transport.aiohttp_client` remains for those who want
-aiohttp's features.
+that and nothing else, over pooled keep-alive connections, and spends about a quarter of
+the CPU aiohttp does per call (`benchmarks/client_cpu.py`, docs/performance.md).
+`literllm.transport.aiohttp_client` remains for those who want aiohttp's features. What
+it refuses, caps and resends is listed in the package docstring (`literllm.transport`).
 
 Behaviour:
 
-* Connections are kept per (scheme, host, port) and reused most-recent first. One that
-  the server closed while idle is dropped; a request whose reused connection closes
-  before any byte of the answer is sent again once on a fresh connection.
+* Connections are kept per (scheme, host, port) and reused most-recent first, at most
+  `max_connections_per_host` per host and `max_connections` in all (`pool.py`); a call
+  that finds none free waits up to `pool_timeout` (and never past its own timeout).
+* A request is written once. It is never sent again by this client: a connection is
+  checked before the request is written (closed, expired after `idle_timeout`, or with
+  bytes or an end-of-file waiting), never after.
 * `https` uses `ssl.create_default_context()` unless a context is given.
 * `proxies` (`{"http": url, "https": url, "no": "host,.domain"}`, see `proxies_from`):
   https goes through a `CONNECT` tunnel, plain http as absolute-form requests; only
   http:// proxies, with optional basic credentials.
-* Requests ask for `accept-encoding: identity`; a gzip or deflate body is decoded anyway.
-* Header names and values may not contain CR, LF or NUL, and must be latin-1.
+* Requests ask for `accept-encoding: identity`; a gzip or deflate body is decoded anyway,
+  a bounded step at a time.
 * `send`: `timeout` bounds the whole call. `open_stream`: it bounds getting a connection,
   then the wait for the response headers, then each gap between two chunks.
 """
@@ -26,21 +29,29 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import zlib
 from collections.abc import AsyncIterator, Mapping
 
-import httptools
-
+from ..clock import Clock
 from ..errors import UpstreamError
 from .base import UpstreamRequest, UpstreamResponse
 from .dispatching import connection_error, upstream_timeout
+from .pool import Pool, PoolTimeout
 from .proxies import HttpProxy, Tunnel, proxies_from
-from .wire import Connection, OriginKey, Target, encode_request
+from .wire import Connection, Limits, ProtocolError, ResponseTooLarge, Target, encode_request
 
-__all__ = ["HttpTransport", "proxies_from"]
+__all__ = ["DEFAULTS", "HttpTransport", "proxies_from"]
 
-_IDLE_PER_HOST = 256
-"""Idle connections kept per host; more are closed when they come back."""
+DEFAULTS = {
+    "max_response_bytes": 33_554_432,
+    "max_event_bytes": 8_388_608,
+    "max_connections": 512,
+    "max_connections_per_host": 256,
+    "pool_timeout": 30.0,
+    "idle_timeout": 15.0,
+}
+"""The documented defaults (docs/configuration.md, `[upstream]`)."""
+
+_SSE_BOUNDARIES = (b"\n\n", b"\r\n\r\n", b"\r\r")
 
 
 class HttpTransport:
@@ -51,15 +62,29 @@ class HttpTransport:
         *,
         ssl_context: ssl.SSLContext | None = None,
         proxies: Mapping[str, str] | None = None,
+        max_response_bytes: int = 33_554_432,
+        max_event_bytes: int = 8_388_608,
+        max_connections: int = 512,
+        max_connections_per_host: int = 256,
+        pool_timeout: float = 30.0,
+        idle_timeout: float = 15.0,
+        clock: Clock | None = None,
     ) -> None:
         self._ssl = ssl_context
         self._proxies = dict(proxies or {})
         for kind in ("http", "https"):
             if self._proxies.get(kind):
                 HttpProxy(self._proxies[kind])  # a bad proxy URL is refused now, not per call
-        self._idle: dict[OriginKey, list[Connection]] = {}
         self._targets: dict[str, Target] = {}
-        self._open: set[Connection] = set()
+        self._names: set[str] = set()
+        self._limits = Limits(max_response_bytes, max_event_bytes)
+        self._pool_timeout = pool_timeout
+        self._pool = Pool(
+            max_connections=max_connections,
+            max_per_host=max_connections_per_host,
+            idle_timeout=idle_timeout,
+            now=clock.monotonic if clock is not None else _loop_time,
+        )
 
     def _target(self, url: str) -> Target:
         target = self._targets.get(url)
@@ -75,18 +100,14 @@ class HttpTransport:
             self._ssl = ssl.create_default_context()
         return self._ssl
 
-    async def _connect(self, target: Target, timeout: float) -> Connection:
-        connection = await asyncio.wait_for(self._open_connection(target), timeout)
-        self._open.add(connection)
-        return connection
-
     async def _open_connection(self, target: Target) -> Connection:
         loop = asyncio.get_running_loop()
         key = target.key
+        limits = self._limits
         proxy = target.proxy
         if proxy is None or not target.tls:
             _, connection = await loop.create_connection(
-                lambda: Connection(key),
+                lambda: Connection(key, limits),
                 target.host if proxy is None else proxy.host,
                 target.port if proxy is None else proxy.port,
                 ssl=self._tls() if target.tls else None,
@@ -96,7 +117,7 @@ class HttpTransport:
         raw, tunnel = await loop.create_connection(Tunnel, proxy.host, proxy.port)
         try:
             await tunnel.open(target.host, target.port, proxy)
-            connection = Connection(key)
+            connection = Connection(key, limits)
             secured = await loop.start_tls(
                 raw, connection, self._tls(), server_hostname=target.host
             )
@@ -107,71 +128,46 @@ class HttpTransport:
         connection.connection_made(secured)
         return connection
 
-    def _pooled(self, key: OriginKey) -> Connection | None:
-        idle = self._idle.get(key)
-        while idle:
-            connection = idle.pop()
-            transport = connection.transport
-            if not connection.closed and transport is not None and not transport.is_closing():
-                return connection
-            self._discard(connection)
-        return None
-
-    def _release(self, connection: Connection) -> None:
-        if not connection.reusable():
-            connection.close()
-            self._open.discard(connection)
-            return
-        idle = self._idle.setdefault(connection.key, [])
-        idle.append(connection)
-        if len(idle) > _IDLE_PER_HOST:
-            oldest = idle.pop(0)
-            oldest.close()
-            self._open.discard(oldest)
-
-    def _discard(self, connection: Connection) -> None:
-        connection.close()
-        self._open.discard(connection)
-
     async def _exchange(
         self, request: UpstreamRequest, timeout: float, streaming: bool
     ) -> Connection:
-        """Send `request`; return its connection once the answer (or, streaming, its
-        headers) is in. The connection is the caller's to release."""
+        """Send `request` once; return its connection once the answer (or, streaming,
+        its headers) is in. The connection is the caller's to release."""
         target = self._target(request.url)
-        data = encode_request(request, target)
+        data = encode_request(request, target, self._names)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        for fresh in (False, True):
-            connection = None if fresh else self._pooled(target.key)
-            reused = connection is not None
-            if connection is None:
-                connection = await self._connect(target, deadline - loop.time())
-            waiter = connection.begin(streaming)
-            assert connection.transport is not None
-            connection.transport.write(data)
-            timer = loop.call_at(deadline, connection.expire)
+        pool = self._pool
+        key = target.key
+        connection = await pool.acquire(key, min(timeout, self._pool_timeout))
+        if connection is None:
             try:
-                await waiter
-            except (ConnectionError, OSError) as exc:
-                self._discard(connection)
-                if reused and not connection.answered and not isinstance(exc, TimeoutError):
-                    continue  # the server had closed it while idle: once more, fresh
-                raise
+                connection = await asyncio.wait_for(
+                    self._open_connection(target), deadline - loop.time()
+                )
             except BaseException:
-                self._discard(connection)
+                pool.unreserve(key)
                 raise
-            finally:
-                timer.cancel()
-            return connection
-        raise AssertionError("unreachable")
+            pool.opened(connection)
+        waiter = connection.begin(streaming, request.method == "HEAD")
+        assert connection.transport is not None
+        connection.transport.write(data)
+        timer = loop.call_at(deadline, connection.expire)
+        try:
+            await waiter
+        except BaseException:
+            pool.discard(connection)
+            raise
+        finally:
+            timer.cancel()
+        return connection
 
     async def send(self, request: UpstreamRequest, *, timeout: float) -> UpstreamResponse:
         try:
             connection = await self._exchange(request, timeout, streaming=False)
         except TimeoutError:
             raise upstream_timeout(request, timeout) from None
-        except (OSError, ValueError, httptools.HttpParserError, zlib.error) as exc:
+        except (OSError, ValueError, ProtocolError, PoolTimeout) as exc:
             raise _failure(request, exc) from None
         body = connection.body
         response = UpstreamResponse(
@@ -179,7 +175,7 @@ class HttpTransport:
             connection.headers,
             body[0] if len(body) == 1 else b"".join(body),
         )
-        self._release(connection)
+        self._pool.release(connection)
         return response
 
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> _Stream:
@@ -187,40 +183,81 @@ class HttpTransport:
             connection = await self._exchange(request, timeout, streaming=True)
         except TimeoutError:
             raise upstream_timeout(request, timeout) from None
-        except (OSError, ValueError, httptools.HttpParserError, zlib.error) as exc:
+        except (OSError, ValueError, ProtocolError, PoolTimeout) as exc:
             raise _failure(request, exc) from None
-        return _Stream(self, connection, request, timeout)
+        return _Stream(self._pool, connection, request, timeout)
 
     async def aclose(self) -> None:
-        for connection in list(self._open):
-            connection.close()
-        self._open.clear()
-        self._idle.clear()
+        self._pool.close_all()
+
+
+def _loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 def _failure(request: UpstreamRequest, exc: BaseException) -> UpstreamError:
+    if isinstance(exc, ResponseTooLarge):
+        return UpstreamError(
+            f"upstream response refused: {exc}; raise [upstream] max_response_bytes or "
+            "max_event_bytes if such answers are expected",
+            status=502,
+            retryable=False,
+            code="upstream_response_too_large",
+        )
+    if isinstance(exc, PoolTimeout):
+        which = "max_connections_per_host" if exc.per_host else "max_connections"
+        return UpstreamError(
+            f"no connection to upstream {exc.host} became free within {exc.waited:g} s "
+            f"(all busy; [upstream] {which})",
+            status=503,
+            retryable=True,
+            code="upstream_pool_timeout",
+        )
+    if isinstance(exc, ProtocolError):
+        return UpstreamError(
+            f"upstream {_host(request)} broke HTTP/1.1: {exc}",
+            status=502,
+            retryable=True,
+            code="upstream_connection_error",
+        )
     if isinstance(exc, ValueError) and not isinstance(exc, OSError | UnicodeError):
         # our own request could not be written (a bad header): not worth a retry
         return UpstreamError(f"cannot send to upstream: {exc}", status=502, retryable=False)
     return connection_error(request, exc)
 
 
+def _host(request: UpstreamRequest) -> str:
+    return request.url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
+
+
 class _Stream:
-    """An open streaming answer; the connection goes back to the pool at its end."""
+    """An open streaming answer; the connection goes back to the pool at its end, and is
+    closed if the stream is dropped before that."""
 
     def __init__(
         self,
-        transport: HttpTransport,
+        pool: Pool,
         connection: Connection,
         request: UpstreamRequest,
         timeout: float,
     ) -> None:
-        self._transport = transport
+        self._pool = pool
         self._connection: Connection | None = connection
         self._request = request
         self._timeout = timeout
         self.status = connection.status
         self.headers: Mapping[str, str] = connection.headers
+        sse = "text/event-stream" in self.headers.get("content-type", "")
+        self._max_event = connection.limits.max_event if sse else 0
+        self._event = 0
+        """Bytes of the SSE event still open (no blank line since)."""
+        self._newline = False
+
+    def __del__(self) -> None:
+        connection = self._connection
+        if connection is not None:  # dropped without aclose(): the rest is not wanted
+            self._connection = None
+            self._pool.discard(connection)
 
     async def chunks(self) -> AsyncIterator[bytes]:
         connection = self._connection
@@ -233,6 +270,8 @@ class _Stream:
                 data = body[0] if len(body) == 1 else b"".join(body)
                 connection.body = []
                 connection.buffered = 0
+                if self._max_event:
+                    self._check_event(data)
                 connection.resume()
                 yield data
                 continue
@@ -242,7 +281,7 @@ class _Stream:
                 if isinstance(error, TimeoutError):
                     raise upstream_timeout(self._request, self._timeout)
                 raise _failure(self._request, error)
-            if connection.complete:
+            if connection.complete and not connection.draining:
                 self._finish()
                 return
             reader = connection.reader = loop.create_future()
@@ -253,20 +292,48 @@ class _Stream:
                 timer.cancel()
                 connection.reader = None
 
+    def _check_event(self, data: bytes) -> None:
+        """One server-sent event may not grow past `max_event` bytes."""
+        end = max(data.rfind(boundary) for boundary in _SSE_BOUNDARIES)
+        if end >= 0:
+            self._event = len(data) - end
+        elif self._newline and data[:1] in (b"\n", b"\r"):
+            self._event = len(data)  # a blank line split across two reads
+        else:
+            self._event += len(data)
+        self._newline = data[-1:] in (b"\n", b"\r")
+        if self._event > self._max_event:
+            connection, self._connection = self._connection, None
+            if connection is not None:
+                self._pool.discard(connection)
+            raise _failure(
+                self._request,
+                ResponseTooLarge(f"stream event over {self._max_event} bytes"),
+            )
+
     async def read(self) -> bytes:
-        chunks = [data async for data in self.chunks()]
+        connection = self._connection
+        limit = connection.limits.max_body if connection is not None else 0
+        chunks: list[bytes] = []
+        size = 0
+        async for data in self.chunks():
+            size += len(data)
+            if size > limit:
+                await self.aclose()
+                raise _failure(self._request, ResponseTooLarge(f"body over {limit} bytes"))
+            chunks.append(data)
         return b"".join(chunks)
 
     def _finish(self) -> None:
         connection, self._connection = self._connection, None
         if connection is not None:
-            self._transport._release(connection)
+            self._pool.release(connection)
 
     async def aclose(self) -> None:
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        if connection.complete and not connection.body:
-            self._transport._release(connection)
+        if connection.complete and not connection.body and not connection.draining:
+            self._pool.release(connection)
         else:
-            self._transport._discard(connection)  # cut short: the rest is not wanted
+            self._pool.discard(connection)  # cut short: the rest is not wanted

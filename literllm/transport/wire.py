@@ -1,30 +1,85 @@
 """One HTTP/1.1 connection's wire: the bytes of a request for a URL, and its answer
-read by httptools as it arrives (framing, gzip/deflate, back pressure)."""
+read as it arrives (framing, gzip/deflate, caps, back pressure).
+
+The answer is read strictly. The header block is found and capped here before httptools
+sees it; httptools (llhttp) parses it and the chunked framing; this module decides the
+framing (RFC 9112 section 6.3: no body for HEAD, 1xx, 204 and 304; chunked when it is the
+last transfer coding; else Content-Length; else until the close) and feeds the parser
+exactly one message, so no byte of a later message ever reaches the current answer.
+Any byte after a complete answer makes the connection unusable.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import zlib
-from collections.abc import Mapping
-from urllib.parse import urlsplit
+from collections.abc import Mapping, MutableSet
+from urllib.parse import quote, urlsplit
 
 import httptools
 
 from .._version import __version__
 from .base import UpstreamRequest
+from .inflate import STEP, BodyDecoder
 from .proxies import HttpProxy, basic_credentials, bypassed
 
-__all__ = ["PAUSE_ABOVE", "BodyDecoder", "Connection", "OriginKey", "Target", "encode_request"]
+__all__ = [
+    "MAX_HEADERS",
+    "MAX_HEADER_BYTES",
+    "PAUSE_ABOVE",
+    "Connection",
+    "Limits",
+    "OriginKey",
+    "ProtocolError",
+    "ResponseTooLarge",
+    "Target",
+    "encode_request",
+]
 
 PAUSE_ABOVE = 1 << 20
 """Stream bytes buffered before the socket stops being read (the client is slow)."""
+MAX_HEADER_BYTES = 65536
+"""Largest response header block (status line and fields) accepted."""
+MAX_HEADERS = 256
+"""Most header lines in one response header block."""
+
 _DEFAULT_HEADERS = (("accept-encoding", "identity"), ("user-agent", f"liter-llm/{__version__}"))
 """Sent unless the request has its own."""
-
 _FRAMING = frozenset({"host", "content-length", "transfer-encoding", "connection"})
 """Headers the client writes itself; the same names in a request are dropped."""
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+"""A header name (RFC 9110 section 5.1: a token)."""
+_UNSAFE_IN_TARGET = re.compile(r"[^\x21-\x7e]")
+_FOLD = re.compile(rb"\r\n[ \t]+")
+_KNOWN_NAMES_MAX = 1024
 
 OriginKey = tuple[str, str, int]
+
+
+class ProtocolError(Exception):
+    """The upstream's answer broke HTTP/1.1 (or our caps): the connection is unusable."""
+
+
+class ResponseTooLarge(ProtocolError):
+    """A body or stream event over the configured cap."""
+
+
+class Limits:
+    """What one answer may make the client hold."""
+
+    __slots__ = ("max_body", "max_event")
+
+    def __init__(self, max_body: int, max_event: int) -> None:
+        self.max_body = max_body
+        self.max_event = max_event
+
+
+def _quote_target(text: str, safe: str) -> str:
+    """Space, control and non-ASCII characters percent-encoded (UTF-8); the rest kept."""
+    if _UNSAFE_IN_TARGET.search(text) is None:
+        return text
+    return quote(text, safe=safe + "%")
 
 
 class Target:
@@ -37,14 +92,16 @@ class Target:
         scheme = parts.scheme.lower()
         if scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"cannot send to {url!r}: only http:// and https:// URLs")
+        if _UNSAFE_IN_TARGET.search(parts.netloc) is not None:
+            raise ValueError("the upstream URL's host contains a space or control character")
         self.tls = scheme == "https"
         self.host = parts.hostname
         self.port = parts.port or (443 if self.tls else 80)
         self.key: OriginKey = (scheme, self.host, self.port)
         netloc = parts.netloc.rpartition("@")[2]
-        path = parts.path or "/"
+        path = _quote_target(parts.path or "/", "/!$&'()*+,;=:@-._~")
         if parts.query:
-            path += "?" + parts.query
+            path += "?" + _quote_target(parts.query, "/?!$&'()*+,;=:@-._~")
         self.proxy: HttpProxy | None = None
         chosen = proxies.get(scheme)
         if chosen and not bypassed(self.host, proxies.get("no", "")):
@@ -62,9 +119,26 @@ class Target:
         self.basic = basic_credentials(parts.username, parts.password)
 
 
-def encode_request(request: UpstreamRequest, target: Target) -> bytes:
-    """The request's bytes on the wire; ValueError for a header that would break them."""
+def _check_names(headers: Mapping[str, str], known: MutableSet[str]) -> None:
+    for name in headers:
+        if name not in known:
+            if _TOKEN.fullmatch(name) is None:
+                raise ValueError(f"invalid upstream header name {name[:40]!r}")
+            if len(known) >= _KNOWN_NAMES_MAX:
+                known.clear()  # names come from adapters and config: this bounds oddities
+            known.add(name)
+
+
+def encode_request(
+    request: UpstreamRequest, target: Target, known_names: MutableSet[str] | None = None
+) -> bytes:
+    """The request's bytes on the wire; ValueError for a header that would break them.
+
+    `known_names` remembers header names already found valid (a token), so the check
+    costs a set lookup per header.
+    """
     headers = request.headers
+    _check_names(headers, set() if known_names is None else known_names)
     names = {name.lower() for name in headers}
     lines = [request.method, target.head]
     breaks = target.breaks
@@ -98,66 +172,69 @@ def encode_request(request: UpstreamRequest, target: Target) -> bytes:
         raise ValueError("an upstream header name or value is not latin-1 text") from None
 
 
-class BodyDecoder:
-    """A gzip or deflate body, decoded as it arrives."""
-
-    def __init__(self, coding: str) -> None:
-        # 47: gzip or zlib header, detected; deflate without a header is tried below
-        self._inflate = zlib.decompressobj(47 if coding == "gzip" else 15)
-        self._raw = coding == "deflate"
-
-    def __call__(self, data: bytes) -> bytes:
-        try:
-            return self._inflate.decompress(data)
-        except zlib.error:
-            if not self._raw:
-                raise
-            self._raw = False  # a bare deflate stream, as some servers send
-            self._inflate = zlib.decompressobj(-15)
-            return self._inflate.decompress(data)
+# framing of the answer being read
+_NONE, _LENGTH, _CHUNKED, _UNTIL_CLOSE = range(4)
+# where the answer is
+_HEAD, _BODY, _DONE = range(3)
 
 
 class Connection(asyncio.Protocol):
-    """One keep-alive connection; serves one request at a time."""
+    """One keep-alive connection; serves one request at a time.
 
-    def __init__(self, key: OriginKey) -> None:
+    `begin()` arms it for an answer; bytes from the socket go through `data_received`.
+    Without a socket (tests), set `transport` to None and feed `data_received` directly.
+    """
+
+    def __init__(self, key: OriginKey, limits: Limits | None = None) -> None:
         self.key = key
+        self.limits = limits or Limits(1 << 62, 1 << 62)
         self.transport: asyncio.Transport | None = None
         self.closed = False
-        self._parser = httptools.HttpResponseParser(self)
+        self.idle_since = 0.0
+        """When the connection last went back to the pool (the pool's clock)."""
+        self._parser: httptools.HttpResponseParser | None = None
         self._active = False
+        self._phase = _DONE
         self.status = 0
         self.headers: dict[str, str] = {}
         self.body: list[bytes] = []
         self.buffered = 0
+        self.total = 0
         self.complete = False
         self.keep_alive = False
-        self.answered = False
-        """Whether any byte of the current answer has arrived."""
         self.error: BaseException | None = None
         self.streaming = False
+        self._head_request = False
         self._paused = False
+        self._head = bytearray()
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._decode: BodyDecoder | None = None
-        self._informational = False
-        self._until_close = False
+        self._interim = False
+        self._framing = _NONE
+        self._remaining = 0
+        self._tail = b""
+        self._problem: ProtocolError | None = None
         self.waiter: asyncio.Future[None] | None = None
         """Resolved when the answer is complete (or, streaming, when its headers are in)."""
         self.reader: asyncio.Future[None] | None = None
         """A stream's consumer waiting for more body."""
 
-    def begin(self, streaming: bool) -> asyncio.Future[None]:
+    def begin(self, streaming: bool, head: bool = False) -> asyncio.Future[None]:
         self._active = True
+        self._phase = _HEAD
         self.streaming = streaming
+        self._head_request = head
         self.status = 0
         self.headers = {}
         self.body = []
-        self.buffered = 0
-        self.complete = self.answered = self.keep_alive = False
-        self.error = None
+        self.buffered = self.total = 0
+        self.complete = self.keep_alive = False
+        self.error = self._problem = None
+        self._head = bytearray()
         self._raw_headers = []
         self._decode = None
-        self._informational = self._until_close = False
+        self._interim = False
+        self._tail = b""
         self.reader = None
         self.waiter = waiter = asyncio.get_running_loop().create_future()
         return waiter
@@ -170,6 +247,11 @@ class Connection(asyncio.Protocol):
     def reusable(self) -> bool:
         return self.complete and self.keep_alive and not self.closed and self.error is None
 
+    @property
+    def draining(self) -> bool:
+        """Whether inflated body is still to come from input already read."""
+        return self._decode is not None and self._decode.pending
+
     # -- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -177,21 +259,32 @@ class Connection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if not self._active:
-            self.close()  # bytes nobody asked for: the connection is not usable
+            self._refuse()  # bytes nobody asked for (or after a complete answer)
             return
-        self.answered = True
         try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            self._fail(exc)
+            while data:
+                phase = self._phase
+                if phase == _HEAD:
+                    data = self._read_head(data)
+                elif phase == _BODY:
+                    data = self._read_body(data)
+                else:
+                    self._refuse()
+                    return
+        except Exception as exc:  # httptools' errors, our own, zlib's
+            if self._phase == _DONE and self.error is None:
+                self._refuse()  # the answer was whole; what followed it is not
+                return
+            problem = self._problem
+            self._fail(problem if problem is not None else _protocol_error(exc))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
-        if not self._active or self.complete:
+        if not self._active or self._phase == _DONE:
             return
-        if self._until_close and self.status and exc is None:
-            self.on_message_complete()  # the body was delimited by the close
+        if self._phase == _BODY and self._framing == _UNTIL_CLOSE and exc is None:
+            self._finish()  # the body was delimited by the close
         else:
             self._fail(exc or ConnectionResetError("the upstream closed the connection"))
 
@@ -201,19 +294,111 @@ class Connection(asyncio.Protocol):
             self.transport.pause_reading()
 
     def resume(self) -> None:
+        """The reader took the buffered body: inflate more, or read the socket again."""
+        decode = self._decode
+        if decode is not None and decode.pending:
+            try:
+                self._inflate(decode)
+            except Exception as exc:
+                self._fail(self._problem or _protocol_error(exc))
+                self.close()
+                return
+            if decode.pending:
+                return
+            if self._phase == _DONE and self.error is None:
+                self._wake_reader()
         if self._paused and self.transport is not None and not self.closed:
             self._paused = False
             self.transport.resume_reading()
 
+    # -- reading the answer -------------------------------------------------------------
+
+    def _read_head(self, data: bytes) -> bytes:
+        """Collect one header block (capped) and parse it; return the bytes after it."""
+        buffer = self._head
+        if buffer:
+            start = max(len(buffer) - 3, 0)
+            buffer += data
+            end = buffer.find(b"\r\n\r\n", start)
+        else:
+            end = data.find(b"\r\n\r\n")
+        if end < 0:
+            if not buffer:
+                buffer += data
+            if len(buffer) > MAX_HEADER_BYTES:
+                raise ProtocolError(f"response header block over {MAX_HEADER_BYTES} bytes")
+            if buffer.count(b"\n") > MAX_HEADERS:
+                raise ProtocolError(f"response with over {MAX_HEADERS} header lines")
+            return b""
+        end += 4
+        if buffer:
+            block, rest = bytes(buffer[:end]), bytes(buffer[end:])
+            self._head = bytearray()
+        else:
+            block, rest = data[:end], data[end:]
+        if end > MAX_HEADER_BYTES:
+            raise ProtocolError(f"response header block over {MAX_HEADER_BYTES} bytes")
+        if block.count(b"\n") > MAX_HEADERS + 1:
+            raise ProtocolError(f"response with over {MAX_HEADERS} header lines")
+        if b"\n " in block or b"\n\t" in block:
+            block = self._unfold(block)
+        self._parser = httptools.HttpResponseParser(self)
+        self._phase = _BODY
+        self._parser.feed_data(block)
+        if self._phase == _BODY and self._framing == _NONE:
+            self._finish()  # e.g. HEAD: any Content-Length describes a body never sent
+        return rest
+
+    def _unfold(self, block: bytes) -> bytes:
+        """obs-fold (RFC 9112 section 5.2): a line folded onto the next becomes one line,
+        the fold replaced by a space. A fold right after the status line is refused."""
+        first = block.index(b"\r\n")
+        if block[first + 2 : first + 3] in (b" ", b"\t"):
+            raise ProtocolError("a folded line right after the status line")
+        return _FOLD.sub(b" ", block)
+
+    def _read_body(self, data: bytes) -> bytes:
+        parser = self._parser
+        assert parser is not None
+        framing = self._framing
+        if framing == _LENGTH:
+            remaining = self._remaining
+            if len(data) > remaining:
+                data, rest = data[:remaining], data[remaining:]
+            else:
+                rest = b""
+            self._remaining = remaining - len(data)
+            parser.feed_data(data)
+            return rest
+        parser.feed_data(data)
+        if framing == _CHUNKED:
+            tail = self._tail + data if len(data) < 8 else data
+            if self._phase == _DONE:
+                # llhttp skips empty lines after a message: they are bytes after it all the
+                # same. A chunked body ends with exactly CRLF CRLF.
+                if len(tail) - len(tail.rstrip(b"\r\n")) != 4:
+                    self._refuse()
+            else:
+                self._tail = tail[-8:]
+        return b""
+
     # -- httptools callbacks ------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        if self._phase == _DONE:
+            raise ProtocolError("bytes after a complete response")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        assert self._parser is not None
         status = self._parser.get_status_code()
-        if 100 <= status < 200:
-            self._informational = True  # e.g. 100 Continue: the real answer follows
+        if status < 200:
+            if status == 101:
+                self._problem = ProtocolError("an unrequested 101 Switching Protocols")
+                raise self._problem
+            self._interim = True  # e.g. 100 Continue: the real answer follows
             self._raw_headers = []
             return
         self.status = status
@@ -222,44 +407,102 @@ class Connection(asyncio.Protocol):
             name = raw_name.decode("latin-1").lower()
             value = raw_value.decode("latin-1")
             headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self._raw_headers = []
         coding = headers.get("content-encoding", "identity").strip().lower()
         if coding in ("gzip", "x-gzip", "deflate"):
             self._decode = BodyDecoder("deflate" if coding == "deflate" else "gzip")
         elif coding != "identity":
-            self._fail(ValueError(f"unsupported content-encoding {coding!r}"))
-            self.close()
-            return
-        self._until_close = (
-            status not in (204, 304)
-            and "content-length" not in headers
-            and "chunked" not in headers.get("transfer-encoding", "").lower()
-        )
+            self._problem = ProtocolError(f"unsupported content-encoding {coding[:40]!r}")
+            raise self._problem
+        self._framing = self._framing_of(status, headers)
         if self.streaming:
             self._wake_waiter()
 
+    def _framing_of(self, status: int, headers: Mapping[str, str]) -> int:
+        if self._head_request or status in (204, 304):
+            return _NONE
+        transfer = headers.get("transfer-encoding")
+        if transfer is not None:
+            codings = [c.strip().lower() for c in transfer.split(",")]
+            # The last coding decides the framing (RFC 9112 section 6.3): chunked, or else
+            # the body runs until the close. Only chunked is decoded here, so any other
+            # coding, which would leave the body encoded, is refused.
+            if codings != ["chunked"]:
+                self._problem = ProtocolError(
+                    f"unsupported transfer-encoding {transfer[:40]!r} (only chunked)"
+                )
+                raise self._problem
+            self._tail = b""
+            return _CHUNKED
+        length = headers.get("content-length")
+        if length is not None:
+            self._remaining = int(length)  # llhttp has checked the digits and duplicates
+            return _LENGTH if self._remaining else _NONE
+        return _UNTIL_CLOSE
+
     def on_body(self, body: bytes) -> None:
-        if self._decode is not None:
+        decode = self._decode
+        if decode is None:
+            self._take(body)
+            return
+        decode.feed(body)
+        self._inflate(decode)
+
+    def _inflate(self, decode: BodyDecoder) -> None:
+        streaming = self.streaming
+        while not streaming or self.buffered < PAUSE_ABOVE:
             try:
-                body = self._decode(body)
+                out = decode.step(STEP)
             except zlib.error as exc:
-                self._fail(exc)
-                self.close()
+                self._problem = ProtocolError(f"corrupt compressed body ({exc})")
+                raise self._problem from None
+            if not out:
                 return
-        self.body.append(body)
+            self._take(out)
+        if decode.pending and not self._paused and self.transport is not None:
+            self._paused = True  # inflate the rest once the reader has taken this
+            self.transport.pause_reading()
+
+    def _take(self, data: bytes) -> None:
+        self.body.append(data)
         if self.streaming:
-            self.buffered += len(body)
+            self.buffered += len(data)
             self.pause_if_full()
             self._wake_reader()
+            return
+        self.total += len(data)
+        if self.total > self.limits.max_body:
+            self._problem = ResponseTooLarge(
+                f"response body over {self.limits.max_body} bytes (after decompression)"
+            )
+            raise self._problem
 
     def on_message_complete(self) -> None:
-        if self._informational:
-            self._informational = False
+        if self._interim:
+            self._interim = False
+            self._phase = _HEAD  # the final answer's header block follows
             return
+        self._finish()
+
+    # -- ending the answer --------------------------------------------------------------
+
+    def _finish(self) -> None:
+        if self._phase == _DONE:
+            return
+        self._phase = _DONE
         self.complete = True
         self._active = False
-        self.keep_alive = self._parser.should_keep_alive() and not self._until_close
+        parser = self._parser
+        self.keep_alive = (
+            parser is not None and parser.should_keep_alive() and self._framing != _UNTIL_CLOSE
+        )
         self._wake_waiter()
         self._wake_reader()
+
+    def _refuse(self) -> None:
+        """Bytes after the answer: this connection can never be used again."""
+        self.keep_alive = False
+        self.close()
 
     # -- waking the waiting task ------------------------------------------------------
 
@@ -267,6 +510,7 @@ class Connection(asyncio.Protocol):
         if self.error is None:
             self.error = exc
         self._active = False
+        self._phase = _DONE
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_exception(exc)
@@ -286,3 +530,10 @@ class Connection(asyncio.Protocol):
         """The timeout ran out: fail the wait and drop the connection."""
         self._fail(TimeoutError())
         self.close()
+
+
+def _protocol_error(exc: BaseException) -> ProtocolError:
+    if isinstance(exc, ProtocolError):
+        return exc
+    reason = str(exc)[:120] or type(exc).__name__
+    return ProtocolError(f"malformed response from upstream ({reason})")
