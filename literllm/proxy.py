@@ -29,6 +29,7 @@ from .config import (
     CONFIG_FILENAME,
     Config,
     FilesConfig,
+    UpstreamConfig,
     apply_overrides,
     find_config,
     load_config,
@@ -111,7 +112,7 @@ class Proxy:
         clock = clock or SystemClock()
         self._environ = dict(os.environ if environ is None else environ)
         if transport is None:
-            transport = DispatchingTransport(_network_transport(self._environ))
+            transport = DispatchingTransport(_network_transport(self._environ, config.upstream))
         registry = ProviderRegistry()
         pricing = Pricing.load()
         self._operations = Operations(registry, pricing)
@@ -694,12 +695,20 @@ class Proxy:
         return Exchange(self._services, caller, request, kind, headers, outcome, inbound, operation)
 
 
-def _network_transport(environ: Mapping[str, str]) -> Transport:
+def _network_transport(environ: Mapping[str, str], limits: UpstreamConfig) -> Transport:
     from .transport.client import HttpTransport, proxies_from
 
     proxies = proxies_from(environ)  # HTTPS_PROXY, HTTP_PROXY, NO_PROXY
     try:
-        return HttpTransport(proxies=proxies)
+        return HttpTransport(
+            proxies=proxies,
+            max_response_bytes=limits.max_response_bytes,
+            max_event_bytes=limits.max_event_bytes,
+            max_connections=limits.max_connections,
+            max_connections_per_host=limits.max_connections_per_host,
+            pool_timeout=limits.pool_timeout_secs,
+            idle_timeout=limits.idle_timeout_secs,
+        )
     except ValueError as error:
         raise ConfigError(
             f"HTTPS_PROXY / HTTP_PROXY: {error}; set it to http://host:port "

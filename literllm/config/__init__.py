@@ -33,6 +33,7 @@ from .schema import (
     RoutingConfig,
     ServerConfig,
     StateConfig,
+    UpstreamConfig,
 )
 from .summary import redact_token, summary
 
@@ -58,6 +59,7 @@ __all__ = [
     "RoutingConfig",
     "ServerConfig",
     "StateConfig",
+    "UpstreamConfig",
     "apply_overrides",
     "config_warnings",
     "discover",

@@ -34,6 +34,7 @@ __all__ = [
     "ServerConfig",
     "StateConfig",
     "Strategy",
+    "UpstreamConfig",
 ]
 
 
@@ -159,6 +160,21 @@ class BatchesConfig(_Table, frozen=True):
     poll_interval_secs: Annotated[float, Meta(gt=0, le=60)] = 1.0
 
 
+PositiveInt = Annotated[int, Meta(ge=1, le=9_223_372_036_854_775_807)]
+PositiveFloat = Annotated[float, Meta(gt=0)]
+
+
+class UpstreamConfig(_Table, frozen=True):
+    """Extension: what the HTTP client may hold and open towards the upstreams."""
+
+    max_response_bytes: PositiveInt = 33_554_432
+    max_event_bytes: PositiveInt = 8_388_608
+    max_connections: PositiveInt = 512
+    max_connections_per_host: PositiveInt = 256
+    pool_timeout_secs: PositiveFloat = 30.0
+    idle_timeout_secs: NonNegativeFloat = 15.0
+
+
 class Config(_Table, frozen=True):
     server: ServerConfig = field(default_factory=ServerConfig)
     general: GeneralConfig = field(default_factory=GeneralConfig)
@@ -174,6 +190,7 @@ class Config(_Table, frozen=True):
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     state: StateConfig = field(default_factory=StateConfig)
     batches: BatchesConfig = field(default_factory=BatchesConfig)
+    upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
 
 
 def replace(config: Config, **changes: object) -> Config:

@@ -28,6 +28,7 @@ Behaviour:
 from __future__ import annotations
 
 import asyncio
+import re
 import ssl
 from collections.abc import AsyncIterator, Mapping
 
@@ -52,6 +53,7 @@ DEFAULTS = {
 """The documented defaults (docs/configuration.md, `[upstream]`)."""
 
 _SSE_BOUNDARIES = (b"\n\n", b"\r\n\r\n", b"\r\r")
+_SSE_BOUNDARY = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 
 
 class HttpTransport:
@@ -294,22 +296,25 @@ class _Stream:
 
     def _check_event(self, data: bytes) -> None:
         """One server-sent event may not grow past `max_event` bytes."""
-        end = max(data.rfind(boundary) for boundary in _SSE_BOUNDARIES)
-        if end >= 0:
-            self._event = len(data) - end
-        elif self._newline and data[:1] in (b"\n", b"\r"):
-            self._event = len(data)  # a blank line split across two reads
-        else:
-            self._event += len(data)
+        event = self._event
+        if self._newline and data[:1] in (b"\n", b"\r"):
+            event = 0  # a blank line split across two reads
+        if event + len(data) <= self._max_event:
+            end = max(data.rfind(boundary) for boundary in _SSE_BOUNDARIES)
+            self._event = len(data) - end if end >= 0 else event + len(data)
+        else:  # rare: a read large enough to hold a whole oversized event
+            pieces = _SSE_BOUNDARY.split(data)
+            longest = max(event + len(pieces[0]), *(len(piece) for piece in pieces[1:]))
+            self._event = len(pieces[-1]) if len(pieces) > 1 else event + len(data)
+            if longest > self._max_event:
+                connection, self._connection = self._connection, None
+                if connection is not None:
+                    self._pool.discard(connection)
+                raise _failure(
+                    self._request,
+                    ResponseTooLarge(f"stream event over {self._max_event} bytes"),
+                )
         self._newline = data[-1:] in (b"\n", b"\r")
-        if self._event > self._max_event:
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                self._pool.discard(connection)
-            raise _failure(
-                self._request,
-                ResponseTooLarge(f"stream event over {self._max_event} bytes"),
-            )
 
     async def read(self) -> bytes:
         connection = self._connection
