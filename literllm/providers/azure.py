@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, quote, urlsplit, urlunsplit
 
 import msgspec
 
-from .base import Target
+from .base import Target, path_segment
 from .openai import OpenAIAdapter, OpenAIStreamDecoder
 
 __all__ = ["DEFAULT_API_VERSION", "AzureAdapter", "AzureStreamDecoder", "azure_url"]
@@ -43,7 +43,7 @@ def azure_url(base_url: str, deployment: str, path: str) -> str:
     if root_path.endswith("/openai/v1"):
         return root + path
     if "/openai/deployments/" not in root_path:
-        root += f"/openai/deployments/{quote(deployment, safe='')}"
+        root += f"/openai/deployments/{path_segment(deployment)}"
     return f"{root}{path}?api-version={quote(version, safe='')}"
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Literal, Protocol
+from urllib.parse import quote
 
 import msgspec
 
-from ..errors import UpstreamError
+from ..errors import BadRequestError, UpstreamError
 from ..types import UpstreamRequest, UpstreamResponse, Usage
 
 __all__ = [
@@ -23,8 +24,31 @@ __all__ = [
     "EmbeddingResult",
     "StreamDecoder",
     "Target",
+    "path_segment",
+    "path_segments",
     "static_credential",
 ]
+
+
+def path_segment(text: str) -> str:
+    """`text` (a model or deployment name the client may have chosen) as one URL path
+    segment: every reserved, space, control and non-ASCII character percent-encoded.
+    `.` and `..` (which a server would resolve as a directory step) and the empty
+    string are refused."""
+    if text in ("", ".", ".."):
+        raise BadRequestError(
+            f"model name {text!r} cannot be sent to the provider (an empty, '.' or '..' "
+            "path segment)",
+            param="model",
+            code="invalid_model",
+        )
+    return quote(text, safe="")
+
+
+def path_segments(text: str) -> str:
+    """`text` with its `/` kept as path separators, each segment as `path_segment`
+    (for resource names such as Gemini's `tunedModels/x`)."""
+    return "/".join(path_segment(part) for part in text.split("/"))
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
-from urllib.parse import quote
 
 import msgspec
 
 from ..errors import BadRequestError, ConfigError, UpstreamError
 from ..types import UpstreamRequest, UpstreamResponse, Usage
-from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
+from .base import (
+    ChatResult,
+    Credential,
+    EmbeddingResult,
+    Target,
+    path_segment,
+    static_credential,
+)
 from .bedrock_convert import build_converse
 from .bedrock_signing import AwsCredentials, region_from_url, sign_request
 from .bedrock_stream import BedrockStreamDecoder, bedrock_finish, bedrock_usage
@@ -76,7 +82,7 @@ class BedrockAdapter:
     def _request(
         self, target: Target, path: str, native: dict[str, Any], accept: str
     ) -> UpstreamRequest:
-        url = f"{target.base_url.rstrip('/')}/model/{quote(target.model, safe='')}/{path}"
+        url = f"{target.base_url.rstrip('/')}/model/{path_segment(target.model)}/{path}"
         body = _encode(native)
         headers = {"content-type": "application/json", "accept": accept}
         if not target.api_key:

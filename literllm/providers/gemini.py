@@ -14,7 +14,14 @@ import msgspec
 
 from ..errors import UpstreamError
 from ..types import UpstreamRequest, UpstreamResponse, Usage
-from .base import ChatResult, Credential, EmbeddingResult, Target, static_credential
+from .base import (
+    ChatResult,
+    Credential,
+    EmbeddingResult,
+    Target,
+    path_segments,
+    static_credential,
+)
 from .errormap import upstream_error
 from .gemini_convert import build_generate_content
 from .gemini_response import GeminiStreamDecoder, gemini_chat_result
@@ -104,7 +111,9 @@ class GeminiAdapter:
         return headers
 
     def model_url(self, target: Target, method: str) -> str:
-        model = target.model if "/" in target.model else "models/" + target.model
+        model = path_segments(target.model)  # client text: never a raw path
+        if "/" not in target.model:
+            model = "models/" + model
         return f"{target.base_url.rstrip('/')}/{model}:{method}"
 
     def chat_request(

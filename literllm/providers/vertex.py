@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from ..types import UpstreamRequest, UpstreamResponse, Usage
-from .base import Credential, EmbeddingResult, Target
+from .base import Credential, EmbeddingResult, Target, path_segments
 from .gemini import GeminiAdapter
 from .openai_shape import decode_json, embedding_list, embedding_texts
 
@@ -66,7 +66,9 @@ class VertexAdapter(GeminiAdapter):
         return headers
 
     def model_url(self, target: Target, method: str) -> str:
-        model = target.model if "/" in target.model else "publishers/google/models/" + target.model
+        model = path_segments(target.model)  # client text: never a raw path
+        if "/" not in target.model:
+            model = "publishers/google/models/" + model
         return f"{target.base_url.rstrip('/')}/{model}:{method}"
 
     def embeddings_request(self, target: Target, body: dict[str, Any]) -> UpstreamRequest:
