@@ -340,6 +340,8 @@ class Connection(asyncio.Protocol):
             raise ProtocolError(f"response header block over {MAX_HEADER_BYTES} bytes")
         if block.count(b"\n") > MAX_HEADERS + 1:
             raise ProtocolError(f"response with over {MAX_HEADERS} header lines")
+        if not block.startswith(b"HTTP/"):
+            raise ProtocolError("the response does not start with a status line")
         if b"\n " in block or b"\n\t" in block:
             block = self._unfold(block)
         self._parser = httptools.HttpResponseParser(self)
@@ -419,8 +421,6 @@ class Connection(asyncio.Protocol):
             self._wake_waiter()
 
     def _framing_of(self, status: int, headers: Mapping[str, str]) -> int:
-        if self._head_request or status in (204, 304):
-            return _NONE
         transfer = headers.get("transfer-encoding")
         if transfer is not None:
             codings = [c.strip().lower() for c in transfer.split(",")]
@@ -432,6 +432,9 @@ class Connection(asyncio.Protocol):
                     f"unsupported transfer-encoding {transfer[:40]!r} (only chunked)"
                 )
                 raise self._problem
+        if self._head_request or status in (204, 304):
+            return _NONE
+        if transfer is not None:
             self._tail = b""
             return _CHUNKED
         length = headers.get("content-length")
@@ -493,8 +496,12 @@ class Connection(asyncio.Protocol):
         self.complete = True
         self._active = False
         parser = self._parser
+        # HTTP/1.0's keep-alive is not trusted: only 1.1 connections are reused
         self.keep_alive = (
-            parser is not None and parser.should_keep_alive() and self._framing != _UNTIL_CLOSE
+            parser is not None
+            and self._framing != _UNTIL_CLOSE
+            and parser.should_keep_alive()
+            and parser.get_http_version() == "1.1"
         )
         self._wake_waiter()
         self._wake_reader()
