@@ -141,7 +141,9 @@ class HttpTransport:
         deadline = loop.time() + timeout
         pool = self._pool
         key = target.key
-        connection = await pool.acquire(key, min(timeout, self._pool_timeout))
+        connection = pool.take(key)
+        if connection is None:
+            connection = await pool.acquire(key, min(timeout, self._pool_timeout))
         if connection is None:
             try:
                 connection = await asyncio.wait_for(

@@ -35,16 +35,14 @@ class PoolTimeout(Exception):
 
 
 def _still_quiet(connection: Connection) -> bool:
-    """An idle connection must have nothing to read: bytes or an end-of-file waiting in
-    the kernel (the server closed it, or sent something unasked) make it unusable."""
-    transport = connection.transport
-    if transport is None:
-        return False
-    sock = transport.get_extra_info("socket")
-    if sock is None:
-        return True
+    """An idle connection must have nothing to read: bytes or an end of file waiting in
+    the kernel, not yet seen by the event loop (the server closed it, or sent something
+    unasked), make it unusable. One poll of the socket, no wait."""
+    fileno = connection.fileno
+    if fileno < 0:
+        return True  # no socket to ask (a connection driven without one)
     try:
-        readable, _, _ = select.select([sock.fileno()], [], [], 0)
+        readable, _, _ = select.select([fileno], [], [], 0)
     except (OSError, ValueError):
         return False
     return not readable
@@ -80,9 +78,14 @@ class Pool:
 
     # -- taking ----------------------------------------------------------------------
 
+    def take(self, key: OriginKey) -> Connection | None:
+        """An idle connection to reuse, if there is one (no wait)."""
+        return self._take_idle(key) if self._idle.get(key) else None
+
     async def acquire(self, key: OriginKey, timeout: float) -> Connection | None:
-        """An idle connection to reuse, or None: a slot is reserved, connect and call
-        `opened()` (or `unreserve()` if connecting fails). PoolTimeout after `timeout`."""
+        """After `take` found none: None once a slot is reserved (connect, then call
+        `opened()`, or `unreserve()` if connecting fails), or a connection another call
+        gave back while this one waited. PoolTimeout after `timeout`."""
         connection = self._take_idle(key)
         if connection is not None:
             return connection

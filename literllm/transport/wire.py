@@ -189,6 +189,8 @@ class Connection(asyncio.Protocol):
         self.key = key
         self.limits = limits or Limits(1 << 62, 1 << 62)
         self.transport: asyncio.Transport | None = None
+        self.fileno = -1
+        """The socket's descriptor, to poll while idle (-1: none)."""
         self.closed = False
         self.idle_since = 0.0
         """When the connection last went back to the pool (the pool's clock)."""
@@ -210,8 +212,9 @@ class Connection(asyncio.Protocol):
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._decode: BodyDecoder | None = None
         self._interim = False
+        self._http11 = False
         self._framing = _NONE
-        self._remaining = 0
+        self._remaining = self._length = 0
         self._tail = b""
         self._problem: ProtocolError | None = None
         self.waiter: asyncio.Future[None] | None = None
@@ -230,7 +233,8 @@ class Connection(asyncio.Protocol):
         self.buffered = self.total = 0
         self.complete = self.keep_alive = False
         self.error = self._problem = None
-        self._head = bytearray()
+        if self._head:
+            self._head = bytearray()
         self._raw_headers = []
         self._decode = None
         self._interim = False
@@ -256,6 +260,8 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        self.fileno = sock.fileno() if sock is not None else -1
 
     def data_received(self, data: bytes) -> None:
         if not self._active:
@@ -284,7 +290,7 @@ class Connection(asyncio.Protocol):
         if not self._active or self._phase == _DONE:
             return
         if self._phase == _BODY and self._framing == _UNTIL_CLOSE and exc is None:
-            self._finish()  # the body was delimited by the close
+            self._finish(parsed=False)  # the body was delimited by the close
         else:
             self._fail(exc or ConnectionResetError("the upstream closed the connection"))
 
@@ -331,25 +337,45 @@ class Connection(asyncio.Protocol):
                 raise ProtocolError(f"response with over {MAX_HEADERS} header lines")
             return b""
         end += 4
-        if buffer:
-            block, rest = bytes(buffer[:end]), bytes(buffer[end:])
-            self._head = bytearray()
-        else:
-            block, rest = data[:end], data[end:]
         if end > MAX_HEADER_BYTES:
             raise ProtocolError(f"response header block over {MAX_HEADER_BYTES} bytes")
-        if block.count(b"\n") > MAX_HEADERS + 1:
-            raise ProtocolError(f"response with over {MAX_HEADERS} header lines")
-        if not block.startswith(b"HTTP/"):
+        if buffer:
+            data = bytes(buffer)
+            self._head = bytearray()
+        if not data.startswith(b"HTTP/"):
             raise ProtocolError("the response does not start with a status line")
-        if b"\n " in block or b"\n\t" in block:
-            block = self._unfold(block)
-        self._parser = httptools.HttpResponseParser(self)
+        if data.count(b"\n", 0, end) > MAX_HEADERS + 1:
+            raise ProtocolError(f"response with over {MAX_HEADERS} header lines")
+        self._http11 = data.startswith(b"HTTP/1.1 ")
+        parser = self._parser
+        if parser is None:
+            parser = self._parser = httptools.HttpResponseParser(self)
         self._phase = _BODY
-        self._parser.feed_data(block)
+        folded = data.find(b"\n ", 0, end) >= 0 or data.find(b"\n\t", 0, end) >= 0
+        if not (folded or self._head_request) and data[8] == 32 and data[9] != 49:
+            # the common case, one final answer (not 1xx): the parser reads all in one call
+            parser.feed_data(data)
+            self._after_one_feed(data, len(data) - end)
+            return b""
+        parser.feed_data(self._unfold(data[:end]) if folded else data[:end])
         if self._phase == _BODY and self._framing == _NONE:
-            self._finish()  # e.g. HEAD: any Content-Length describes a body never sent
-        return rest
+            self._finish(parsed=False)  # e.g. HEAD: any Content-Length describes no body
+        return data[end:]
+
+    def _after_one_feed(self, data: bytes, body_bytes: int) -> None:
+        """The header block and `body_bytes` more were fed: anything past the end of the
+        answer (llhttp skips empty lines there) makes the connection unusable."""
+        framing = self._framing
+        if self._phase == _DONE:
+            if framing == _CHUNKED:
+                if len(data) - len(data.rstrip(b"\r\n")) != 4:
+                    self._refuse()
+            elif body_bytes > (self._length if framing == _LENGTH else 0):
+                self._refuse()
+        elif framing == _LENGTH:
+            self._remaining = self._length - body_bytes
+        elif framing == _CHUNKED:
+            self._tail = data[-8:]
 
     def _unfold(self, block: bytes) -> bytes:
         """obs-fold (RFC 9112 section 5.2): a line folded onto the next becomes one line,
@@ -386,14 +412,12 @@ class Connection(asyncio.Protocol):
 
     # -- httptools callbacks ------------------------------------------------------------
 
-    def on_message_begin(self) -> None:
-        if self._phase == _DONE:
-            raise ProtocolError("bytes after a complete response")
-
     def on_header(self, name: bytes, value: bytes) -> None:
         self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
+        if self._phase == _DONE:
+            raise ProtocolError("a second response after a complete one")
         assert self._parser is not None
         status = self._parser.get_status_code()
         if status < 200:
@@ -439,14 +463,20 @@ class Connection(asyncio.Protocol):
             return _CHUNKED
         length = headers.get("content-length")
         if length is not None:
-            self._remaining = int(length)  # llhttp has checked the digits and duplicates
-            return _LENGTH if self._remaining else _NONE
+            self._length = self._remaining = int(length)  # llhttp checked the digits
+            return _LENGTH if self._length else _NONE
         return _UNTIL_CLOSE
 
     def on_body(self, body: bytes) -> None:
         decode = self._decode
         if decode is None:
-            self._take(body)
+            if self.streaming:
+                self._take(body)
+                return
+            self.body.append(body)
+            self.total += len(body)
+            if self.total > self.limits.max_body:
+                self._too_large()
             return
         decode.feed(body)
         self._inflate(decode)
@@ -475,21 +505,26 @@ class Connection(asyncio.Protocol):
             return
         self.total += len(data)
         if self.total > self.limits.max_body:
-            self._problem = ResponseTooLarge(
-                f"response body over {self.limits.max_body} bytes (after decompression)"
-            )
-            raise self._problem
+            self._too_large()
+
+    def _too_large(self) -> None:
+        self._problem = ResponseTooLarge(
+            f"response body over {self.limits.max_body} bytes (after decompression)"
+        )
+        raise self._problem
 
     def on_message_complete(self) -> None:
         if self._interim:
             self._interim = False
             self._phase = _HEAD  # the final answer's header block follows
             return
-        self._finish()
+        self._finish(parsed=True)
 
     # -- ending the answer --------------------------------------------------------------
 
-    def _finish(self) -> None:
+    def _finish(self, *, parsed: bool) -> None:
+        """The answer is whole. `parsed`: llhttp saw its end too, so the parser is
+        ready for the next answer on this connection (else a new one is made)."""
         if self._phase == _DONE:
             return
         self._phase = _DONE
@@ -500,9 +535,11 @@ class Connection(asyncio.Protocol):
         self.keep_alive = (
             parser is not None
             and self._framing != _UNTIL_CLOSE
+            and self._http11
             and parser.should_keep_alive()
-            and parser.get_http_version() == "1.1"
         )
+        if not parsed:
+            self._parser = None
         self._wake_waiter()
         self._wake_reader()
 
@@ -514,6 +551,7 @@ class Connection(asyncio.Protocol):
     # -- waking the waiting task ------------------------------------------------------
 
     def _fail(self, exc: BaseException) -> None:
+        self._parser = None
         if self.error is None:
             self.error = exc
         self._active = False
