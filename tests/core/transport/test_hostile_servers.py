@@ -888,3 +888,18 @@ async def test_redirects_are_returned_not_followed(
     response = await transport.send(post(server.url("/x")), timeout=5)
     assert response.status == 307 and response.headers["location"] == target.url("/elsewhere")
     assert target.requests == [] and len(server.requests) == 1
+
+
+def test_every_test_the_package_docstring_names_exists() -> None:
+    import re
+
+    import literllm.transport
+
+    names = set(re.findall(r"\btest_\w+", literllm.transport.__doc__ or ""))
+    names -= {"test_hostile_servers", "test_framing_fuzz", "test_client", "test_tls_and_proxies"}
+    names -= {"test_url_paths"}
+    here = Path(__file__).parent
+    sources = "".join(path.read_text() for path in here.glob("test_*.py"))
+    sources += (here.parent / "providers" / "test_url_paths.py").read_text()
+    missing = sorted(name for name in names if f"def {name}(" not in sources)
+    assert len(names) > 25 and missing == []
