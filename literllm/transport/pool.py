@@ -12,7 +12,6 @@ that went silently dead) is not picked.
 from __future__ import annotations
 
 import asyncio
-import select
 from collections import deque
 from collections.abc import Callable
 
@@ -38,14 +37,13 @@ def _still_quiet(connection: Connection) -> bool:
     """An idle connection must have nothing to read: bytes or an end of file waiting in
     the kernel, not yet seen by the event loop (the server closed it, or sent something
     unasked), make it unusable. One poll of the socket, no wait."""
-    fileno = connection.fileno
-    if fileno < 0:
+    poller = connection.poller
+    if poller is None:
         return True  # no socket to ask (a connection driven without one)
     try:
-        readable, _, _ = select.select([fileno], [], [], 0)
+        return not poller.poll(0)
     except (OSError, ValueError):
         return False
-    return not readable
 
 
 class Pool:

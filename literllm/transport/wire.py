@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import select
 import zlib
 from collections.abc import Mapping, MutableSet
 from urllib.parse import quote, urlsplit
@@ -189,8 +190,8 @@ class Connection(asyncio.Protocol):
         self.key = key
         self.limits = limits or Limits(1 << 62, 1 << 62)
         self.transport: asyncio.Transport | None = None
-        self.fileno = -1
-        """The socket's descriptor, to poll while idle (-1: none)."""
+        self.poller: select.poll | None = None
+        """Polls the socket while the connection is idle (None: no socket)."""
         self.closed = False
         self.idle_since = 0.0
         """When the connection last went back to the pool (the pool's clock)."""
@@ -261,7 +262,9 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         sock = transport.get_extra_info("socket")
-        self.fileno = sock.fileno() if sock is not None else -1
+        if sock is not None:
+            self.poller = select.poll()
+            self.poller.register(sock.fileno(), select.POLLIN)
 
     def data_received(self, data: bytes) -> None:
         if not self._active:
@@ -290,7 +293,7 @@ class Connection(asyncio.Protocol):
         if not self._active or self._phase == _DONE:
             return
         if self._phase == _BODY and self._framing == _UNTIL_CLOSE and exc is None:
-            self._finish(parsed=False)  # the body was delimited by the close
+            self._finish(False)  # the body was delimited by the close
         else:
             self._fail(exc or ConnectionResetError("the upstream closed the connection"))
 
@@ -342,24 +345,25 @@ class Connection(asyncio.Protocol):
         if buffer:
             data = bytes(buffer)
             self._head = bytearray()
-        if not data.startswith(b"HTTP/"):
+        line = data[:10]
+        self._http11 = http11 = line[:9] == b"HTTP/1.1 "
+        if not (http11 or line.startswith(b"HTTP/")):
             raise ProtocolError("the response does not start with a status line")
         if data.count(b"\n", 0, end) > MAX_HEADERS + 1:
             raise ProtocolError(f"response with over {MAX_HEADERS} header lines")
-        self._http11 = data.startswith(b"HTTP/1.1 ")
         parser = self._parser
         if parser is None:
             parser = self._parser = httptools.HttpResponseParser(self)
         self._phase = _BODY
         folded = data.find(b"\n ", 0, end) >= 0 or data.find(b"\n\t", 0, end) >= 0
-        if not (folded or self._head_request) and data[8] == 32 and data[9] != 49:
+        if http11 and line[9] != 49 and not (folded or self._head_request):
             # the common case, one final answer (not 1xx): the parser reads all in one call
             parser.feed_data(data)
             self._after_one_feed(data, len(data) - end)
             return b""
         parser.feed_data(self._unfold(data[:end]) if folded else data[:end])
         if self._phase == _BODY and self._framing == _NONE:
-            self._finish(parsed=False)  # e.g. HEAD: any Content-Length describes no body
+            self._finish(False)  # e.g. HEAD: any Content-Length describes no body
         return data[end:]
 
     def _after_one_feed(self, data: bytes, body_bytes: int) -> None:
@@ -518,11 +522,11 @@ class Connection(asyncio.Protocol):
             self._interim = False
             self._phase = _HEAD  # the final answer's header block follows
             return
-        self._finish(parsed=True)
+        self._finish(True)
 
     # -- ending the answer --------------------------------------------------------------
 
-    def _finish(self, *, parsed: bool) -> None:
+    def _finish(self, parsed: bool) -> None:
         """The answer is whole. `parsed`: llhttp saw its end too, so the parser is
         ready for the next answer on this connection (else a new one is made)."""
         if self._phase == _DONE:
