@@ -109,7 +109,14 @@ class PatternGuardrail(Hook):
                 continue
             index = choice.get("index", 0)
             delta = choice.get("delta")
-            text = delta.get("content") if isinstance(delta, dict) else None
+            legacy = delta is None and "text" in choice  # a text_completion chunk
+            if legacy:
+                ctx.state[(self, "legacy")] = True
+            text = (
+                choice.get("text")
+                if legacy
+                else (delta.get("content") if isinstance(delta, dict) else None)
+            )
             buffer = buffers.get(index)
             if buffer is None:
                 buffer = buffers[index] = TextLookahead(self.find, self.settings.stream_lookahead)
@@ -128,9 +135,11 @@ class PatternGuardrail(Hook):
                 released = buffer.push(text) if isinstance(text, str) and text else ""
                 if finished:
                     released += buffer.flush()
-            if isinstance(delta, dict) and ("content" in delta or released):
+            if legacy:
+                choice["text"] = released
+            elif isinstance(delta, dict) and ("content" in delta or released):
                 delta["content"] = released
-            if released or finished or _has_more_than_content(choice):
+            if released or finished or (not legacy and _has_more_than_content(choice)):
                 keep = True
         if keep or chunk.get("usage"):
             return [chunk]
@@ -141,7 +150,11 @@ class PatternGuardrail(Hook):
         out = []
         for index, buffer in buffers.items():
             text = buffer.flush() if not self._block else buffer.pending
-            if text:
+            if text and ctx.state.get((self, "legacy")):
+                out.append(
+                    {"object": "text_completion", "choices": [{"index": index, "text": text}]}
+                )
+            elif text:
                 out.append(
                     {
                         "object": "chat.completion.chunk",

@@ -236,3 +236,28 @@ async def test_messages_stream_passes_unchanged_with_a_warning(
     assert b"hello" in events and b"message_stop" in events
     assert "[EMAIL]" in str(upstream.bodies()[0]["messages"])  # the prompt is still redacted
     assert any("do not run on anthropic streams" in r.getMessage() for r in caplog.records)
+
+
+async def test_text_completions_are_redacted_json_and_streamed() -> None:
+    # The openai deployment gets completions as chat; the client sees text completions.
+    upstream = FakeUpstream()
+    upstream.script(
+        Reply(json=answer(f"mail {EMAIL}")),
+        StreamReply(
+            [chunk(piece) for piece in split(f"mail {EMAIL} ok", 4)] + [chunk(None, "stop")]
+        ),
+    )
+    async with proxy(PATTERNS, upstream) as p:
+        result = await p.completions({"model": "gpt", "prompt": f"I am {EMAIL}"}, api_key=MASTER)
+        assert isinstance(result, Response)
+        assert result.json()["choices"][0]["text"] == "mail [EMAIL]"
+        stream = await p.completions(
+            {"model": "gpt", "prompt": "?", "stream": True}, api_key=MASTER
+        )
+        assert not isinstance(stream, Response)
+        async with stream:
+            chunks = [c async for c in stream.json_chunks()]
+    assert upstream.bodies()[0]["messages"][0]["content"] == "I am [EMAIL]"
+    assert chunks[0]["object"] == "text_completion"
+    streamed = "".join(c["choices"][0]["text"] for c in chunks if c.get("choices"))
+    assert streamed == "mail [EMAIL] ok"
