@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 
 from .admin import AdminAPI
-from .auth import Authenticator
+from .auth import Authenticator, Caller
 from .batches import BatchesAPI, BatchRunner
 from .batches.book import BatchBook
 from .batches.lines import InputLine
@@ -44,7 +44,7 @@ from .exchange import Exchange
 from .files_api import FilesAPI
 from .governance import Governor
 from .governance.ratelimit import estimate_prompt_tokens
-from .hooks import build_hooks
+from .hooks import RequestContext, build_hooks
 from .multipart import Form
 from .observability.redact import config_secrets
 from .observability.telemetry import Telemetry
@@ -135,7 +135,11 @@ class Proxy:
         )
         router.on_cooldown = lambda d: metrics.cooldown(d.name, d.label)
         self._hooks = build_hooks(
-            config, hooks, clock=clock, estimate_tokens=estimate_prompt_tokens
+            config,
+            hooks,
+            clock=clock,
+            estimate_tokens=estimate_prompt_tokens,
+            moderate=self._moderate,
         )
         self._services = services = Services(
             config=config,
@@ -308,6 +312,17 @@ class Proxy:
         found.update(d.target.api_key or "" for d in self._router.deployments())
         found.discard("")
         return sorted(found)
+
+    async def _moderate(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        """The moderation guardrail's check: `/v1/moderations` as the request's caller."""
+        caller = ctx._caller
+        assert isinstance(caller, Caller)
+        operation = self._operations.moderations
+        exchange = Exchange(
+            self._services, caller, body, operation.name, None, None, operation=operation
+        )
+        answer = (await exchange.complete()).json()
+        return answer if isinstance(answer, dict) else {}
 
     async def drain_hooks(self) -> None:
         """Wait until every `on_complete` / `on_error` hook call so far has run."""

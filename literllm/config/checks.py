@@ -12,7 +12,7 @@ from fnmatch import fnmatchcase
 import msgspec
 
 from .backends import OPENDAL_SCHEMES, UNAVAILABLE_OPENDAL_SCHEMES, canonical_scheme
-from .guardrails import guardrail_settings
+from .guardrails import ModerationSettings, guardrail_settings
 from .hookpath import check_factory, resolve_factory
 from .locate import Path, table_name
 from .problem import ConfigProblem
@@ -300,12 +300,21 @@ def _guardrails(config: Config) -> Iterator[ConfigProblem]:
     for index, guardrail in enumerate(config.guardrails):
         where = f"[[guardrails]] #{index + 1}"
         try:
-            guardrail_settings(guardrail.type, guardrail.settings)
+            settings = guardrail_settings(guardrail.type, guardrail.settings)
         except ValueError as error:
             yield ConfigProblem(
                 ("guardrails", index, "settings"),
                 f'bad settings for type "{guardrail.type}" in {where}: {error}; '
                 "expected the settings docs/hooks.md lists for this type",
+            )
+            continue
+        names = _model_names(config)
+        if isinstance(settings, ModerationSettings) and settings.model not in names:
+            yield ConfigProblem(
+                ("guardrails", index, "settings", "model"),
+                f'moderation model "{settings.model}" is not a [[models]] name in {where}; '
+                "expected a model that serves /v1/moderations, e.g. "
+                'name = "omni-moderation-latest", provider_model = "openai/omni-moderation-latest"',
             )
         yield from _scope(config, "guardrails", index, guardrail.models, where)
 

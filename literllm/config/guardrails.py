@@ -12,7 +12,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct, field
 
-__all__ = ["ENTITIES", "PatternSettings", "TokenLimitSettings", "guardrail_settings"]
+__all__ = [
+    "ENTITIES",
+    "ModerationSettings",
+    "PatternSettings",
+    "TokenLimitSettings",
+    "guardrail_settings",
+]
 
 Entity = Literal["email", "phone", "card", "iban", "api_key"]
 ENTITIES: tuple[str, ...] = ("email", "phone", "card", "iban", "api_key")
@@ -36,9 +42,20 @@ class TokenLimitSettings(Struct, forbid_unknown_fields=True, kw_only=True, froze
     status: Annotated[int, Meta(ge=400, le=599)] = 400
 
 
+class ModerationSettings(Struct, forbid_unknown_fields=True, kw_only=True, frozen=True):
+    """`type = "moderation"`: ask a moderation model (through the gateway's own
+    `/v1/moderations` path) and refuse what it flags."""
+
+    model: str
+    check_output: bool = False
+    categories: list[str] = field(default_factory=list)
+    status: Annotated[int, Meta(ge=400, le=599)] = 400
+
+
 _TYPES: dict[str, type[Struct]] = {
     "patterns": PatternSettings,
     "max_input_tokens": TokenLimitSettings,
+    "moderation": ModerationSettings,
 }
 
 

@@ -182,7 +182,7 @@ class HookConfig(_Table, frozen=True):
 class GuardrailConfig(_Table, frozen=True):
     """Extension: a built-in guardrail; `settings` is typed per `type` (see `guardrails`)."""
 
-    type: Literal["patterns", "max_input_tokens"]
+    type: Literal["patterns", "max_input_tokens", "moderation"]
     settings: dict[str, Any] = field(default_factory=dict)
     keys: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)

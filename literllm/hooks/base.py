@@ -74,7 +74,18 @@ class RequestContext:
     never the secret. `state` is free for hooks, per request.
     """
 
-    __slots__ = ("body", "headers", "key", "key_id", "kind", "model", "protocol", "state", "stream")
+    __slots__ = (
+        "_caller",
+        "body",
+        "headers",
+        "key",
+        "key_id",
+        "kind",
+        "model",
+        "protocol",
+        "state",
+        "stream",
+    )
 
     def __init__(
         self,
@@ -96,6 +107,7 @@ class RequestContext:
         self.protocol = protocol
         self.stream = stream
         self.state: dict[Any, Any] = {}
+        self._caller: object = None  # the gateway's own calls on the caller's behalf
 
 
 class Completion:

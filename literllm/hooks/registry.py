@@ -12,10 +12,16 @@ from typing import Any
 
 from ..clock import Clock
 from ..config import Config
-from ..config.guardrails import PatternSettings, TokenLimitSettings, guardrail_settings
+from ..config.guardrails import (
+    ModerationSettings,
+    PatternSettings,
+    TokenLimitSettings,
+    guardrail_settings,
+)
 from ..config.hookpath import resolve_factory
 from ..errors import ConfigError
 from .base import Hook
+from .moderation import Moderate, ModerationGuardrail
 from .patterns import PatternGuardrail
 from .runner import HookSet, Registered
 from .tokens import InputTokenLimit
@@ -29,6 +35,7 @@ def build_hooks(
     *,
     clock: Clock,
     estimate_tokens: Callable[[dict[str, Any]], int],
+    moderate: Moderate | None = None,
 ) -> HookSet | None:
     """Every hook in order: guardrails, then `[[hooks]]`, then those given in code.
     None when there are none (the request path then skips hooks entirely)."""
@@ -38,6 +45,14 @@ def build_hooks(
         hook: Hook
         if isinstance(settings, PatternSettings):
             hook = PatternGuardrail(settings)
+        elif isinstance(settings, ModerationSettings):
+            if moderate is None:
+                raise ConfigError(
+                    f"[[guardrails]] #{index + 1}: a moderation guardrail needs the "
+                    "gateway's moderation path",
+                    path="[[guardrails]]",
+                )
+            hook = ModerationGuardrail(settings, moderate)
         else:
             assert isinstance(settings, TokenLimitSettings)
             hook = InputTokenLimit(settings, estimate_tokens)

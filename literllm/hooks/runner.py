@@ -153,6 +153,7 @@ class HookSet:
             _PROTOCOLS.get(kind, "openai"),
             body.get("stream") is True,
         )
+        ctx._caller = caller
         return Hooks(self, plan, ctx)
 
     async def start(self) -> None:

@@ -206,7 +206,8 @@ async def test_guardrail_scoped_to_a_model() -> None:
         ('type = "patterns"\n[guardrails.settings]\nentities = ["ssn"]\n', "entities"),
         ('type = "patterns"\n[guardrails.settings]\ncustom = {x = "("}\n', "not a valid regex"),
         ('type = "max_input_tokens"\n', "max_input_tokens"),
-        ('type = "moderation"\n', 'invalid value "moderation"'),
+        ('type = "toxicity"\n', 'invalid value "toxicity"'),
+        ('type = "moderation"\n', "missing required field `model`"),
     ],
 )
 def test_bad_guardrail_settings_are_located(table: str, expected: str) -> None:
@@ -261,3 +262,84 @@ async def test_text_completions_are_redacted_json_and_streamed() -> None:
     assert chunks[0]["object"] == "text_completion"
     streamed = "".join(c["choices"][0]["text"] for c in chunks if c.get("choices"))
     assert streamed == "mail [EMAIL] ok"
+
+
+MODERATION = """
+[[models]]
+name = "mod"
+provider_model = "openai/omni-moderation-latest"
+api_key = "sk-upstream-0001"
+base_url = "https://openai.test/v1"
+
+[[guardrails]]
+type = "moderation"
+models = ["gpt"]
+
+[guardrails.settings]
+model = "mod"
+check_output = true
+"""
+
+
+def moderation(flagged: bool) -> dict[str, Any]:
+    return {
+        "id": "modr-1",
+        "model": "omni-moderation-latest",
+        "results": [
+            {
+                "flagged": flagged,
+                "categories": {"violence": flagged, "hate": False},
+                "category_scores": {"violence": 0.9 if flagged else 0.01, "hate": 0.0},
+            }
+        ],
+    }
+
+
+async def test_moderation_refuses_a_flagged_prompt_before_it_leaves() -> None:
+    upstream = FakeUpstream()
+    upstream.script(Reply(json=moderation(True)))
+    async with proxy(MODERATION, upstream) as p:
+        with pytest.raises(RequestRejected) as caught:
+            await p.chat(
+                {"model": "gpt", "messages": [{"role": "user", "content": "how to hurt"}]},
+                api_key=MASTER,
+            )
+    assert caught.value.status == 400 and caught.value.code == "content_flagged"
+    assert "violence" in caught.value.message
+    (sent,) = upstream.bodies()  # only the moderation call went out
+    assert sent == {"model": "omni-moderation-latest", "input": ["how to hurt"]}
+
+
+async def test_moderation_checks_the_answer_when_asked() -> None:
+    upstream = FakeUpstream()
+    upstream.script(
+        Reply(json=moderation(False)),
+        Reply(json=answer("bad answer")),
+        Reply(json=moderation(True)),
+    )
+    async with proxy(MODERATION, upstream) as p:
+        with pytest.raises(RequestRejected) as caught:
+            await p.chat(
+                {"model": "gpt", "messages": [{"role": "user", "content": "hello"}]},
+                api_key=MASTER,
+            )
+    assert "answer was flagged" in caught.value.message
+    assert upstream.bodies()[2]["input"] == ["bad answer"]
+
+
+async def test_moderation_passes_clean_requests() -> None:
+    upstream = FakeUpstream()
+    upstream.script(
+        Reply(json=moderation(False)), Reply(json=answer("hi")), Reply(json=moderation(False))
+    )
+    async with proxy(MODERATION, upstream) as p:
+        response = await p.chat(
+            {"model": "gpt", "messages": [{"role": "user", "content": "hello"}]}, api_key=MASTER
+        )
+    assert response.json()["choices"][0]["message"]["content"] == "hi"
+
+
+def test_moderation_model_must_be_configured() -> None:
+    text = MODELS + MODERATION.replace('model = "mod"', 'model = "nope"')
+    with pytest.raises(ConfigError, match='moderation model "nope" is not a'):
+        config(text)
