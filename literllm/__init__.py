@@ -1,8 +1,8 @@
 """liter-llm: an OpenAI-compatible LLM gateway configured by one TOML file.
 
 The public API is what `__all__` lists here, plus `literllm.config` (the typed tables
-and the loader) and `literllm.testing` (the fake upstream and clock); every other
-module is internal and may change.
+and the loader), `literllm.hooks` (hooks, guardrails, sinks) and `literllm.testing`
+(the fake upstream and clock); every other module is internal and may change.
 """
 
 from ._version import __version__

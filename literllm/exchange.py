@@ -32,6 +32,7 @@ from .types import Usage
 
 if TYPE_CHECKING:
     from .governance.governor import Admission
+    from .hooks import Hooks
     from .observability.telemetry import RequestSpan
     from .operations import Operation
     from .services import Services
@@ -55,6 +56,7 @@ class Exchange:
         "caller",
         "deadline",
         "headers",
+        "hooks",
         "inbound",
         "kind",
         "log",
@@ -108,6 +110,12 @@ class Exchange:
             tracestate=headers.get("tracestate") if headers else None,
         )
         services.metrics.request_started(self.model)
+        # hooks: which apply to this request (None when none do)
+        self.hooks: Hooks | None = (
+            services.hooks.select(caller, request, kind, headers)
+            if services.hooks is not None
+            else None
+        )
 
     # -- shared steps -------------------------------------------------------------------
 
@@ -155,7 +163,7 @@ class Exchange:
             headers["x-literllm-response-cost"] = f"{cost:.10f}".rstrip("0").rstrip(".") or "0"
         return headers
 
-    def _finish(self, error: BaseException | None) -> None:
+    def _finish(self, error: BaseException | None, body: bytes | None = None) -> None:
         """Close the books on this request: span, metrics, outcome."""
         outcome = self.outcome
         metrics = self.services.metrics
@@ -181,6 +189,8 @@ class Exchange:
             metrics.fallback(self.model, outcome.route)
         metrics.request_finished(self.model)
         metrics.operation_finished(self.kind, outcome.status)
+        if self.hooks is not None:  # hooks: on_complete, on_error
+            self.hooks.finish(outcome, error, body)
         metrics.observe_request(
             model=self.model,
             deployment=outcome.deployment or "-",
@@ -222,15 +232,26 @@ class Exchange:
 
     async def complete(self) -> Response:
         error: BaseException | None = None
+        response: Response | None = None
         try:
-            return await self._complete()
+            if self.hooks is not None:  # hooks: before_request
+                self._hooked(await self.hooks.before_request(self.request))
+            response = await self._complete()
+            if self.hooks is not None:  # hooks: after_response
+                response = await self.hooks.after_response(response)
+            return response
         except BaseException as exc:
             error = exc
             raise
         finally:
             if self.admission is not None:
                 await self.admission.release()
-            self._finish(error)
+            self._finish(error, response.body if response is not None and error is None else None)
+
+    def _hooked(self, request: dict[str, Any]) -> None:
+        """The request as `before_request` hooks left it (limits keep the estimate of
+        what the client sent; settlement counts what the provider reports)."""
+        self.request = request
 
     async def _complete(self) -> Response:
         services = self.services
@@ -351,7 +372,12 @@ class Exchange:
 
     async def stream(self) -> ChatStream:
         try:
-            return await self._stream()
+            if self.hooks is not None:  # hooks: before_request
+                self._hooked(await self.hooks.before_request(self.request))
+            stream = await self._stream()
+            if self.hooks is not None:  # hooks: on_stream_chunk
+                stream = self.hooks.wrap_stream(stream)
+            return stream
         except BaseException as error:
             if self.admission is not None:
                 await self.admission.release()

@@ -13,13 +13,13 @@ import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from .admin import AdminAPI
-from .auth import Authenticator
+from .auth import Authenticator, Caller
 from .batches import BatchesAPI, BatchRunner
 from .batches.book import BatchBook
 from .batches.lines import InputLine
@@ -44,6 +44,8 @@ from .errors import (
 from .exchange import Exchange
 from .files_api import FilesAPI
 from .governance import Governor
+from .governance.ratelimit import estimate_prompt_tokens
+from .hooks import RequestContext, build_hooks
 from .multipart import Form
 from .observability.redact import config_secrets
 from .observability.telemetry import Telemetry
@@ -102,6 +104,7 @@ class Proxy:
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         config_name: str = CONFIG_FILENAME,
+        hooks: Sequence[object] = (),
     ) -> None:
         from .observability.metrics import Metrics
         from .storage.cache import ResponseCache
@@ -132,6 +135,13 @@ class Proxy:
             known_keys=["master", *auth.labels()],
         )
         router.on_cooldown = lambda d: metrics.cooldown(d.name, d.label)
+        self._hooks = build_hooks(
+            config,
+            hooks,
+            clock=clock,
+            estimate_tokens=estimate_prompt_tokens,
+            moderate=self._moderate,
+        )
         self._services = services = Services(
             config=config,
             clock=clock,
@@ -149,6 +159,7 @@ class Proxy:
                 config.general.enable_tracing,
                 record_content=self._environ.get(_TRACE_CONTENT_ENV, "") in ("1", "true", "yes"),
             ),
+            hooks=self._hooks,
         )
         # /v1/files works without a [files] table, on the documented default (memory).
         self._file_store = FileStore.from_config(config.files or FilesConfig(), clock=clock)
@@ -209,6 +220,7 @@ class Proxy:
         transport: Transport | None = None,
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
+        hooks: Sequence[object] = (),
     ) -> Proxy:
         """Load `liter-llm-proxy.toml` (discovered from the working directory when `path`
         is None) and build a proxy for it. The master key falls back to
@@ -216,7 +228,14 @@ class Proxy:
         found = find_config(path)
         config = apply_overrides(load_config(found, environ), environ=environ)
         name = found.name if found is not None else CONFIG_FILENAME
-        return cls(config, transport=transport, clock=clock, environ=environ, config_name=name)
+        return cls(
+            config,
+            transport=transport,
+            clock=clock,
+            environ=environ,
+            config_name=name,
+            hooks=hooks,
+        )
 
     @classmethod
     def from_config(
@@ -227,10 +246,16 @@ class Proxy:
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         config_name: str = CONFIG_FILENAME,
+        hooks: Sequence[object] = (),
     ) -> Proxy:
         """`config_name` is how messages to clients name the config file (its base name)."""
         return cls(
-            config, transport=transport, clock=clock, environ=environ, config_name=config_name
+            config,
+            transport=transport,
+            clock=clock,
+            environ=environ,
+            config_name=config_name,
+            hooks=hooks,
         )
 
     async def start(self) -> None:
@@ -239,6 +264,8 @@ class Proxy:
             return
         self._started = True
         await self._services.governor.start()
+        if self._hooks is not None:
+            await self._hooks.start()
         warning = self._file_store.startup_warning
         if warning:
             if self._config.files is not None:
@@ -265,6 +292,8 @@ class Proxy:
         self._background.clear()
         self._started = False
         services = self._services
+        if self._hooks is not None:
+            await self._hooks.aclose()
         if services.cache is not None:
             await services.cache.aclose()
         await services.governor.aclose()
@@ -284,6 +313,22 @@ class Proxy:
         found.update(d.target.api_key or "" for d in self._router.deployments())
         found.discard("")
         return sorted(found)
+
+    async def _moderate(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        """The moderation guardrail's check: `/v1/moderations` as the request's caller."""
+        caller = ctx._caller
+        assert isinstance(caller, Caller)
+        operation = self._operations.moderations
+        exchange = Exchange(
+            self._services, caller, body, operation.name, None, None, operation=operation
+        )
+        answer = (await exchange.complete()).json()
+        return answer if isinstance(answer, dict) else {}
+
+    async def drain_hooks(self) -> None:
+        """Wait until every `on_complete` / `on_error` hook call so far has run."""
+        if self._hooks is not None:
+            await self._hooks.drain()
 
     # -- readiness and health ----------------------------------------------------
 

@@ -13,6 +13,7 @@ from .routing import Dispatcher, Resolver
 from .transport import Transport
 
 if TYPE_CHECKING:  # built when a Proxy is: OpenDAL and prometheus_client are slow to import
+    from .hooks import HookSet
     from .observability.metrics import Metrics
     from .storage.cache import ResponseCache
 
@@ -32,3 +33,4 @@ class Services:
     transport: Transport
     metrics: Metrics
     telemetry: Telemetry
+    hooks: HookSet | None = None

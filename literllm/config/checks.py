@@ -12,6 +12,8 @@ from fnmatch import fnmatchcase
 import msgspec
 
 from .backends import OPENDAL_SCHEMES, UNAVAILABLE_OPENDAL_SCHEMES, canonical_scheme
+from .guardrails import ModerationSettings, guardrail_settings
+from .hookpath import check_factory, resolve_factory
 from .locate import Path, table_name
 from .problem import ConfigProblem
 from .schema import Config
@@ -40,6 +42,8 @@ def find_problems(config: Config) -> list[ConfigProblem]:
         _health,
         _routing,
         _state,
+        _hooks,
+        _guardrails,
     )
     return [problem for check in checks for problem in check(config)]
 
@@ -267,3 +271,63 @@ def _state(config: Config) -> Iterator[ConfigProblem]:
 def _did_you_mean(name: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
     return f' (did you mean "{close[0]}"?)' if close else ""
+
+
+def _hooks(config: Config) -> Iterator[ConfigProblem]:
+    for index, hook in enumerate(config.hooks):
+        where = f"[[hooks]] #{index + 1}"
+        try:
+            factory = resolve_factory(hook.path)
+        except ValueError as error:
+            yield ConfigProblem(
+                ("hooks", index, "path"),
+                f'invalid path in {where}: {error}; expected "package.module:factory" '
+                "naming an importable class or function",
+            )
+            continue
+        try:
+            check_factory(factory, hook.settings)
+        except ValueError as error:
+            yield ConfigProblem(
+                ("hooks", index, "settings" if hook.settings else "path"),
+                f"bad settings for {hook.path} in {where}: {error}; expected the keyword "
+                "arguments its factory accepts",
+            )
+        yield from _scope(config, "hooks", index, hook.models, where)
+
+
+def _guardrails(config: Config) -> Iterator[ConfigProblem]:
+    for index, guardrail in enumerate(config.guardrails):
+        where = f"[[guardrails]] #{index + 1}"
+        try:
+            settings = guardrail_settings(guardrail.type, guardrail.settings)
+        except ValueError as error:
+            yield ConfigProblem(
+                ("guardrails", index, "settings"),
+                f'bad settings for type "{guardrail.type}" in {where}: {error}; '
+                "expected the settings docs/hooks.md lists for this type",
+            )
+            continue
+        names = _model_names(config)
+        if isinstance(settings, ModerationSettings) and settings.model not in names:
+            yield ConfigProblem(
+                ("guardrails", index, "settings", "model"),
+                f'moderation model "{settings.model}" is not a [[models]] name in {where}; '
+                "expected a model that serves /v1/moderations, e.g. "
+                'name = "omni-moderation-latest", provider_model = "openai/omni-moderation-latest"',
+            )
+        yield from _scope(config, "guardrails", index, guardrail.models, where)
+
+
+def _scope(
+    config: Config, table: str, index: int, models: list[str], where: str
+) -> Iterator[ConfigProblem]:
+    names = _model_names(config)
+    for model in models:
+        if names and model not in names and "/" not in model:
+            yield ConfigProblem(
+                (table, index, "models"),
+                f'unknown model "{model}" in {where}; expected one of the [[models]] names: '
+                + ", ".join(names)
+                + _did_you_mean(model, names),
+            )

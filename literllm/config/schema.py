@@ -6,7 +6,7 @@ reference's; docs/configuration.md describes them.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct, field
@@ -26,7 +26,10 @@ __all__ = [
     "CooldownConfig",
     "FilesConfig",
     "GeneralConfig",
+    "GuardrailConfig",
     "HealthConfig",
+    "HookConfig",
+    "HookPoint",
     "KeyConfig",
     "ModelConfig",
     "RateLimitConfig",
@@ -175,6 +178,33 @@ class UpstreamConfig(_Table, frozen=True):
     idle_timeout_secs: NonNegativeFloat = 15.0
 
 
+HookPoint = Literal[
+    "before_request", "after_response", "on_stream_chunk", "on_complete", "on_error"
+]
+"""The points of a request a hook can run at."""
+
+
+class HookConfig(_Table, frozen=True):
+    """Extension: a user-written hook, `factory(**settings)` from `package.module:factory`."""
+
+    path: str
+    on: list[HookPoint] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    on_failure: Literal["fail", "skip"] = "fail"
+
+
+class GuardrailConfig(_Table, frozen=True):
+    """Extension: a built-in guardrail; `settings` is typed per `type` (see `guardrails`)."""
+
+    type: Literal["patterns", "max_input_tokens", "moderation"]
+    settings: dict[str, Any] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    on_failure: Literal["fail", "skip"] = "fail"
+
+
 class Config(_Table, frozen=True):
     server: ServerConfig = field(default_factory=ServerConfig)
     general: GeneralConfig = field(default_factory=GeneralConfig)
@@ -191,6 +221,8 @@ class Config(_Table, frozen=True):
     state: StateConfig = field(default_factory=StateConfig)
     batches: BatchesConfig = field(default_factory=BatchesConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
+    hooks: list[HookConfig] = field(default_factory=list)
+    guardrails: list[GuardrailConfig] = field(default_factory=list)
 
 
 def replace(config: Config, **changes: object) -> Config:

@@ -39,6 +39,8 @@ _REQUIRED_HINTS = {
     "pattern": 'a glob such as pattern = "anthropic/*"',
     "key": 'the bearer token clients present, e.g. key = "vk-team-a"',
     "duration_secs": "duration_secs = <seconds>",
+    "path": 'an import path such as path = "mypackage.hooks:make_hook"',
+    "type": 'a guardrail type, e.g. type = "patterns"',
 }
 
 

@@ -45,6 +45,10 @@ MIN_SECRET_LENGTH: Final = 4
 """Shorter strings are not scrubbed: they would mangle ordinary text."""
 
 _SECRET_NAME = re.compile(r"secret|password|passwd|token|key|credential", re.IGNORECASE)
+# Hook settings are free-form: these names hold secrets too (webhook headers).
+_SECRET_SETTING = re.compile(
+    r"secret|password|passwd|token|key|credential|authorization|cookie", re.IGNORECASE
+)
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/@:\s]*:)(?P<pw>[^/@\s]+)@")
 _SECRET_QUERY = re.compile(
     r"(?P<head>[?&][^=&#\s]*(?:secret|password|passwd|token|key|credential|signature)"
@@ -99,8 +103,41 @@ def effective_config(config: Config) -> dict[str, Any]:
         section = data.get(table)
         if section and section.get("backend_config"):
             section["backend_config"] = _redact_backend_config(section["backend_config"])
+    keys = {key.key for key in config.keys}
+    for entry in (*data.get("hooks", ()), *data.get("guardrails", ())):
+        entry["settings"] = _redact_settings(entry["settings"])
+        entry["keys"] = [redact_token(k) if k in keys else k for k in entry["keys"]]
     redacted: dict[str, Any] = _redact_strings(data)
     return redacted
+
+
+def _redact_settings(value: Any) -> Any:
+    """A hook's settings with every secret-named value masked, at any depth."""
+    if isinstance(value, dict):
+        return {
+            name: MASK
+            if isinstance(item, str | int | float) and _SECRET_SETTING.search(str(name))
+            else _redact_settings(item)
+            for name, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redact_settings(item) for item in value]
+    return value
+
+
+def _setting_secrets(value: Any) -> Iterable[str]:
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if isinstance(item, str) and _SECRET_SETTING.search(str(name)):
+                yield item.removeprefix("Bearer ").removeprefix("Basic ")
+                yield item
+            else:
+                yield from _setting_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _setting_secrets(item)
+    elif isinstance(value, str):
+        yield from _url_secrets(value)
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
@@ -140,6 +177,8 @@ def config_secrets(config: Config) -> Iterable[str]:
                 yield value
             elif isinstance(value, str):
                 yield from _url_secrets(value)
+    for settings in (*(h.settings for h in config.hooks), *(g.settings for g in config.guardrails)):
+        yield from (secret for secret in _setting_secrets(settings) if secret)
     for url in (*(m.base_url for m in config.models), *(a.base_url for a in config.aliases)):
         if url:
             yield from _url_secrets(url)

@@ -1,0 +1,247 @@
+"""Hooks and guardrails over real HTTP: the openai SDK against the server on 127.0.0.1,
+and a user-written hook loaded from config by a real `liter-llm api` process."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from literllm import Proxy
+from literllm.hooks import Hook, RequestContext
+from literllm.testing import FakeUpstream, Reply, StreamReply
+from tests.core.hooks.sample_hooks import Tagger
+from tests.core.hooks.test_hooks_inprocess import MODELS, answer, chunk
+from tests.support.configs import MASTER, config
+from tests.support.process import Gateway, run_cli
+from tests.support.server import ServerThread
+
+EMAIL = "jane.doe@example.com"
+GUARDRAILS = """
+[[guardrails]]
+type = "patterns"
+models = ["gpt"]
+"""
+
+
+class Crash(Hook):
+    async def before_request(self, ctx: RequestContext) -> None:
+        if "crash" in str(ctx.body["messages"]):
+            raise RuntimeError("hook bug with a detail the client must not see")
+
+
+@pytest.fixture
+def upstream() -> FakeUpstream:
+    return FakeUpstream()
+
+
+@pytest.fixture
+def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
+    proxy = Proxy.from_config(
+        config(MODELS + GUARDRAILS),
+        transport=upstream,
+        environ={},
+        hooks=[Tagger(forbidden="weather", status=403), Crash()],
+    )
+    with ServerThread(proxy) as running:
+        yield running
+
+
+def client(server: ServerThread) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0, timeout=10)
+
+
+def post(server: ServerThread, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(
+        server.url + "/v1/chat/completions",
+        json=body,
+        headers={"authorization": f"Bearer {MASTER}"},
+        timeout=10,
+    )
+
+
+def test_json_chat_is_modified_both_ways(server: ServerThread, upstream: FakeUpstream) -> None:
+    upstream.script(Reply(json=answer(f"mail {EMAIL}")))
+    result = client(server).chat.completions.create(
+        model="gpt", messages=[{"role": "user", "content": f"I am {EMAIL}"}]
+    )
+    assert result.choices[0].message.content == "mail [EMAIL]"
+    sent = upstream.bodies()[0]["messages"]
+    assert sent[0] == {"role": "system", "content": "tagged"}
+    assert sent[1]["content"] == "I am [EMAIL]"
+
+
+def test_rejection_is_an_openai_error_with_the_chosen_status(server: ServerThread) -> None:
+    response = post(server, {"model": "chat", "messages": [{"role": "user", "content": "weather"}]})
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": {
+            "message": "this topic is not allowed here",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "content_blocked",
+        }
+    }
+    with pytest.raises(openai.PermissionDeniedError):
+        client(server).chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "weather"}]
+        )
+
+
+def test_failing_hook_is_a_500_without_its_reason(server: ServerThread) -> None:
+    response = post(server, {"model": "chat", "messages": [{"role": "user", "content": "crash"}]})
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "hook_failed" and error["type"] == "server_error"
+    assert "detail" not in error["message"]
+
+
+def test_stream_is_redacted_across_chunk_boundaries(
+    server: ServerThread, upstream: FakeUpstream
+) -> None:
+    text = f"write to {EMAIL} please"
+    events = [chunk("", role=True), *[chunk(text[i : i + 3]) for i in range(0, len(text), 3)]]
+    upstream.script(StreamReply([*events, chunk(None, "stop")]))
+    chunks = list(
+        client(server).chat.completions.create(
+            model="gpt", stream=True, messages=[{"role": "user", "content": "?"}]
+        )
+    )
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == "write to [EMAIL] please"
+    assert chunks[-1].choices[0].finish_reason == "stop"
+
+
+def test_stream_rejected_before_it_opens(server: ServerThread) -> None:
+    body = {"model": "chat", "stream": True, "messages": [{"role": "user", "content": "weather"}]}
+    response = post(server, body)
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "content_blocked"
+
+
+# -- other inbound protocols ---------------------------------------------------------
+
+
+def test_messages_are_redacted_both_ways_and_rejected_anthropic_style(
+    server: ServerThread, upstream: FakeUpstream
+) -> None:
+    upstream.script(Reply(json=answer(f"mail {EMAIL}")))
+    claude = anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0)
+    message = claude.messages.create(
+        model="gpt", max_tokens=50, messages=[{"role": "user", "content": f"I am {EMAIL}"}]
+    )
+    assert message.content[0].text == "mail [EMAIL]"  # type: ignore[union-attr]
+    assert "[EMAIL]" in json.dumps(upstream.bodies()[0]["messages"])
+    assert EMAIL not in json.dumps(upstream.bodies()[0])
+    with pytest.raises(anthropic.PermissionDeniedError) as caught:
+        claude.messages.create(
+            model="gpt", max_tokens=50, messages=[{"role": "user", "content": "weather"}]
+        )
+    assert caught.value.status_code == 403
+    assert caught.value.body == {
+        "type": "error",
+        "error": {"type": "permission_error", "message": "this topic is not allowed here"},
+    }
+
+
+def test_responses_are_redacted_both_ways(server: ServerThread, upstream: FakeUpstream) -> None:
+    upstream.script(Reply(json=answer(f"mail {EMAIL}")))
+    result = client(server).responses.create(model="gpt", input=f"I am {EMAIL}", store=False)
+    assert result.output_text == "mail [EMAIL]"
+    assert EMAIL not in json.dumps(upstream.bodies()[0])
+
+
+# -- a real `liter-llm api` process ----------------------------------------------------
+
+USER_HOOK = """
+import json
+from literllm.hooks import Hook, RequestRejected
+
+
+class Audit(Hook):
+    def __init__(self, log_path, banned):
+        self.log_path = log_path
+        self.banned = banned
+
+    async def before_request(self, ctx):
+        if self.banned in json.dumps(ctx.body):
+            raise RequestRejected("banned word", status=451, code="banned")
+
+    async def after_response(self, ctx, body):
+        body["choices"][0]["message"]["content"] += " [audited]"
+
+    async def on_complete(self, ctx, completion):
+        with open(self.log_path, "a") as out:
+            out.write(json.dumps({"status": completion.status, "model": completion.model,
+                                  "key": completion.key}) + "\\n")
+
+
+def make(log_path, banned="forbidden"):
+    return Audit(log_path, banned)
+"""
+
+
+def gateway_config(tmp_path: Path, path: str) -> Path:
+    toml = tmp_path / "liter-llm-proxy.toml"
+    toml.write_text(
+        textwrap.dedent(f"""\
+        [general]
+        master_key = "{MASTER}"
+
+        [[models]]
+        name = "chat"
+        provider_model = "mock/echo"
+
+        [[hooks]]
+        path = "{path}"
+        on = ["before_request", "after_response", "on_complete"]
+
+        [hooks.settings]
+        log_path = "{tmp_path / "audit.jsonl"}"
+        """)
+    )
+    return toml
+
+
+def test_user_hook_from_config_in_a_real_process(tmp_path: Path) -> None:
+    (tmp_path / "myhooks.py").write_text(USER_HOOK)
+    toml = gateway_config(tmp_path, "myhooks:make")
+    gateway = Gateway(toml, [], workdir=tmp_path, env={"PYTHONPATH": str(tmp_path)}).start()
+    try:
+        sdk = openai.OpenAI(base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0, timeout=10)
+        result = sdk.chat.completions.create(
+            model="chat", messages=[{"role": "user", "content": "hello"}]
+        )
+        assert result.choices[0].message.content == "echo: hello [audited]"
+        with pytest.raises(openai.APIStatusError) as caught:
+            sdk.chat.completions.create(
+                model="chat", messages=[{"role": "user", "content": "forbidden"}]
+            )
+        assert caught.value.status_code == 451
+        assert caught.value.body == {
+            "message": "banned word",
+            "type": "invalid_request_error",
+            "param": None,
+            "code": "banned",
+        }
+    finally:
+        gateway.stop()
+    lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert {"status": 200, "model": "chat", "key": "master"} in lines
+    assert {"status": 451, "model": "chat", "key": "master"} in lines
+
+
+def test_bad_hook_path_stops_startup_with_file_and_line(tmp_path: Path) -> None:
+    toml = gateway_config(tmp_path, "myhooks:nothing_here")
+    (tmp_path / "myhooks.py").write_text(USER_HOOK)
+    result = run_cli("api", "--config", str(toml), env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode != 0
+    assert f"{toml}:9:1:" in result.stderr
+    assert 'has no attribute "nothing_here"' in result.stderr
