@@ -23,7 +23,7 @@ import msgspec
 
 from .errors import UpstreamError
 from .transport.base import UpstreamRequest, UpstreamResponse
-from .transport.dispatching import upstream_timeout
+from .transport.errors import upstream_timeout
 from .transport.mock import MockUpstream
 
 __all__ = ["Delay", "Fail", "FakeClock", "FakeUpstream", "Gate", "Reply", "StreamReply"]

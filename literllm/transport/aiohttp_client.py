@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Mapping
 import aiohttp
 
 from .base import StreamResponse, UpstreamRequest, UpstreamResponse
-from .dispatching import connection_error, upstream_timeout
+from .errors import transport_error
 
 __all__ = ["AiohttpTransport"]
 
@@ -76,10 +76,8 @@ class AiohttpTransport:
             ) as response:
                 body = await response.read()
                 return UpstreamResponse(response.status, response.headers, body)
-        except TimeoutError:
-            raise upstream_timeout(request, timeout) from None
-        except aiohttp.ClientError as exc:
-            raise connection_error(request, exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(request, exc, timeout) from None
 
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> StreamResponse:
         client_timeout = self._gap(timeout)
@@ -92,10 +90,8 @@ class AiohttpTransport:
                 data=request.body,
                 timeout=client_timeout,
             )
-        except TimeoutError:
-            raise upstream_timeout(request, timeout) from None
-        except aiohttp.ClientError as exc:
-            raise connection_error(request, exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(request, exc, timeout) from None
         return _AiohttpStream(response, request, timeout)
 
     async def aclose(self) -> None:
@@ -118,10 +114,8 @@ class _AiohttpStream:
         try:
             async for data in self._response.content.iter_any():
                 yield data
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise upstream_timeout(self._request, self._timeout) from None
-        except aiohttp.ClientError as exc:
-            raise connection_error(self._request, exc) from None
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            raise transport_error(self._request, exc, self._timeout) from None
 
     async def read(self) -> bytes:
         try:

@@ -4,7 +4,7 @@ The default implementation is `literllm.transport.client.HttpTransport`
 (`literllm.transport.aiohttp_client.AiohttpTransport` is the alternative); tests and users plug in
 `literllm.testing.FakeUpstream`. Transports raise `UpstreamError` for connection
 failures (status 502) and when `timeout` runs out (status 504, type `timeout`), both
-retryable (`literllm.transport.dispatching` builds them); HTTP error statuses are
+retryable (`literllm.transport.errors` maps every client's failures); HTTP error statuses are
 returned, not raised, so the provider adapter can map the body.
 """
 

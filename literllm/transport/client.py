@@ -33,9 +33,8 @@ import ssl
 from collections.abc import AsyncIterator, Mapping
 
 from ..clock import Clock
-from ..errors import UpstreamError
 from .base import UpstreamRequest, UpstreamResponse
-from .dispatching import connection_error, upstream_timeout
+from .errors import transport_error
 from .pool import Pool, PoolTimeout
 from .proxies import HttpProxy, Tunnel, proxies_from
 from .wire import Connection, Limits, ProtocolError, ResponseTooLarge, Target, encode_request
@@ -169,10 +168,8 @@ class HttpTransport:
     async def send(self, request: UpstreamRequest, *, timeout: float) -> UpstreamResponse:
         try:
             connection = await self._exchange(request, timeout, streaming=False)
-        except TimeoutError:
-            raise upstream_timeout(request, timeout) from None
-        except (OSError, ValueError, ProtocolError, PoolTimeout) as exc:
-            raise _failure(request, exc) from None
+        except (TimeoutError, OSError, ValueError, ProtocolError, PoolTimeout) as exc:
+            raise transport_error(request, exc, timeout) from None
         body = connection.body
         response = UpstreamResponse(
             connection.status,
@@ -185,10 +182,8 @@ class HttpTransport:
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> _Stream:
         try:
             connection = await self._exchange(request, timeout, streaming=True)
-        except TimeoutError:
-            raise upstream_timeout(request, timeout) from None
-        except (OSError, ValueError, ProtocolError, PoolTimeout) as exc:
-            raise _failure(request, exc) from None
+        except (TimeoutError, OSError, ValueError, ProtocolError, PoolTimeout) as exc:
+            raise transport_error(request, exc, timeout) from None
         return _Stream(self._pool, connection, request, timeout)
 
     async def aclose(self) -> None:
@@ -197,41 +192,6 @@ class HttpTransport:
 
 def _loop_time() -> float:
     return asyncio.get_running_loop().time()
-
-
-def _failure(request: UpstreamRequest, exc: BaseException) -> UpstreamError:
-    if isinstance(exc, ResponseTooLarge):
-        return UpstreamError(
-            f"upstream response refused: {exc}; raise [upstream] max_response_bytes or "
-            "max_event_bytes if such answers are expected",
-            status=502,
-            retryable=False,
-            code="upstream_response_too_large",
-        )
-    if isinstance(exc, PoolTimeout):
-        which = "max_connections_per_host" if exc.per_host else "max_connections"
-        return UpstreamError(
-            f"no connection to upstream {exc.host} became free within {exc.waited:g} s "
-            f"(all busy; [upstream] {which})",
-            status=503,
-            retryable=True,
-            code="upstream_pool_timeout",
-        )
-    if isinstance(exc, ProtocolError):
-        return UpstreamError(
-            f"upstream {_host(request)} broke HTTP/1.1: {exc}",
-            status=502,
-            retryable=True,
-            code="upstream_connection_error",
-        )
-    if isinstance(exc, ValueError) and not isinstance(exc, OSError | UnicodeError):
-        # our own request could not be written (a bad header): not worth a retry
-        return UpstreamError(f"cannot send to upstream: {exc}", status=502, retryable=False)
-    return connection_error(request, exc)
-
-
-def _host(request: UpstreamRequest) -> str:
-    return request.url.split("://", 1)[-1].split("/", 1)[0].rsplit("@", 1)[-1]
 
 
 class _Stream:
@@ -282,9 +242,7 @@ class _Stream:
             if connection.error is not None:
                 error = connection.error
                 self._finish()
-                if isinstance(error, TimeoutError):
-                    raise upstream_timeout(self._request, self._timeout)
-                raise _failure(self._request, error)
+                raise transport_error(self._request, error, self._timeout)
             if connection.complete and not connection.draining:
                 self._finish()
                 return
@@ -312,9 +270,10 @@ class _Stream:
                 connection, self._connection = self._connection, None
                 if connection is not None:
                     self._pool.discard(connection)
-                raise _failure(
+                raise transport_error(
                     self._request,
                     ResponseTooLarge(f"stream event over {self._max_event} bytes"),
+                    self._timeout,
                 )
         self._newline = data[-1:] in (b"\n", b"\r")
 
@@ -327,7 +286,8 @@ class _Stream:
             size += len(data)
             if size > limit:
                 await self.aclose()
-                raise _failure(self._request, ResponseTooLarge(f"body over {limit} bytes"))
+                too_large = ResponseTooLarge(f"body over {limit} bytes")
+                raise transport_error(self._request, too_large, self._timeout)
             chunks.append(data)
         return b"".join(chunks)
 

@@ -1,4 +1,4 @@
-"""Routing requests to the right transport, and the errors transports raise.
+"""Routing requests to the right transport.
 
 `mock://` URLs are answered in-process by `literllm.transport.mock.MockUpstream`, so the built-in
 mock provider needs no network; everything else goes to the pooled HTTP client of
@@ -10,37 +10,10 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-from ..errors import UpstreamError
 from .base import StreamResponse, Transport, UpstreamRequest, UpstreamResponse
 from .mock import MockUpstream
 
-__all__ = ["DispatchingTransport", "connection_error", "upstream_timeout"]
-
-
-def _host(request: UpstreamRequest) -> str:
-    rest = request.url.split("://", 1)[-1]
-    return rest.split("/", 1)[0].rsplit("@", 1)[-1]
-
-
-def upstream_timeout(request: UpstreamRequest, timeout: float) -> UpstreamError:
-    return UpstreamError(
-        f"upstream {_host(request)} did not answer within {timeout:g} s",
-        status=504,
-        error_type="timeout",
-        retryable=True,
-        code="upstream_timeout",
-    )
-
-
-def connection_error(request: UpstreamRequest, exc: BaseException) -> UpstreamError:
-    reason = type(exc).__name__
-    return UpstreamError(
-        f"could not reach upstream {_host(request)} ({reason})",
-        status=502,
-        error_type="upstream_error",
-        retryable=True,
-        code="upstream_connection_error",
-    )
+__all__ = ["DispatchingTransport"]
 
 
 class DispatchingTransport:
