@@ -8,7 +8,18 @@ import msgspec
 
 from .auth import Authenticator
 from .errors import PermissionDeniedError
-from .governance.snapshot import GlobalStatus, KeyStatus, MasterStatus, ModelSpend
+from .governance.keys import (
+    KeyChanges,
+    KeyInfo,
+    KeyRecord,
+    KeyStore,
+    NewKey,
+    Rotation,
+    decode_input,
+    describe,
+    runtime_statuses,
+)
+from .governance.snapshot import GlobalStatus, MasterStatus, ModelSpend
 from .observability.redact import effective_config
 from .routing import Router
 from .routing.router import DeploymentState
@@ -18,12 +29,33 @@ if TYPE_CHECKING:
     from .governance import GovernanceSnapshot
     from .observability.metrics import SpendCap
 
-__all__ = ["AdminAPI", "KeyList", "KeySpend", "ModelsReport", "PoolReport", "SpendReport"]
+__all__ = [
+    "AdminAPI",
+    "CreatedKey",
+    "DeletedKey",
+    "KeyList",
+    "KeySpend",
+    "ModelsReport",
+    "PoolReport",
+    "SpendReport",
+]
 
 
 class KeyList(msgspec.Struct, frozen=True, kw_only=True):
     object: str
-    data: list[KeyStatus]
+    data: list[KeyInfo]
+
+
+class CreatedKey(KeyInfo, frozen=True, kw_only=True):
+    """A key with its secret: the answer of create and rotate, the only time it is told."""
+
+    key: str
+
+
+class DeletedKey(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    object: str = "key"
+    deleted: bool = True
 
 
 class KeySpend(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,10 +84,13 @@ class ModelsReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AdminAPI:
-    def __init__(self, auth: Authenticator, services: Services, router: Router) -> None:
+    def __init__(
+        self, auth: Authenticator, services: Services, router: Router, keys: KeyStore
+    ) -> None:
         self._auth = auth
         self._services = services
         self._router = router
+        self._keys = keys
 
     def require_master(self, api_key: str | None) -> None:
         """Admin and metrics calls: the master key only (403 for virtual keys)."""
@@ -65,9 +100,58 @@ class AdminAPI:
             )
 
     async def keys(self, *, api_key: str | None) -> KeyList:
+        """Every key: the config file's (`source: "config"`, read-only), then the runtime
+        ones in order of creation. Never a secret."""
+        self.require_master(api_key)
+        await self._keys.refresh()
+        snapshot = await self._services.governor.snapshot()
+        data = [describe(status, None) for status in snapshot.keys]
+        data += await self._runtime_infos(self._keys.records())
+        return KeyList(object="list", data=data)
+
+    async def key(self, key_id: str, *, api_key: str | None) -> KeyInfo:
         self.require_master(api_key)
         snapshot = await self._services.governor.snapshot()
-        return KeyList(object="list", data=snapshot.keys)
+        for status in snapshot.keys:
+            if status.id == key_id:
+                return describe(status, None)
+        return await self._info(await self._keys.fetch(key_id))
+
+    async def create_key(self, body: bytes | Any, *, api_key: str | None) -> CreatedKey:
+        """A new key; the answer holds its secret (`key`), which is never told again."""
+        self.require_master(api_key)
+        record, secret = await self._keys.create(decode_input(body, NewKey, "key"))
+        return _with_secret(await self._info(record), secret)
+
+    async def update_key(self, key_id: str, body: bytes | Any, *, api_key: str | None) -> KeyInfo:
+        self.require_master(api_key)
+        changes = decode_input(body, KeyChanges, "key changes")
+        _, after = await self._keys.update(key_id, changes)
+        return await self._info(after)
+
+    async def rotate_key(
+        self, key_id: str, body: bytes | Any, *, api_key: str | None
+    ) -> CreatedKey:
+        """A new secret for the key (same id, limits and spend); the old secret keeps
+        working for `grace_period_secs` (default 0: stops at once)."""
+        self.require_master(api_key)
+        rotation = decode_input(body, Rotation, "rotation")
+        record, secret = await self._keys.rotate(key_id, rotation)
+        return _with_secret(await self._info(record), secret)
+
+    async def delete_key(self, key_id: str, *, api_key: str | None) -> DeletedKey:
+        """Revoke the key: its secrets stop working at once."""
+        self.require_master(api_key)
+        await self._keys.delete(key_id)
+        return DeletedKey(id=key_id)
+
+    async def _info(self, record: KeyRecord) -> KeyInfo:
+        return (await self._runtime_infos([record]))[0]
+
+    async def _runtime_infos(self, records: list[KeyRecord]) -> list[KeyInfo]:
+        configs = [record.key_config() for record in records]
+        statuses = await self._services.governor.key_statuses(configs)
+        return runtime_statuses(statuses, records)
 
     async def spend(self, *, api_key: str | None) -> SpendReport:
         self.require_master(api_key)
@@ -117,6 +201,10 @@ class AdminAPI:
                 errors=stats.errors, skipped=stats.skipped, writes=stats.writes
             )
         return services.metrics.render()
+
+
+def _with_secret(info: KeyInfo, secret: str) -> CreatedKey:
+    return CreatedKey(**msgspec.structs.asdict(info), key=secret)
 
 
 def _spend_caps(snapshot: GovernanceSnapshot) -> list[SpendCap]:

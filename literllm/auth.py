@@ -4,6 +4,12 @@ Tokens are looked up by their SHA-256 digest and then compared with
 `hmac.compare_digest`, so lookup time does not depend on how much of a guess matches.
 An empty token never authenticates anyone.
 
+Keys created at runtime (`proxy.admin.create_key`) are known here only by the SHA-256
+of their secret: `set_runtime_keys` replaces them all at once, whenever the key store
+sees a change. A runtime key may expire, be blocked, or (after a rotation) answer to a
+previous secret until that secret's grace period ends; times come from the injected
+clock. The configured keys are looked up first, so a runtime key never shadows one.
+
 A token that has authenticated is remembered (at most one entry per configured key),
 so later requests with it skip the hash: inside a busy request loop, OpenSSL's
 SHA-256 costs several microseconds. A guess that is not a key is never remembered
@@ -20,11 +26,12 @@ from fnmatch import fnmatchcase
 
 import msgspec
 
+from .clock import Clock, SystemClock
 from .config import CONFIG_FILENAME, KeyConfig
 from .errors import AuthenticationError, PermissionDeniedError
 from .identity import MASTER_KEY_ID, key_id
 
-__all__ = ["Authenticator", "Caller"]
+__all__ = ["Authenticator", "Caller", "RuntimeKey"]
 
 _GLOB = re.compile(r"[*?\[]")
 
@@ -34,6 +41,8 @@ class Caller(msgspec.Struct, frozen=True):
     key: KeyConfig | None
     identity: str
     description: str
+    runtime: bool = False
+    """A key created through the admin API (not from the config file)."""
 
     def may_use(self, model: str) -> bool:
         """An empty `models` list allows every model; an entry is a name or a glob
@@ -55,6 +64,18 @@ class Caller(msgspec.Struct, frozen=True):
             )
 
 
+class RuntimeKey(msgspec.Struct, frozen=True, kw_only=True):
+    """One secret of a runtime key, as the authenticator knows it."""
+
+    digest: bytes
+    """SHA-256 of the secret."""
+    caller: Caller
+    not_after: float | None = None
+    """Wall-clock time from which this secret no longer works (expiry, or the end of a
+    rotated-out secret's grace period)."""
+    blocked: bool = False
+
+
 class Authenticator:
     def __init__(
         self,
@@ -62,8 +83,11 @@ class Authenticator:
         keys: list[KeyConfig],
         *,
         config_name: str = CONFIG_FILENAME,
+        clock: Clock | None = None,
     ) -> None:
         self._config_name = config_name
+        self._clock = clock or SystemClock()
+        self._runtime: dict[bytes, RuntimeKey] = {}
         self._master = master_key or None
         self._master_digest = (
             hashlib.sha256(self._master.encode()).digest() if self._master else None
@@ -87,6 +111,15 @@ class Authenticator:
                 return caller
         return None
 
+    def set_runtime_keys(self, keys: list[RuntimeKey]) -> None:
+        """Replace every runtime key (the key store calls this on each change)."""
+        runtime = {key.digest: key for key in keys if key.digest not in self._keys}
+        self._runtime = runtime
+
+    def config_ids(self) -> set[str]:
+        """The key ids of the configured keys."""
+        return {caller.identity for _, caller in self._keys.values()}
+
     def labels(self) -> list[str]:
         """What logs and metrics call each key: its description, else its key id."""
         return [caller.description for _, caller in self._keys.values()]
@@ -94,7 +127,7 @@ class Authenticator:
     @property
     def closed(self) -> bool:
         """No master key and no virtual keys: nobody can call the API."""
-        return self._master is None and not self._keys
+        return self._master is None and not self._keys and not self._runtime
 
     def authenticate(self, token: str | None) -> Caller:
         if self.closed:
@@ -113,7 +146,8 @@ class Authenticator:
         if known is not None:
             return known
         caller = self._check(token)
-        self._known[token] = caller
+        if not caller.runtime:  # a runtime key may expire or be revoked: checked each time
+            self._known[token] = caller
         return caller
 
     def _check(self, token: str) -> Caller:
@@ -129,4 +163,11 @@ class Authenticator:
         found = self._keys.get(digest)
         if found is not None and hmac.compare_digest(encoded, found[0].encode()):
             return found[1]
+        runtime = self._runtime.get(digest)
+        if runtime is not None and hmac.compare_digest(digest, runtime.digest):
+            if runtime.blocked:
+                raise AuthenticationError("this API key is blocked", code="key_blocked")
+            if runtime.not_after is not None and self._clock.time() >= runtime.not_after:
+                raise AuthenticationError("this API key has expired", code="key_expired")
+            return runtime.caller
         raise AuthenticationError("invalid API key")

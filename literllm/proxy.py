@@ -44,6 +44,7 @@ from .exchange import Exchange
 from .files_api import FilesAPI
 from .governance import Governor
 from .multipart import Form
+from .governance.keys import KeyStore
 from .observability.redact import config_secrets
 from .observability.telemetry import Telemetry
 from .operations import Operation, Operations, form_request
@@ -58,6 +59,7 @@ from .routing import Dispatcher, HealthProber, Resolver, Router
 from .routing.router import DeploymentState
 from .services import Services
 from .state.base import HashRecord
+from .state.records import create_record_store
 from .transport import Transport
 from .transport.dispatching import DispatchingTransport
 
@@ -116,7 +118,7 @@ class Proxy:
         pricing = Pricing.load()
         self._operations = Operations(registry, pricing)
         self._auth = auth = Authenticator(
-            config.general.master_key, config.keys, config_name=config_name
+            config.general.master_key, config.keys, config_name=config_name, clock=clock
         )
         resolver = Resolver(
             config, registry, self._environ, pricing.max_output_tokens, config_name=config_name
@@ -131,10 +133,14 @@ class Proxy:
             known_keys=["master", *auth.labels()],
         )
         router.on_cooldown = lambda d: metrics.cooldown(d.name, d.label)
+        governor = Governor.from_config(config, clock=clock, pricing=pricing)
+        self._keys = KeyStore(
+            create_record_store(config.state), auth=auth, governor=governor, clock=clock
+        )
         self._services = services = Services(
             config=config,
             clock=clock,
-            governor=Governor.from_config(config, clock=clock, pricing=pricing),
+            governor=governor,
             cache=(
                 ResponseCache.from_config(config.cache, clock=clock)
                 if config.cache is not None
@@ -169,7 +175,7 @@ class Proxy:
             clock,
         )
         """`/v1/batches` as calls: `create`, `list`, `retrieve`, `cancel`."""
-        self.admin = AdminAPI(auth, services, router)
+        self.admin = AdminAPI(auth, services, router, self._keys)
         """The operator's calls, master key only: keys, spend, models, config, metrics."""
         self.responses = ResponsesAPI(
             auth, services, ResponseStore.from_config(config.files or FilesConfig())
@@ -238,6 +244,15 @@ class Proxy:
             return
         self._started = True
         await self._services.governor.start()
+        await self._keys.start()
+        if self._keys.shared:
+            self._background.append(asyncio.create_task(self._keys.poll()))
+        elif self._config.general.master_key:
+            log.warning(
+                '[state] backend = "memory": keys created through /admin/keys vanish on '
+                'restart and are known to this process only; use "sqlite" or "redis" '
+                "to keep them"
+            )
         warning = self._file_store.startup_warning
         if warning:
             if self._config.files is not None:
@@ -267,6 +282,7 @@ class Proxy:
         if services.cache is not None:
             await services.cache.aclose()
         await services.governor.aclose()
+        await self._keys.aclose()
         await services.transport.aclose()
 
     async def __aenter__(self) -> Proxy:

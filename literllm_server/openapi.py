@@ -396,6 +396,73 @@ def _protocol_paths() -> dict[str, Any]:
     }
 
 
+_KEY_ID = {
+    "name": "key_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The key's id (k- and 16 hex digits)",
+}
+
+
+def _key_paths(plain: dict[str, Any]) -> dict[str, Any]:
+    """`/admin/keys`: the keys of the config file (read-only) and runtime keys."""
+
+    def operation(
+        summary: str, status: str, errors: tuple[int, ...], *, body: bool = False, key_id: bool
+    ) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "summary": summary + " (master key)",
+            "security": [{"bearer": []}],
+            "responses": {status: _json(plain, summary), **_errors(*errors)},
+        }
+        if key_id:
+            spec["parameters"] = [_KEY_ID]
+        if body:
+            spec["requestBody"] = {
+                "required": False,
+                "content": {"application/json": {"schema": plain}},
+            }
+        return spec
+
+    return {
+        "/admin/keys": {
+            "get": operation(
+                "Every key: limits, usage, spend; never a secret", "200", (401, 403), key_id=False
+            ),
+            "post": operation(
+                "Create a key; the answer holds its secret, told only this once",
+                "201",
+                (400, 401, 403, 413, 415),
+                body=True,
+                key_id=False,
+            ),
+        },
+        "/admin/keys/{key_id}": {
+            "get": operation("One key", "200", (401, 403, 404), key_id=True),
+            "patch": operation(
+                "Change models, rpm, tpm, budget_limit, description or blocked",
+                "200",
+                (400, 401, 403, 404),
+                body=True,
+                key_id=True,
+            ),
+            "delete": operation(
+                "Revoke a runtime key at once", "200", (401, 403, 404), key_id=True
+            ),
+        },
+        "/admin/keys/{key_id}/rotate": {
+            "post": operation(
+                "A new secret; the old one works for grace_period_secs more",
+                "200",
+                (400, 401, 403, 404),
+                body=True,
+                key_id=True,
+            ),
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     chat = {
         "post": {
@@ -718,12 +785,12 @@ def openapi_document() -> dict[str, Any]:
                     }
                 }
                 for name, summary in (
-                    ("keys", "Virtual keys: limits, usage, spend"),
                     ("spend", "Spend: global, per model, per key"),
                     ("models", "Pools and deployments with their state"),
                     ("config", "The effective config, secrets redacted"),
                 )
             },
+            **_key_paths(plain),
             "/health": {
                 "get": {
                     "summary": "Status and per-deployment state",

@@ -255,6 +255,37 @@ class Governor:
         except StateUnavailableError as error:
             _log.error("state store unavailable, %s was not recorded: %s", what(), error)
 
+    def name_key(self, token: str, key_id: str) -> None:
+        """Know the key whose `KeyConfig.key` is `token` by `key_id` (a runtime key keeps
+        the id of its first secret across rotations)."""
+        self._key_ids[token] = key_id
+
+    async def key_statuses(self, keys: Sequence[KeyConfig]) -> list[KeyStatus]:
+        """Limits, window usage and spend of `keys` (the runtime ones, for the admin API)."""
+        now = self._clock.time()
+        ids = [self._key_id(key) for key in keys]
+        windows = [f"key:{i}:{kind}" for i in ids for kind in ("requests", "tokens")]
+        usage = await self._store.usage(windows, now=now, window_seconds=WINDOW_SECONDS)
+        spend = await self._store.spend()
+        statuses = []
+        for key, name in zip(keys, ids, strict=True):
+            spent = spend.get(f"key:{name}", 0.0)
+            statuses.append(
+                KeyStatus(
+                    id=name,
+                    description=key.description,
+                    models=list(key.models),
+                    limits=Limits(rpm=key.rpm, tpm=key.tpm, budget_limit=key.budget_limit),
+                    window=WindowUsage(
+                        requests=_counted(usage, f"key:{name}:requests", key.rpm),
+                        tokens=_counted(usage, f"key:{name}:tokens", key.tpm),
+                    ),
+                    spend=spent,
+                    remaining_budget=_remaining(key.budget_limit, spent),
+                )
+            )
+        return statuses
+
     async def snapshot(self) -> GovernanceSnapshot:
         """Limits, window usage and spend for the admin API; never contains a token."""
         now = self._clock.time()

@@ -1,10 +1,33 @@
-"""Operator endpoints, master key only: `GET /metrics` and the read-only `/admin/*`."""
+"""Operator endpoints, master key only: `GET /metrics`, the read-only `/admin/*` and the
+runtime keys under `/admin/keys`."""
 
 from __future__ import annotations
 
-from ..http import Gateway, Receive, Request, Send, send_bytes, send_json
+from ..http import Gateway, Receive, Request, Send, json_body, send_bytes, send_json
 
-__all__ = ["config", "keys", "metrics", "models", "spend"]
+__all__ = [
+    "config",
+    "create_key",
+    "delete_key",
+    "key",
+    "keys",
+    "metrics",
+    "models",
+    "rotate_key",
+    "spend",
+    "update_key",
+]
+
+_ADMIN_BODY_LIMIT = 65_536
+"""Admin request bodies are small JSON objects."""
+
+
+def _key_id(request: Request) -> str:
+    return request.path.split("/admin/keys/", 1)[1].split("/", 1)[0]
+
+
+async def _body(app: Gateway, request: Request, receive: Receive) -> bytes:
+    return await json_body(request, receive, min(app.limit, _ADMIN_BODY_LIMIT))
 
 
 async def metrics(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
@@ -35,3 +58,43 @@ async def config(app: Gateway, request: Request, receive: Receive, send: Send) -
     report = app.proxy.admin.config(api_key=request.api_key())
     request.outcome.key = "master"
     await send_json(send, report)
+
+
+async def create_key(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    api_key = request.api_key()
+    app.proxy.admin.require_master(api_key)  # before reading what a stranger sent
+    created = await app.proxy.admin.create_key(await _body(app, request, receive), api_key=api_key)
+    request.outcome.key = "master"
+    await send_json(send, created, status=201)
+
+
+async def key(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    report = await app.proxy.admin.key(_key_id(request), api_key=request.api_key())
+    request.outcome.key = "master"
+    await send_json(send, report)
+
+
+async def update_key(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    api_key = request.api_key()
+    app.proxy.admin.require_master(api_key)
+    updated = await app.proxy.admin.update_key(
+        _key_id(request), await _body(app, request, receive), api_key=api_key
+    )
+    request.outcome.key = "master"
+    await send_json(send, updated)
+
+
+async def rotate_key(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    api_key = request.api_key()
+    app.proxy.admin.require_master(api_key)
+    rotated = await app.proxy.admin.rotate_key(
+        _key_id(request), await _body(app, request, receive), api_key=api_key
+    )
+    request.outcome.key = "master"
+    await send_json(send, rotated)
+
+
+async def delete_key(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    deleted = await app.proxy.admin.delete_key(_key_id(request), api_key=request.api_key())
+    request.outcome.key = "master"
+    await send_json(send, deleted)
