@@ -15,6 +15,7 @@ from .governance.keys import (
     KeyStore,
     NewKey,
     Rotation,
+    budget_period,
     decode_input,
     describe,
     runtime_statuses,
@@ -104,17 +105,22 @@ class AdminAPI:
         ones in order of creation. Never a secret."""
         self.require_master(api_key)
         await self._keys.refresh()
-        snapshot = await self._services.governor.snapshot()
-        data = [describe(status, None) for status in snapshot.keys]
+        governor = self._services.governor
+        snapshot = await governor.snapshot()
+        spend, now = await governor.spend_counters(), governor.now()
+        data = [
+            describe(status, None, budget_period(key, status.id, spend, now))
+            for status, key in zip(snapshot.keys, self._services.config.keys, strict=True)
+        ]
         data += await self._runtime_infos(self._keys.records())
         return KeyList(object="list", data=data)
 
     async def key(self, key_id: str, *, api_key: str | None) -> KeyInfo:
         self.require_master(api_key)
-        snapshot = await self._services.governor.snapshot()
-        for status in snapshot.keys:
-            if status.id == key_id:
-                return describe(status, None)
+        listed = await self.keys(api_key=api_key)
+        for info in listed.data:
+            if info.id == key_id and info.source == "config":
+                return info
         return await self._info(await self._keys.fetch(key_id))
 
     async def create_key(self, body: bytes | Any, *, api_key: str | None) -> CreatedKey:
@@ -149,9 +155,9 @@ class AdminAPI:
         return (await self._runtime_infos([record]))[0]
 
     async def _runtime_infos(self, records: list[KeyRecord]) -> list[KeyInfo]:
-        configs = [record.key_config() for record in records]
-        statuses = await self._services.governor.key_statuses(configs)
-        return runtime_statuses(statuses, records)
+        governor = self._services.governor
+        statuses = await governor.key_statuses([record.key_config() for record in records])
+        return runtime_statuses(statuses, records, await governor.spend_counters(), governor.now())
 
     async def spend(self, *, api_key: str | None) -> SpendReport:
         self.require_master(api_key)

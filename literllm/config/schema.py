@@ -16,6 +16,9 @@ U32 = Annotated[int, Meta(ge=0, le=4_294_967_295)]
 U64 = Annotated[int, Meta(ge=0, le=9_223_372_036_854_775_807)]
 NonNegativeFloat = Annotated[float, Meta(ge=0)]
 OptionValue = str | int | float | bool
+BUDGET_DURATION_PATTERN = r"^[1-9][0-9]{0,3}(d|mo)$"
+BudgetDuration = Annotated[str, Meta(pattern=BUDGET_DURATION_PATTERN)]
+"""A budget period: N days ("1d", "7d", "30d") or N calendar months ("1mo"), UTC."""
 
 __all__ = [
     "AliasConfig",
@@ -97,6 +100,8 @@ class KeyConfig(_Table, frozen=True):
     rpm: U32 | None = None
     tpm: U64 | None = None
     budget_limit: NonNegativeFloat | None = None
+    # extension: `budget_limit` applies per period instead of for the key's lifetime
+    budget_duration: BudgetDuration | None = None
 
 
 class RateLimitConfig(_Table, frozen=True):
@@ -108,6 +113,9 @@ class BudgetConfig(_Table, frozen=True):
     global_limit: NonNegativeFloat | None = None
     model_limits: dict[str, NonNegativeFloat] = field(default_factory=dict)
     enforcement: Literal["hard", "soft"] = "hard"
+    # extensions: `global_limit` / every `model_limits` entry applies per period
+    budget_duration: BudgetDuration | None = None
+    model_budget_duration: BudgetDuration | None = None
 
 
 class CacheConfig(_Table, frozen=True):

@@ -53,6 +53,7 @@ from ..state import Cap, StateStore, StateUnavailableError, create_state_store
 from ..state.base import HashRecord
 from ..types import Usage
 from .budget import BudgetGuard, spend_names
+from .periods import split_stamped
 from .ratelimit import WINDOW_SECONDS, RateLimiter, token_updates
 from .snapshot import (
     GlobalStatus,
@@ -97,7 +98,16 @@ class _KeyRules:
     how refusals name it, its rate-limit windows and, per provider_model, its budget
     caps and spend counters."""
 
-    __slots__ = ("_budget", "_caps", "_spend_names", "key", "key_id", "label", "windows")
+    __slots__ = (
+        "_budget",
+        "_caps",
+        "_periodic",
+        "_spend_names",
+        "key",
+        "key_id",
+        "label",
+        "windows",
+    )
 
     def __init__(
         self, key_id: str, key: KeyConfig | None, limiter: RateLimiter, budget: BudgetGuard
@@ -109,6 +119,7 @@ class _KeyRules:
         self._budget = budget
         self._caps: dict[str, tuple[Cap, ...]] = {}
         self._spend_names: dict[str | None, tuple[str, ...]] = {}
+        self._periodic = budget.has_periods or (key is not None and key.budget_duration is not None)
 
     def caps(self, provider_model: str) -> tuple[Cap, ...]:
         caps = self._caps.get(provider_model)
@@ -118,6 +129,30 @@ class _KeyRules:
                 self._caps.clear()  # passthrough names are the client's choice
             self._caps[provider_model] = caps
         return caps
+
+    def caps_at(self, provider_model: str, when: float) -> tuple[Cap, ...]:
+        """`caps`, periodic ones on the counter of the period holding `when`."""
+        caps = self.caps(provider_model)
+        if not self._periodic:
+            return caps
+        stamped = []
+        for cap in caps:
+            period = self._budget.period_of(cap.name, self.key)
+            stamped.append(cap if period is None else Cap(period.stamp(cap.name, when), cap.limit))
+        return tuple(stamped)
+
+    def spend_names_at(self, provider_model: str | None, when: float) -> tuple[str, ...]:
+        """`spend_names`, plus the counter of the period holding `when` of each
+        periodic cap."""
+        names = self.spend_names(provider_model)
+        if not self._periodic:
+            return names
+        extra = []
+        for name in names:
+            period = self._budget.period_of(name, self.key)
+            if period is not None:
+                extra.append(period.stamp(name, when))
+        return (*names, *extra)
 
     def spend_names(self, provider_model: str | None) -> tuple[str, ...]:
         names = self._spend_names.get(provider_model)
@@ -255,6 +290,13 @@ class Governor:
         except StateUnavailableError as error:
             _log.error("state store unavailable, %s was not recorded: %s", what(), error)
 
+    async def spend_counters(self) -> dict[str, float]:
+        """Every spend counter, lifetime and per period (for the admin API)."""
+        return await self._store.spend()
+
+    def now(self) -> float:
+        return self._clock.time()
+
     def name_key(self, token: str, key_id: str) -> None:
         """Know the key whose `KeyConfig.key` is `token` by `key_id` (a runtime key keeps
         the id of its first secret across rotations)."""
@@ -281,7 +323,10 @@ class Governor:
                         tokens=_counted(usage, f"key:{name}:tokens", key.tpm),
                     ),
                     spend=spent,
-                    remaining_budget=_remaining(key.budget_limit, spent),
+                    remaining_budget=_remaining(
+                        key.budget_limit,
+                        self._budget.current_spend(f"key:{name}", key, spend, now),
+                    ),
                 )
             )
         return statuses
@@ -310,7 +355,10 @@ class Governor:
                         tokens=_counted(usage, f"key:{key_id}:tokens", key.tpm),
                     ),
                     spend=spent,
-                    remaining_budget=_remaining(key.budget_limit, spent),
+                    remaining_budget=_remaining(
+                        key.budget_limit,
+                        self._budget.current_spend(f"key:{key_id}", key, spend, now),
+                    ),
                 )
             )
         rate_limit = self._config.rate_limit
@@ -318,13 +366,21 @@ class Governor:
         global_tpm = rate_limit.tpm if rate_limit else None
         global_limit = self._budget.limit_of("global")
         models: dict[str, ModelSpend] = {}
-        model_names = {n.removeprefix("model:") for n in spend if n.startswith("model:")}
+        model_names = {
+            n.removeprefix("model:")
+            for n in spend
+            if n.startswith("model:") and split_stamped(n) is None
+        }
         model_names.update(self._budget.model_limit_names())
         for name in sorted(model_names):
             spent = spend.get(f"model:{name}", 0.0)
             limit = self._budget.limit_of(f"model:{name}")
             models[name] = ModelSpend(
-                spend=spent, limit=limit, remaining_budget=_remaining(limit, spent)
+                spend=spent,
+                limit=limit,
+                remaining_budget=_remaining(
+                    limit, self._budget.current_spend(f"model:{name}", None, spend, now)
+                ),
             )
         global_spent = spend.get("global", 0.0)
         return GovernanceSnapshot(
@@ -338,7 +394,9 @@ class Governor:
                     tokens=_counted(usage, "global:tokens", global_tpm),
                 ),
                 spend=global_spent,
-                remaining_budget=_remaining(global_limit, global_spent),
+                remaining_budget=_remaining(
+                    global_limit, self._budget.current_spend("global", None, spend, now)
+                ),
                 enforcement=self._config.budget.enforcement if self._config.budget else "hard",
                 soft_overruns_this_process=dict(self._budget.soft_overruns),
             ),
@@ -376,6 +434,7 @@ class Admission:
         "_done",
         "_estimate",
         "_governor",
+        "_period_time",
         "_reserved_before",
         "_rules",
         "_token_windows",
@@ -401,6 +460,8 @@ class Admission:
         self._done = False
         self._cost = 0.0
         self._reserved_before = False
+        self._period_time: float | None = None
+        """When the request first reserved: periodic caps are charged in that period."""
 
     @property
     def key_id(self) -> str:
@@ -421,12 +482,14 @@ class Admission:
         refusal this request holds no reservation."""
         if self._done or self.degraded:
             return
-        caps = self._rules.caps(provider_model)
+        governor = self._governor
+        now = governor._clock.time()
+        if self._period_time is None:
+            self._period_time = now
+        caps = self._rules.caps_at(provider_model, self._period_time)
         if not caps and not self._reserved_before:
             return
         self._reserved_before = True
-        governor = self._governor
-        now = governor._clock.time()
         try:
             await governor._budget.reserve(
                 self.entry_id,
@@ -465,12 +528,14 @@ class Admission:
         updates = token_updates(self._token_windows, self._estimate, tokens)
         written = record(cost) if record is not None else None
         if cost or updates or self._reserved_before or written is not None:
+            now = governor._clock.time()
+            when = now if self._period_time is None else self._period_time
             await governor._quietly(
                 governor._store.settle(
                     self.entry_id,
-                    self._rules.spend_names(provider_model),
+                    self._rules.spend_names_at(provider_model, when),
                     cost,
-                    now=governor._clock.time(),
+                    now=now,
                     tokens=updates,
                     window_seconds=WINDOW_SECONDS,
                     record=written,

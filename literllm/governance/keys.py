@@ -35,10 +35,12 @@ from ..identity import key_id
 from ..state import StateUnavailableError
 from ..state.records import RecordStore
 from .governor import Governor
+from .periods import DURATION_PATTERN, parse_duration
 from .snapshot import KeyStatus
 
 __all__ = [
     "POLL_SECS",
+    "BudgetPeriod",
     "KeyChanges",
     "KeyInfo",
     "KeyRecord",
@@ -65,7 +67,7 @@ Money = Annotated[float, Meta(ge=0)]
 Text = Annotated[str, Meta(max_length=256)]
 Names = Annotated[list[Annotated[str, Meta(max_length=256)]], Meta(max_length=1024)]
 AwareTime = Annotated[datetime, Meta(tz=True)]
-Duration = Annotated[str, Meta(pattern=r"^[1-9][0-9]{0,3}(d|mo)$")]
+Duration = Annotated[str, Meta(pattern=DURATION_PATTERN)]
 _METADATA_BYTES = 16_384
 
 
@@ -101,6 +103,7 @@ class KeyRecord(msgspec.Struct, frozen=True, kw_only=True):
             rpm=self.rpm,
             tpm=self.tpm,
             budget_limit=self.budget_limit,
+            budget_duration=self.budget_duration,
         )
 
 
@@ -136,6 +139,29 @@ class Rotation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     grace_period_secs: Annotated[int, Meta(ge=0, le=30 * 86_400)] = 0
 
 
+class BudgetPeriod(msgspec.Struct, frozen=True, kw_only=True):
+    """The current period of a periodic budget (UTC dates; `end` is exclusive)."""
+
+    duration: str
+    start: str
+    end: str
+    spend: float
+
+
+def budget_period(
+    key: KeyConfig, key_id: str, spend: dict[str, float], now: float
+) -> BudgetPeriod | None:
+    if key.budget_duration is None:
+        return None
+    period = parse_duration(key.budget_duration)
+    return BudgetPeriod(
+        duration=period.text,
+        start=period.start(now).isoformat(),
+        end=period.end(now).isoformat(),
+        spend=spend.get(period.stamp(f"key:{key_id}", now), 0.0),
+    )
+
+
 class KeyInfo(KeyStatus, frozen=True, kw_only=True):
     """A key as the admin API shows it: never its secret."""
 
@@ -144,6 +170,7 @@ class KeyInfo(KeyStatus, frozen=True, kw_only=True):
     team: str | None = None
     expires_at: str | None = None
     budget_duration: str | None = None
+    budget_period: BudgetPeriod | None = None
     metadata: dict[str, Any] = msgspec.field(default_factory=dict)
     blocked: bool = False
     created_at: str | None = None
@@ -156,12 +183,16 @@ def iso_time(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
-def describe(status: KeyStatus, record: KeyRecord | None) -> KeyInfo:
+def describe(
+    status: KeyStatus, record: KeyRecord | None, period: BudgetPeriod | None = None
+) -> KeyInfo:
     fields = msgspec.structs.asdict(status)
     if record is None:
-        return KeyInfo(**fields)
+        duration = period.duration if period else None
+        return KeyInfo(**fields, budget_duration=duration, budget_period=period)
     return KeyInfo(
         **fields,
+        budget_period=period,
         source="runtime",
         team=record.team,
         expires_at=iso_time(record.expires_at),
@@ -405,7 +436,20 @@ def _check_metadata(metadata: dict[str, Any]) -> None:
         )
 
 
-def runtime_statuses(statuses: Sequence[KeyStatus], records: Sequence[KeyRecord]) -> list[KeyInfo]:
+def runtime_statuses(
+    statuses: Sequence[KeyStatus],
+    records: Sequence[KeyRecord],
+    spend: dict[str, float],
+    now: float,
+) -> list[KeyInfo]:
     """Statuses of runtime keys paired with their records, in the records' order."""
     by_id = {status.id: status for status in statuses}
-    return [describe(by_id[record.id], record) for record in records if record.id in by_id]
+    return [
+        describe(
+            by_id[record.id],
+            record,
+            budget_period(record.key_config(), record.id, spend, now),
+        )
+        for record in records
+        if record.id in by_id
+    ]

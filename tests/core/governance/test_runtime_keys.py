@@ -240,3 +240,20 @@ async def test_changes_reach_another_gateway_on_refresh_and_survive_restart(
         assert (await restarted.chat(BODY, api_key=kept.key)).status == 200
         shown = await restarted.admin.key(kept.id, api_key=MASTER)
         assert shown.description == "kept"
+
+
+async def test_periodic_budget_is_shown_for_both_sources() -> None:
+    clock = FakeClock(start=1_796_515_200.0)  # 2026-12-06T00:00:00Z
+    toml = MODELS + 'budget_limit = 2.0\nbudget_duration = "7d"\n'
+    async with make(toml, clock=clock) as proxy:
+        created = await proxy.admin.create_key(
+            {"budget_limit": 1.0, "budget_duration": "1mo"}, api_key=MASTER
+        )
+        listed = {k.id: k for k in (await proxy.admin.keys(api_key=MASTER)).data}
+        runtime = listed[created.id].budget_period
+        assert runtime is not None
+        assert (runtime.duration, runtime.start, runtime.end) == ("1mo", "2026-12-01", "2027-01-01")
+        assert runtime.spend == 0.0
+        configured = listed[key_id(TEAM)]
+        assert configured.budget_duration == "7d" and configured.budget_period is not None
+        assert configured.budget_period.start == "2026-12-03"
