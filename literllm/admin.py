@@ -109,7 +109,7 @@ class AdminAPI:
         snapshot = await governor.snapshot()
         spend, now = await governor.spend_counters(), governor.now()
         data = [
-            describe(status, None, budget_period(key, status.id, spend, now))
+            describe(status, None, budget_period(key, status.id, spend, now), key.team)
             for status, key in zip(snapshot.keys, self._services.config.keys, strict=True)
         ]
         data += await self._runtime_infos(self._keys.records())

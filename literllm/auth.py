@@ -28,12 +28,19 @@ import msgspec
 
 from .clock import Clock, SystemClock
 from .config import CONFIG_FILENAME, KeyConfig
+from .config.schema import TeamConfig
 from .errors import AuthenticationError, PermissionDeniedError
 from .identity import MASTER_KEY_ID, key_id
 
 __all__ = ["Authenticator", "Caller", "RuntimeKey"]
 
 _GLOB = re.compile(r"[*?\[]")
+
+
+def _allows(allowed: list[str] | tuple[str, ...], model: str) -> bool:
+    return model in allowed or any(
+        fnmatchcase(model, entry) for entry in allowed if _GLOB.search(entry)
+    )
 
 
 class Caller(msgspec.Struct, frozen=True):
@@ -43,22 +50,29 @@ class Caller(msgspec.Struct, frozen=True):
     description: str
     runtime: bool = False
     """A key created through the admin API (not from the config file)."""
+    team_models: tuple[str, ...] = ()
+    """The models of the key's team, when it has a team that lists some."""
 
     def may_use(self, model: str) -> bool:
         """An empty `models` list allows every model; an entry is a name or a glob
-        (`"anthropic/*"`, matched case-sensitively with `fnmatchcase`)."""
-        if self.is_master or self.key is None or not self.key.models:
+        (`"anthropic/*"`, matched case-sensitively with `fnmatchcase`). A key of a team
+        that lists models may use only those too."""
+        if self.is_master or self.key is None:
             return True
-        allowed = self.key.models
-        return model in allowed or any(
-            fnmatchcase(model, entry) for entry in allowed if _GLOB.search(entry)
-        )
+        if self.team_models and not _allows(self.team_models, model):
+            return False
+        return not self.key.models or _allows(self.key.models, model)
 
     def check_model(self, model: str) -> None:
         if not self.may_use(model):
+            allowed = [
+                name
+                for name in (self.key.models if self.key and self.key.models else self.team_models)
+                if not self.team_models or _allows(self.team_models, name)
+            ]
             raise PermissionDeniedError(
                 f"this API key may not use model {model!r}; it is limited to: "
-                + ", ".join(self.key.models if self.key else ())
+                + (", ".join(allowed) or "no model (its models and its team's do not meet)")
                 + " (names or glob patterns such as 'anthropic/*')",
                 param="model",
             )
@@ -84,9 +98,11 @@ class Authenticator:
         *,
         config_name: str = CONFIG_FILENAME,
         clock: Clock | None = None,
+        teams: list[TeamConfig] | None = None,
     ) -> None:
         self._config_name = config_name
         self._clock = clock or SystemClock()
+        self._team_models = {team.name: tuple(team.models) for team in teams or ()}
         self._runtime: dict[bytes, RuntimeKey] = {}
         self._master = master_key or None
         self._master_digest = (
@@ -97,7 +113,10 @@ class Authenticator:
             if key.key:
                 digest = hashlib.sha256(key.key.encode()).digest()
                 label = key.description or key_id(key.key)
-                self._keys[digest] = (key.key, Caller(False, key, key_id(key.key), label))
+                caller = Caller(
+                    False, key, key_id(key.key), label, team_models=self.team_models(key.team)
+                )
+                self._keys[digest] = (key.key, caller)
         self._master_caller = Caller(True, None, MASTER_KEY_ID, "master")
         self._known: dict[str, Caller] = {}
 
@@ -115,6 +134,13 @@ class Authenticator:
         """Replace every runtime key (the key store calls this on each change)."""
         runtime = {key.digest: key for key in keys if key.digest not in self._keys}
         self._runtime = runtime
+
+    def team_models(self, team: str | None) -> tuple[str, ...]:
+        """The models the team `team` is limited to (empty: no team limit)."""
+        return self._team_models.get(team, ()) if team is not None else ()
+
+    def teams(self) -> set[str]:
+        return set(self._team_models)
 
     def config_ids(self) -> set[str]:
         """The key ids of the configured keys."""

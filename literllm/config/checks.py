@@ -35,6 +35,7 @@ def find_problems(config: Config) -> list[ConfigProblem]:
         _fallback_cycles,
         _duplicate_keys,
         _key_models,
+        _teams,
         _cache,
         _files,
         _health,
@@ -129,6 +130,32 @@ def _duplicate_keys(config: Config) -> Iterator[ConfigProblem]:
                 ("keys", index, "key"),
                 f"duplicate virtual key token in [[keys]] #{index + 1} (the same token as "
                 f"[[keys]] #{earlier + 1}); expected every key to be unique",
+            )
+
+
+def _teams(config: Config) -> Iterator[ConfigProblem]:
+    """Extension `[[teams]]`: names unique and not empty; every key's `team` defined."""
+    first_seen: dict[str, int] = {}
+    for index, team in enumerate(config.teams):
+        if not team.name.strip():
+            yield ConfigProblem(
+                ("teams", index, "name"),
+                f'empty value for "name" in [[teams]] #{index + 1}; expected the team\'s name',
+            )
+        earlier = first_seen.setdefault(team.name, index)
+        if earlier != index:
+            yield ConfigProblem(
+                ("teams", index, "name"),
+                f'duplicate team "{team.name}" in [[teams]] #{index + 1} (also [[teams]] '
+                f"#{earlier + 1}); expected every team name to be unique",
+            )
+    for index, key in enumerate(config.keys):
+        if key.team is not None and key.team not in first_seen:
+            defined = ", ".join(f'"{name}"' for name in first_seen) or "none"
+            yield ConfigProblem(
+                ("keys", index, "team"),
+                f'unknown team "{key.team}" in [[keys]] #{index + 1}; expected the name of a '
+                f"[[teams]] entry (defined: {defined})",
             )
 
 

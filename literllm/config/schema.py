@@ -37,6 +37,7 @@ __all__ = [
     "ServerConfig",
     "StateConfig",
     "Strategy",
+    "TeamConfig",
 ]
 
 
@@ -101,6 +102,19 @@ class KeyConfig(_Table, frozen=True):
     tpm: U64 | None = None
     budget_limit: NonNegativeFloat | None = None
     # extension: `budget_limit` applies per period instead of for the key's lifetime
+    budget_duration: BudgetDuration | None = None
+    # extension: the `[[teams]]` entry whose limits bind this key with the team's others
+    team: str | None = None
+
+
+class TeamConfig(_Table, frozen=True):
+    """Extension: limits shared by every key of the team, on top of each key's own."""
+
+    name: str
+    models: list[str] = field(default_factory=list)
+    rpm: U32 | None = None
+    tpm: U64 | None = None
+    budget_limit: NonNegativeFloat | None = None
     budget_duration: BudgetDuration | None = None
 
 
@@ -173,6 +187,7 @@ class Config(_Table, frozen=True):
     models: list[ModelConfig] = field(default_factory=list)
     aliases: list[AliasConfig] = field(default_factory=list)
     keys: list[KeyConfig] = field(default_factory=list)
+    teams: list[TeamConfig] = field(default_factory=list)
     rate_limit: RateLimitConfig | None = None
     budget: BudgetConfig | None = None
     cache: CacheConfig | None = None

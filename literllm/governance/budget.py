@@ -28,9 +28,11 @@ __all__ = ["BudgetGuard", "spend_names"]
 _log = logging.getLogger("literllm.governance.budget")
 
 
-def spend_names(key_id: str, provider_model: str | None) -> list[str]:
+def spend_names(key_id: str, provider_model: str | None, team: str | None = None) -> list[str]:
     """The spend counters one response's cost is added to."""
     names = ["global", f"key:{key_id}"]
+    if team is not None:
+        names.append(f"team:{team}")
     if provider_model is not None:
         names.append(f"model:{provider_model}")
     return names
@@ -58,13 +60,28 @@ class BudgetGuard:
         self._model_period = _period(budget.model_budget_duration if budget else None)
         self.has_periods = self._global_period is not None or self._model_period is not None
         """Whether a `[budget]` cap is periodic (a key's own may be, whatever this says)."""
+        self._teams = {team.name: team for team in config.teams}
         self.soft_overruns: collections.Counter[str] = collections.Counter()
         """Requests let through over a cap under soft enforcement, by cap (this process)."""
+
+    def is_periodic(self, key: KeyConfig | None) -> bool:
+        """Whether any cap on a request of `key` is periodic."""
+        if self.has_periods:
+            return True
+        if key is None:
+            return False
+        team = self._teams.get(key.team) if key.team is not None else None
+        return key.budget_duration is not None or (
+            team is not None and team.budget_duration is not None
+        )
 
     def caps(self, key_id: str, key: KeyConfig | None, provider_model: str) -> list[Cap]:
         caps: list[Cap] = []
         if key is not None and key.budget_limit is not None:
             caps.append(Cap(f"key:{key_id}", key.budget_limit))
+        team = self._teams.get(key.team) if key is not None and key.team is not None else None
+        if team is not None and team.budget_limit is not None:
+            caps.append(Cap(f"team:{team.name}", team.budget_limit))
         if self._global_limit is not None:
             caps.append(Cap("global", self._global_limit))
         model_limit = self._model_limits.get(provider_model)
@@ -87,6 +104,10 @@ class BudgetGuard:
             return None
         if name.startswith("key:") and key is not None and key.budget_limit is not None:
             return _period(key.budget_duration)
+        if name.startswith("team:"):
+            team = self._teams.get(name.removeprefix("team:"))
+            if team is not None and team.budget_limit is not None:
+                return _period(team.budget_duration)
         return None
 
     def current_spend(
@@ -147,6 +168,8 @@ def _describe(shortfall: CapShortfall, label: str) -> str:
         cap = "the global [budget] global_limit"
     elif name.startswith("model:"):
         cap = f'[budget.model_limits] "{name.removeprefix("model:")}"'
+    elif name.startswith("team:"):
+        cap = f'the budget_limit of team "{name.removeprefix("team:")}"'
     else:
         cap = f"the budget_limit of {label}"
     return f"{cap} of ${shortfall.limit:.2f}{when} has ${remaining:.6f} remaining"

@@ -119,7 +119,7 @@ class _KeyRules:
         self._budget = budget
         self._caps: dict[str, tuple[Cap, ...]] = {}
         self._spend_names: dict[str | None, tuple[str, ...]] = {}
-        self._periodic = budget.has_periods or (key is not None and key.budget_duration is not None)
+        self._periodic = budget.is_periodic(key)
 
     def caps(self, provider_model: str) -> tuple[Cap, ...]:
         caps = self._caps.get(provider_model)
@@ -157,7 +157,8 @@ class _KeyRules:
     def spend_names(self, provider_model: str | None) -> tuple[str, ...]:
         names = self._spend_names.get(provider_model)
         if names is None:
-            names = tuple(spend_names(self.key_id, provider_model))
+            team = self.key.team if self.key is not None else None
+            names = tuple(spend_names(self.key_id, provider_model, team))
             if len(self._spend_names) >= _REMEMBERED_MODELS:
                 self._spend_names.clear()
             self._spend_names[provider_model] = names

@@ -104,6 +104,7 @@ class KeyRecord(msgspec.Struct, frozen=True, kw_only=True):
             tpm=self.tpm,
             budget_limit=self.budget_limit,
             budget_duration=self.budget_duration,
+            team=self.team,
         )
 
 
@@ -184,12 +185,15 @@ def iso_time(seconds: float | None) -> str | None:
 
 
 def describe(
-    status: KeyStatus, record: KeyRecord | None, period: BudgetPeriod | None = None
+    status: KeyStatus,
+    record: KeyRecord | None,
+    period: BudgetPeriod | None = None,
+    team: str | None = None,
 ) -> KeyInfo:
     fields = msgspec.structs.asdict(status)
     if record is None:
         duration = period.duration if period else None
-        return KeyInfo(**fields, budget_duration=duration, budget_period=period)
+        return KeyInfo(**fields, team=team, budget_duration=duration, budget_period=period)
     return KeyInfo(
         **fields,
         budget_period=period,
@@ -299,7 +303,14 @@ class KeyStore:
                 continue  # a runtime key never shadows a configured one
             config = record.key_config()
             self._governor.name_key(config.key, record.id)
-            caller = Caller(False, config, record.id, record.description or record.id, True)
+            caller = Caller(
+                False,
+                config,
+                record.id,
+                record.description or record.id,
+                True,
+                self._auth.team_models(record.team),
+            )
             runtime.append(
                 RuntimeKey(
                     digest=bytes.fromhex(record.sha256),
@@ -353,6 +364,13 @@ class KeyStore:
             raise BadRequestError("expires_at is in the past", param="expires_at")
         self._check_description(new.description)
         _check_metadata(new.metadata)
+        if new.team is not None and new.team not in self._auth.teams():
+            defined = ", ".join(sorted(self._auth.teams())) or "none"
+            raise BadRequestError(
+                f"unknown team {new.team!r}: teams are defined by [[teams]] in the config file "
+                f"(defined: {defined})",
+                param="team",
+            )
         config_ids = self._auth.config_ids()
         for _ in range(8):
             secret = "sk-" + secrets.token_urlsafe(32)
