@@ -21,6 +21,7 @@ from .governance.keys import (
     runtime_statuses,
 )
 from .governance.snapshot import GlobalStatus, MasterStatus, ModelSpend
+from .governance.spendreport import SpendBreakdown, breakdown, parse_query
 from .observability.redact import effective_config
 from .routing import Router
 from .routing.router import DeploymentState
@@ -159,8 +160,23 @@ class AdminAPI:
         statuses = await governor.key_statuses([record.key_config() for record in records])
         return runtime_statuses(statuses, records, await governor.spend_counters(), governor.now())
 
-    async def spend(self, *, api_key: str | None) -> SpendReport:
+    async def spend(
+        self,
+        *,
+        api_key: str | None,
+        group_by: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        key: str | None = None,
+    ) -> SpendReport | SpendBreakdown:
+        """Spend: global, per model and per key; or, with `group_by` (`key`, `team`,
+        `model`, `end_user`, and/or `period` for UTC days), `start` or `end`
+        (inclusive dates), the counters added up that way (`key`: one key's rows)."""
         self.require_master(api_key)
+        if group_by is not None or start is not None or end is not None or key is not None:
+            groups, first, last = parse_query(group_by, start, end)
+            counters = await self._services.governor.spend_counters()
+            return breakdown(counters, groups, first, last, key=key)
         snapshot = await self._services.governor.snapshot()
         return SpendReport(
             global_=snapshot.global_,

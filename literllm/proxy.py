@@ -43,6 +43,7 @@ from .errors import (
 from .exchange import Exchange
 from .files_api import FilesAPI
 from .governance import Governor
+from .governance.endusers import EndUsers
 from .multipart import Form
 from .governance.keys import KeyStore
 from .observability.redact import config_secrets
@@ -134,9 +135,9 @@ class Proxy:
         )
         router.on_cooldown = lambda d: metrics.cooldown(d.name, d.label)
         governor = Governor.from_config(config, clock=clock, pricing=pricing)
-        self._keys = KeyStore(
-            create_record_store(config.state), auth=auth, governor=governor, clock=clock
-        )
+        records = create_record_store(config.state)
+        governor.end_users = EndUsers(records)
+        self._keys = KeyStore(records, auth=auth, governor=governor, clock=clock)
         self._services = services = Services(
             config=config,
             clock=clock,

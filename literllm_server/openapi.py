@@ -396,6 +396,16 @@ def _protocol_paths() -> dict[str, Any]:
     }
 
 
+def _query(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
 _KEY_ID = {
     "name": "key_id",
     "in": "path",
@@ -785,12 +795,36 @@ def openapi_document() -> dict[str, Any]:
                     }
                 }
                 for name, summary in (
-                    ("spend", "Spend: global, per model, per key"),
                     ("models", "Pools and deployments with their state"),
                     ("config", "The effective config, secrets redacted"),
                 )
             },
             **_key_paths(plain),
+            "/admin/spend": {
+                "get": {
+                    "summary": "Spend: global, per model, per key; or grouped (master key)",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        _query(
+                            "group_by", "key, team, model or end_user, and/or period (UTC days)"
+                        ),
+                        _query("start", "first UTC day, YYYY-MM-DD"),
+                        _query("end", "last UTC day, YYYY-MM-DD"),
+                        _query("key", "only this key's rows (key, end_user)"),
+                        _query("format", "csv for CSV (or send Accept: text/csv)"),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The report",
+                            "content": {
+                                "application/json": {"schema": plain},
+                                "text/csv": {"schema": {"type": "string"}},
+                            },
+                        },
+                        **_errors(400, 401, 403),
+                    },
+                }
+            },
             "/health": {
                 "get": {
                     "summary": "Status and per-deployment state",

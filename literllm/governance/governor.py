@@ -53,7 +53,8 @@ from ..state import Cap, StateStore, StateUnavailableError, create_state_store
 from ..state.base import HashRecord
 from ..types import Usage
 from .budget import BudgetGuard, spend_names
-from .periods import split_stamped
+from .endusers import EndUsers
+from .periods import DAILY, DAY_SECONDS, split_stamped
 from .ratelimit import WINDOW_SECONDS, RateLimiter, token_updates
 from .snapshot import (
     GlobalStatus,
@@ -101,8 +102,10 @@ class _KeyRules:
     __slots__ = (
         "_budget",
         "_caps",
+        "_day",
         "_periodic",
         "_spend_names",
+        "_stamped",
         "key",
         "key_id",
         "label",
@@ -120,6 +123,9 @@ class _KeyRules:
         self._caps: dict[str, tuple[Cap, ...]] = {}
         self._spend_names: dict[str | None, tuple[str, ...]] = {}
         self._periodic = budget.is_periodic(key)
+        self._stamped: dict[str | None, tuple[int, tuple[str, ...]]] = {}
+        """provider_model -> (UTC day, its spend names stamped for that day)"""
+        self._day = (-1, "")
 
     def caps(self, provider_model: str) -> tuple[Cap, ...]:
         caps = self._caps.get(provider_model)
@@ -141,18 +147,38 @@ class _KeyRules:
             stamped.append(cap if period is None else Cap(period.stamp(cap.name, when), cap.limit))
         return tuple(stamped)
 
-    def spend_names_at(self, provider_model: str | None, when: float) -> tuple[str, ...]:
-        """`spend_names`, plus the counter of the period holding `when` of each
-        periodic cap."""
+    def spend_names_at(
+        self, provider_model: str | None, when: float, end_user: str | None = None
+    ) -> tuple[str, ...]:
+        """`spend_names` (and the end user's counter), each also on its counter of the
+        UTC day holding `when`, and on the counter of the period holding `when` of
+        each periodic cap."""
+        day = int(when // DAY_SECONDS)
+        if end_user is None:
+            cached = self._stamped.get(provider_model)
+            if cached is not None and cached[0] == day:
+                return cached[1]
         names = self.spend_names(provider_model)
-        if not self._periodic:
-            return names
-        extra = []
-        for name in names:
-            period = self._budget.period_of(name, self.key)
-            if period is not None:
-                extra.append(period.stamp(name, when))
-        return (*names, *extra)
+        if end_user is not None:
+            names = (*names, end_user)
+        label = self._day_label(day)
+        stamped = [*names, *(f"{name}@1d:{label}" for name in names)]
+        if self._periodic:
+            for name in names:
+                period = self._budget.period_of(name, self.key)
+                if period is not None and period.text != "1d":
+                    stamped.append(period.stamp(name, when))
+        result = tuple(stamped)
+        if end_user is None:
+            if len(self._stamped) >= _REMEMBERED_MODELS:
+                self._stamped.clear()
+            self._stamped[provider_model] = (day, result)
+        return result
+
+    def _day_label(self, day: int) -> str:
+        if self._day[0] != day:
+            self._day = (day, DAILY.start(day * DAY_SECONDS).isoformat())
+        return self._day[1]
 
     def spend_names(self, provider_model: str | None) -> tuple[str, ...]:
         names = self._spend_names.get(provider_model)
@@ -182,6 +208,8 @@ class Governor:
         self._rules: dict[str | None, _KeyRules] = {}
         """key token (None: the master key) -> its rules"""
         self._in_process = store.settles_without_suspending
+        self.end_users: EndUsers | None = None
+        """Set by the gateway to count spend per end user (needs the record store)."""
         # Entry ids: unique across processes sharing a store, cheaper than uuid4.
         self._id_prefix = os.urandom(8).hex()
         self._ids = itertools.count(1)
@@ -440,6 +468,7 @@ class Admission:
         "_rules",
         "_token_windows",
         "degraded",
+        "end_user",
         "entry_id",
         "headers",
     )
@@ -463,6 +492,8 @@ class Admission:
         self._reserved_before = False
         self._period_time: float | None = None
         """When the request first reserved: periodic caps are charged in that period."""
+        self.end_user: str | None = None
+        """The end user the request names (OpenAI `user`), whose spend is counted."""
 
     @property
     def key_id(self) -> str:
@@ -531,10 +562,13 @@ class Admission:
         if cost or updates or self._reserved_before or written is not None:
             now = governor._clock.time()
             when = now if self._period_time is None else self._period_time
+            user = None
+            if self.end_user is not None and governor.end_users is not None and cost:
+                user = await governor.end_users.counter(self._rules.key_id, self.end_user)
             await governor._quietly(
                 governor._store.settle(
                     self.entry_id,
-                    self._rules.spend_names_at(provider_model, when),
+                    self._rules.spend_names_at(provider_model, when, user),
                     cost,
                     now=now,
                     tokens=updates,

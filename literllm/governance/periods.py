@@ -22,11 +22,19 @@ import msgspec
 
 from ..config.schema import BUDGET_DURATION_PATTERN
 
-__all__ = ["DURATION_PATTERN", "Period", "parse_duration", "split_stamped"]
+__all__ = [
+    "DAILY",
+    "DAY_SECONDS",
+    "DURATION_PATTERN",
+    "Period",
+    "parse_duration",
+    "split_stamped",
+]
 
 DURATION_PATTERN = BUDGET_DURATION_PATTERN
 _DURATION = re.compile(DURATION_PATTERN)
-_DAY = 86_400
+DAY_SECONDS = 86_400
+_DAY = DAY_SECONDS
 
 
 class Period(msgspec.Struct, frozen=True):
@@ -80,3 +88,7 @@ def split_stamped(counter: str) -> tuple[str, str, str] | None:
     if not colon or not _DURATION.match(duration):
         return None
     return name, duration, start
+
+
+DAILY = parse_duration("1d")
+"""Every spend counter is also kept per UTC day (`<name>@1d:<date>`), for reports."""

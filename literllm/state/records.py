@@ -34,6 +34,11 @@ class RecordStore(Protocol):
         """Store `value` and increment the table's version. With `only_new`, store
         nothing and return False when the id is taken."""
 
+    async def add_bounded(self, table: str, record_id: str, limit: int) -> bool:
+        """Add an empty record `record_id` when the table holds fewer than `limit`
+        records; True when the id is in the table afterwards. Does not change the
+        version (for sets that nobody caches whole)."""
+
     async def delete(self, table: str, record_id: str) -> bool:
         """Remove the record (incrementing the version); False when it did not exist."""
 
@@ -66,6 +71,14 @@ class MemoryRecordStore:
             return False
         records[record_id] = value
         self._versions[table] = self._versions.get(table, 0) + 1
+        return True
+
+    async def add_bounded(self, table: str, record_id: str, limit: int) -> bool:
+        records = self._tables.setdefault(table, {})
+        if record_id not in records:
+            if len(records) >= limit:
+                return False
+            records[record_id] = b""
         return True
 
     async def delete(self, table: str, record_id: str) -> bool:

@@ -24,6 +24,14 @@ redis.call('INCR', KEYS[2])
 return 1
 """
 
+# KEYS: hash. ARGV: id, limit.
+_ADD_BOUNDED = """
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 1 end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], '')
+return 1
+"""
+
 # KEYS: hash, version. ARGV: id.
 _DELETE = """
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -64,6 +72,7 @@ class RedisRecordStore:
             self._scripts = {
                 "put": client.register_script(_PUT),
                 "delete": client.register_script(_DELETE),
+                "add_bounded": client.register_script(_ADD_BOUNDED),
             }
             self._client = client
         try:
@@ -92,6 +101,16 @@ class RedisRecordStore:
         try:
             done = await self._scripts["put"](
                 keys=self._keys(table), args=[record_id, value, "1" if only_new else "0"]
+            )
+        except (RedisError, OSError) as error:
+            raise self._error(error) from error
+        return int(done) == 1
+
+    async def add_bounded(self, table: str, record_id: str, limit: int) -> bool:
+        self._started()
+        try:
+            done = await self._scripts["add_bounded"](
+                keys=self._keys(table)[:1], args=[record_id, limit]
             )
         except (RedisError, OSError) as error:
             raise self._error(error) from error

@@ -120,6 +120,23 @@ class SQLiteRecordStore:
 
         return await self._run(operation)
 
+    async def add_bounded(self, table: str, record_id: str, limit: int) -> bool:
+        def operation(db: sqlite3.Connection) -> bool:
+            found = db.execute(
+                "SELECT 1 FROM records WHERE tbl = ? AND id = ?", (table, record_id)
+            ).fetchone()
+            if found:
+                return True
+            (count,) = db.execute("SELECT COUNT(*) FROM records WHERE tbl = ?", (table,)).fetchone()
+            if count >= limit:
+                return False
+            db.execute(
+                "INSERT INTO records (tbl, id, value) VALUES (?, ?, ?)", (table, record_id, b"")
+            )
+            return True
+
+        return await self._run(operation)
+
     async def delete(self, table: str, record_id: str) -> bool:
         def operation(db: sqlite3.Connection) -> bool:
             cursor = db.execute("DELETE FROM records WHERE tbl = ? AND id = ?", (table, record_id))

@@ -3,6 +3,8 @@ runtime keys under `/admin/keys`."""
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from ..http import Gateway, Receive, Request, Send, json_body, send_bytes, send_json
 
 __all__ = [
@@ -43,8 +45,22 @@ async def keys(app: Gateway, request: Request, receive: Receive, send: Send) -> 
 
 
 async def spend(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
-    report = await app.proxy.admin.spend(api_key=request.api_key())
+    query = {
+        k: v[-1]
+        for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
+    }
+    report = await app.proxy.admin.spend(
+        api_key=request.api_key(),
+        group_by=query.get("group_by"),
+        start=query.get("start"),
+        end=query.get("end"),
+        key=query.get("key"),
+    )
     request.outcome.key = "master"
+    wants_csv = query.get("format") == "csv" or "text/csv" in request.headers.get("accept", "")
+    if wants_csv and hasattr(report, "csv"):
+        await send_bytes(send, 200, report.csv().encode(), [], b"text/csv; charset=utf-8")
+        return
     await send_json(send, report)
 
 

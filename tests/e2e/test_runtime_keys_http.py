@@ -84,6 +84,13 @@ def test_admin_key_routes(gateways: Gateways) -> None:
         read_only = client.delete(f"/admin/keys/{config_id}")
         assert read_only.status_code == 403
         assert read_only.json()["error"]["code"] == "read_only_key"
+        by_key = client.get("/admin/spend", params={"group_by": "key,period"})
+        assert by_key.status_code == 200 and by_key.json()["object"] == "spend_report"
+        csv = client.get("/admin/spend", params={"group_by": "model", "format": "csv"})
+        assert csv.headers["content-type"].startswith("text/csv")
+        assert csv.text.splitlines()[0] == "model,spend"
+        bad = client.get("/admin/spend", params={"group_by": "colour"})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "group_by"
         paths = client.get("/openapi.json").json()["paths"]
         assert {"get", "patch", "delete"} <= set(paths["/admin/keys/{key_id}"])
     gateway.stop()
