@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .auth import Authenticator
-from .errors import PermissionDeniedError
+from .errors import BadRequestError, PermissionDeniedError
+from .governance.audit import AuditEntry, AuditLog, actor_of
 from .governance.keys import (
     KeyChanges,
     KeyInfo,
@@ -18,6 +19,7 @@ from .governance.keys import (
     budget_period,
     decode_input,
     describe,
+    public_fields,
     runtime_statuses,
 )
 from .governance.snapshot import GlobalStatus, MasterStatus, ModelSpend
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AdminAPI",
+    "AuditList",
     "CreatedKey",
     "DeletedKey",
     "KeyList",
@@ -52,6 +55,11 @@ class CreatedKey(KeyInfo, frozen=True, kw_only=True):
     """A key with its secret: the answer of create and rotate, the only time it is told."""
 
     key: str
+
+
+class AuditList(msgspec.Struct, frozen=True, kw_only=True):
+    object: str
+    data: list[AuditEntry]
 
 
 class DeletedKey(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,12 +95,18 @@ class ModelsReport(msgspec.Struct, frozen=True, kw_only=True):
 
 class AdminAPI:
     def __init__(
-        self, auth: Authenticator, services: Services, router: Router, keys: KeyStore
+        self,
+        auth: Authenticator,
+        services: Services,
+        router: Router,
+        keys: KeyStore,
+        audit: AuditLog,
     ) -> None:
         self._auth = auth
         self._services = services
         self._router = router
         self._keys = keys
+        self._audit_log = audit
 
     def require_master(self, api_key: str | None) -> None:
         """Admin and metrics calls: the master key only (403 for virtual keys)."""
@@ -128,12 +142,14 @@ class AdminAPI:
         """A new key; the answer holds its secret (`key`), which is never told again."""
         self.require_master(api_key)
         record, secret = await self._keys.create(decode_input(body, NewKey, "key"))
+        await self._audit(api_key, "key.create", record.id, None, record)
         return _with_secret(await self._info(record), secret)
 
     async def update_key(self, key_id: str, body: bytes | Any, *, api_key: str | None) -> KeyInfo:
         self.require_master(api_key)
         changes = decode_input(body, KeyChanges, "key changes")
-        _, after = await self._keys.update(key_id, changes)
+        before, after = await self._keys.update(key_id, changes)
+        await self._audit(api_key, "key.update", key_id, before, after)
         return await self._info(after)
 
     async def rotate_key(
@@ -143,14 +159,43 @@ class AdminAPI:
         working for `grace_period_secs` (default 0: stops at once)."""
         self.require_master(api_key)
         rotation = decode_input(body, Rotation, "rotation")
+        before = await self._keys.fetch(key_id)
         record, secret = await self._keys.rotate(key_id, rotation)
+        await self._audit(api_key, "key.rotate", key_id, before, record)
         return _with_secret(await self._info(record), secret)
 
     async def delete_key(self, key_id: str, *, api_key: str | None) -> DeletedKey:
         """Revoke the key: its secrets stop working at once."""
         self.require_master(api_key)
-        await self._keys.delete(key_id)
+        before = await self._keys.delete(key_id)
+        await self._audit(api_key, "key.delete", key_id, before, None)
         return DeletedKey(id=key_id)
+
+    async def audit(
+        self,
+        *,
+        api_key: str | None,
+        limit: int = 100,
+        action: str | None = None,
+        target: str | None = None,
+    ) -> AuditList:
+        """The audit trail, newest first: every change made through this API."""
+        self.require_master(api_key)
+        if not 1 <= limit <= 1000:
+            raise BadRequestError("limit must be from 1 to 1000", param="limit")
+        entries = await self._audit_log.entries(limit=limit, action=action, target=target)
+        return AuditList(object="list", data=entries)
+
+    async def _audit(
+        self, api_key: str | None, action: str, target: str, before: Any, after: Any
+    ) -> None:
+        await self._audit_log.record(
+            actor=actor_of(api_key or ""),
+            action=action,
+            target=target,
+            before=None if before is None else public_fields(before),
+            after=None if after is None else public_fields(after),
+        )
 
     async def _info(self, record: KeyRecord) -> KeyInfo:
         return (await self._runtime_infos([record]))[0]

@@ -43,6 +43,7 @@ from .errors import (
 from .exchange import Exchange
 from .files_api import FilesAPI
 from .governance import Governor
+from .governance.audit import AuditLog
 from .governance.endusers import EndUsers
 from .multipart import Form
 from .governance.keys import KeyStore
@@ -176,7 +177,7 @@ class Proxy:
             clock,
         )
         """`/v1/batches` as calls: `create`, `list`, `retrieve`, `cancel`."""
-        self.admin = AdminAPI(auth, services, router, self._keys)
+        self.admin = AdminAPI(auth, services, router, self._keys, AuditLog(records, clock))
         """The operator's calls, master key only: keys, spend, models, config, metrics."""
         self.responses = ResponsesAPI(
             auth, services, ResponseStore.from_config(config.files or FilesConfig())

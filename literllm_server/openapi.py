@@ -800,6 +800,18 @@ def openapi_document() -> dict[str, Any]:
                 )
             },
             **_key_paths(plain),
+            "/admin/audit": {
+                "get": {
+                    "summary": "The audit trail of admin changes, newest first (master key)",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        _query("limit", "entries, 1 to 1000 (default 100)"),
+                        _query("action", "only this action, e.g. key.create"),
+                        _query("target", "only this target, e.g. a key id"),
+                    ],
+                    "responses": {"200": _json(plain, "Audit entries"), **_errors(400, 401, 403)},
+                }
+            },
             "/admin/spend": {
                 "get": {
                     "summary": "Spend: global, per model, per key; or grouped (master key)",

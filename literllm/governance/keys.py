@@ -49,6 +49,7 @@ __all__ = [
     "OldSecret",
     "Rotation",
     "iso_time",
+    "public_fields",
 ]
 
 _log = logging.getLogger("literllm.governance.keys")
@@ -220,6 +221,16 @@ def decode_input(body: bytes | Any, kind: type[T], what: str) -> T:
         raise BadRequestError(f"invalid {what}: {message}", param=param) from None
     except msgspec.DecodeError as error:
         raise BadRequestError(f"invalid {what}: the body is not JSON ({error})") from None
+
+
+def public_fields(record: KeyRecord) -> dict[str, Any]:
+    """A record for the audit trail: no secret hashes, times in ISO 8601."""
+    fields = msgspec.structs.asdict(record)
+    del fields["sha256"]
+    fields["previous_secrets"] = len(fields.pop("previous"))
+    for name in ("expires_at", "created_at", "updated_at"):
+        fields[name] = iso_time(fields[name])
+    return fields
 
 
 def _digest(secret: str) -> str:

@@ -60,6 +60,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/metrics": {"GET": admin.metrics},
     "/admin/keys": {"GET": admin.keys, "POST": admin.create_key},
     "/admin/spend": {"GET": admin.spend},
+    "/admin/audit": {"GET": admin.audit},
     "/admin/models": {"GET": admin.models},
     "/admin/config": {"GET": admin.config},
     "/v1/batches": {"GET": batches.list_batches, "POST": batches.create_batch},

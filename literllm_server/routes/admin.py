@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
+from literllm import BadRequestError
+
 from ..http import Gateway, Receive, Request, Send, json_body, send_bytes, send_json
 
 __all__ = [
+    "audit",
     "config",
     "create_key",
     "delete_key",
@@ -114,3 +117,21 @@ async def delete_key(app: Gateway, request: Request, receive: Receive, send: Sen
     deleted = await app.proxy.admin.delete_key(_key_id(request), api_key=request.api_key())
     request.outcome.key = "master"
     await send_json(send, deleted)
+
+
+async def audit(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    query = {
+        k: v[-1]
+        for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
+    }
+    limit = query.get("limit", "100")
+    if not limit.isdigit():
+        raise BadRequestError("limit must be a whole number from 1 to 1000", param="limit")
+    report = await app.proxy.admin.audit(
+        api_key=request.api_key(),
+        limit=int(limit),
+        action=query.get("action"),
+        target=query.get("target"),
+    )
+    request.outcome.key = "master"
+    await send_json(send, report)

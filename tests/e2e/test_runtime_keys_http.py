@@ -91,6 +91,9 @@ def test_admin_key_routes(gateways: Gateways) -> None:
         assert csv.text.splitlines()[0] == "model,spend"
         bad = client.get("/admin/spend", params={"group_by": "colour"})
         assert bad.status_code == 400 and bad.json()["error"]["param"] == "group_by"
+        trail = client.get("/admin/audit", params={"limit": 2}).json()["data"]
+        assert [e["action"] for e in trail] == ["key.delete", "key.rotate"]
+        assert client.get("/admin/audit", params={"limit": "x"}).status_code == 400
         paths = client.get("/openapi.json").json()["paths"]
         assert {"get", "patch", "delete"} <= set(paths["/admin/keys/{key_id}"])
     gateway.stop()

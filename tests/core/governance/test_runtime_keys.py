@@ -257,3 +257,37 @@ async def test_periodic_budget_is_shown_for_both_sources() -> None:
         configured = listed[key_id(TEAM)]
         assert configured.budget_duration == "7d" and configured.budget_period is not None
         assert configured.budget_period.start == "2026-12-03"
+
+
+async def test_every_change_is_in_the_audit_trail_without_secrets() -> None:
+    clock = FakeClock()
+    async with make(clock=clock) as proxy:
+        created = await proxy.admin.create_key({"description": "audited"}, api_key=MASTER)
+        clock.advance(1)
+        await proxy.admin.update_key(created.id, {"rpm": 5}, api_key=MASTER)
+        clock.advance(1)
+        rotated = await proxy.admin.rotate_key(
+            created.id, {"grace_period_secs": 10}, api_key=MASTER
+        )
+        clock.advance(1)
+        await proxy.admin.delete_key(created.id, api_key=MASTER)
+        trail = (await proxy.admin.audit(api_key=MASTER)).data
+        assert [e.action for e in trail] == ["key.delete", "key.rotate", "key.update", "key.create"]
+        assert {e.actor for e in trail} == {f"master:{key_id(MASTER)}"}
+        assert {e.target for e in trail} == {created.id}
+        update = trail[2]
+        assert update.before is not None and update.after is not None
+        assert (update.before["rpm"], update.after["rpm"]) == (None, 5)
+        assert trail[1].after is not None and trail[1].after["previous_secrets"] == 1
+        assert trail[0].after is None and trail[3].before is None
+        text = msgspec.json.encode(trail).decode()
+        for secret in (created.key, rotated.key, MASTER):
+            assert secret not in text
+        assert "sha256" not in text
+        assert trail[3].at.endswith("Z") and trail[3].at < trail[0].at
+        only = await proxy.admin.audit(api_key=MASTER, action="key.update", limit=5)
+        assert [e.action for e in only.data] == ["key.update"]
+        with pytest.raises(PermissionDeniedError):
+            await proxy.admin.audit(api_key=TEAM)
+        with pytest.raises(BadRequestError):
+            await proxy.admin.audit(api_key=MASTER, limit=0)
