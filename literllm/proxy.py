@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from .admin import AdminAPI
+from .alerts import Alerts
 from .auth import Authenticator
 from .batches import BatchesAPI, BatchRunner
 from .batches.book import BatchBook
@@ -58,7 +59,7 @@ from .requests import decode_body, validate_chat, validate_embeddings
 from .responses_api import ResponsesAPI
 from .results import ChatStream, Response
 from .routing import Dispatcher, HealthProber, Resolver, Router
-from .routing.router import DeploymentState
+from .routing.router import Deployment, DeploymentState
 from .services import Services
 from .state.base import HashRecord
 from .state.records import create_record_store
@@ -178,6 +179,26 @@ class Proxy:
         )
         """`/v1/batches` as calls: `create`, `list`, `retrieve`, `cancel`."""
         self.admin = AdminAPI(auth, services, router, self._keys, AuditLog(records, clock))
+        self._alerts = (
+            Alerts(
+                config,
+                transport=_network_transport(self._environ),
+                records=records,
+                governor=governor,
+                keys=self._keys,
+                clock=clock,
+            )
+            if config.alerts is not None and config.alerts.webhook_urls
+            else None
+        )
+        if self._alerts is not None:
+            alerts, secs = self._alerts, float(cooldown or 0)
+
+            def on_cooldown(deployment: Deployment) -> None:
+                metrics.cooldown(deployment.name, deployment.label)
+                alerts.cooldown(deployment.label, deployment.name, secs)
+
+            router.on_cooldown = on_cooldown
         """The operator's calls, master key only: keys, spend, models, config, metrics."""
         self.responses = ResponsesAPI(
             auth, services, ResponseStore.from_config(config.files or FilesConfig())
@@ -249,6 +270,8 @@ class Proxy:
         await self._keys.start()
         if self._keys.shared:
             self._background.append(asyncio.create_task(self._keys.poll()))
+        if self._alerts is not None:
+            self._background.append(asyncio.create_task(self._alerts.run()))
         elif self._config.general.master_key:
             log.warning(
                 '[state] backend = "memory": keys created through /admin/keys vanish on '
@@ -283,6 +306,8 @@ class Proxy:
         services = self._services
         if services.cache is not None:
             await services.cache.aclose()
+        if self._alerts is not None:
+            await self._alerts.aclose()
         await services.governor.aclose()
         await self._keys.aclose()
         await services.transport.aclose()

@@ -36,6 +36,7 @@ def find_problems(config: Config) -> list[ConfigProblem]:
         _duplicate_keys,
         _key_models,
         _teams,
+        _alerts,
         _cache,
         _files,
         _health,
@@ -157,6 +158,26 @@ def _teams(config: Config) -> Iterator[ConfigProblem]:
                 f'unknown team "{key.team}" in [[keys]] #{index + 1}; expected the name of a '
                 f"[[teams]] entry (defined: {defined})",
             )
+
+
+def _alerts(config: Config) -> Iterator[ConfigProblem]:
+    """Extension `[alerts]`: http(s) webhook URLs, and a secret to sign with."""
+    alerts = config.alerts
+    if alerts is None:
+        return
+    for index, url in enumerate(alerts.webhook_urls):
+        if not url.startswith(("http://", "https://")):
+            yield ConfigProblem(
+                ("alerts", "webhook_urls", index),
+                f"invalid webhook URL in [alerts] webhook_urls item {index + 1}; expected an "
+                "http:// or https:// URL",
+            )
+    if alerts.webhook_urls and not alerts.secret:
+        yield ConfigProblem(
+            ("alerts",),
+            '[alerts] has webhook_urls but no secret; expected secret = "${ALERTS_SECRET}" '
+            "(every delivery is signed with it, so receivers can check it came from here)",
+        )
 
 
 def _key_models(config: Config) -> Iterator[ConfigProblem]:

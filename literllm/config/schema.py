@@ -21,6 +21,7 @@ BudgetDuration = Annotated[str, Meta(pattern=BUDGET_DURATION_PATTERN)]
 """A budget period: N days ("1d", "7d", "30d") or N calendar months ("1mo"), UTC."""
 
 __all__ = [
+    "AlertsConfig",
     "AliasConfig",
     "BatchesConfig",
     "BudgetConfig",
@@ -181,6 +182,27 @@ class BatchesConfig(_Table, frozen=True):
     poll_interval_secs: Annotated[float, Meta(gt=0, le=60)] = 1.0
 
 
+AlertEvent = Literal["budget", "key_expiry", "cooldown", "state_unavailable"]
+
+
+class AlertsConfig(_Table, frozen=True):
+    """Extension: webhooks for budget thresholds, expiring keys, cooldowns and an
+    unreachable state store."""
+
+    webhook_urls: list[str] = field(default_factory=list)
+    secret: str | None = None
+    thresholds: list[Annotated[int, Meta(ge=1, le=100)]] = field(
+        default_factory=lambda: [50, 80, 100]
+    )
+    events: list[AlertEvent] = field(
+        default_factory=lambda: ["budget", "key_expiry", "cooldown", "state_unavailable"]
+    )
+    key_expiry_warning_secs: U64 = 86_400
+    check_interval_secs: Annotated[float, Meta(gt=0)] = 10.0
+    max_attempts: Annotated[int, Meta(ge=1, le=20)] = 5
+    timeout_secs: Annotated[float, Meta(gt=0)] = 5.0
+
+
 class Config(_Table, frozen=True):
     server: ServerConfig = field(default_factory=ServerConfig)
     general: GeneralConfig = field(default_factory=GeneralConfig)
@@ -197,6 +219,7 @@ class Config(_Table, frozen=True):
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     state: StateConfig = field(default_factory=StateConfig)
     batches: BatchesConfig = field(default_factory=BatchesConfig)
+    alerts: AlertsConfig | None = None
 
 
 def replace(config: Config, **changes: object) -> Config:
