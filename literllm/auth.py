@@ -122,12 +122,18 @@ class Authenticator:
 
     def caller_for(self, identity: str) -> Caller | None:
         """The caller whose key has this identity (`Caller.identity`), for work done
-        later on a key's behalf (batch lines); None when the key is gone from the config."""
+        later on a key's behalf (batch lines); None when the key is gone (from the config,
+        or revoked, blocked or expired for a runtime key)."""
         if identity == MASTER_KEY_ID:
             return self._master_caller if self._master is not None else None
         for _, caller in self._keys.values():
             if caller.identity == identity:
                 return caller
+        now = self._clock.time()
+        for runtime in self._runtime.values():  # a runtime key still allowed to work
+            usable = runtime.not_after is None or now < runtime.not_after
+            if runtime.caller.identity == identity and not runtime.blocked and usable:
+                return runtime.caller
         return None
 
     def set_runtime_keys(self, keys: list[RuntimeKey]) -> None:

@@ -46,8 +46,8 @@ from .files_api import FilesAPI
 from .governance import Governor
 from .governance.audit import AuditLog
 from .governance.endusers import EndUsers
-from .multipart import Form
 from .governance.keys import KeyStore
+from .multipart import Form
 from .observability.redact import config_secrets
 from .observability.telemetry import Telemetry
 from .operations import Operation, Operations, form_request
