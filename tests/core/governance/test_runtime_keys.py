@@ -291,3 +291,17 @@ async def test_every_change_is_in_the_audit_trail_without_secrets() -> None:
             await proxy.admin.audit(api_key=TEAM)
         with pytest.raises(BadRequestError):
             await proxy.admin.audit(api_key=MASTER, limit=0)
+
+
+async def test_later_work_for_a_runtime_key_needs_it_usable() -> None:
+    """Batch lines run as the key that created the batch, looked up by its id."""
+    async with make() as proxy:
+        created = await proxy.admin.create_key({}, api_key=MASTER)
+        found = proxy._auth.caller_for(created.id)
+        assert found is not None and found.runtime and found.identity == created.id
+        await proxy.admin.update_key(created.id, {"blocked": True}, api_key=MASTER)
+        assert proxy._auth.caller_for(created.id) is None
+        await proxy.admin.update_key(created.id, {"blocked": False}, api_key=MASTER)
+        assert proxy._auth.caller_for(created.id) is not None
+        await proxy.admin.delete_key(created.id, api_key=MASTER)
+        assert proxy._auth.caller_for(created.id) is None
