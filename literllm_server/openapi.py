@@ -396,7 +396,8 @@ def _protocol_paths() -> dict[str, Any]:
     }
 
 
-def _query(name: str, description: str) -> dict[str, Any]:
+def _text_query(name: str, description: str) -> dict[str, Any]:
+    """An optional string query parameter of the admin API."""
     return {
         "name": name,
         "in": "query",
@@ -805,9 +806,9 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "The audit trail of admin changes, newest first (master key)",
                     "security": [{"bearer": []}],
                     "parameters": [
-                        _query("limit", "entries, 1 to 1000 (default 100)"),
-                        _query("action", "only this action, e.g. key.create"),
-                        _query("target", "only this target, e.g. a key id"),
+                        _text_query("limit", "entries, 1 to 1000 (default 100)"),
+                        _text_query("action", "only this action, e.g. key.create"),
+                        _text_query("target", "only this target, e.g. a key id"),
                     ],
                     "responses": {"200": _json(plain, "Audit entries"), **_errors(400, 401, 403)},
                 }
@@ -817,13 +818,13 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "Spend: global, per model, per key; or grouped (master key)",
                     "security": [{"bearer": []}],
                     "parameters": [
-                        _query(
+                        _text_query(
                             "group_by", "key, team, model or end_user, and/or period (UTC days)"
                         ),
-                        _query("start", "first UTC day, YYYY-MM-DD"),
-                        _query("end", "last UTC day, YYYY-MM-DD"),
-                        _query("key", "only this key's rows (key, end_user)"),
-                        _query("format", "csv for CSV (or send Accept: text/csv)"),
+                        _text_query("start", "first UTC day, YYYY-MM-DD"),
+                        _text_query("end", "last UTC day, YYYY-MM-DD"),
+                        _text_query("key", "only this key's rows (key, end_user)"),
+                        _text_query("format", "csv for CSV (or send Accept: text/csv)"),
                     ],
                     "responses": {
                         "200": {
