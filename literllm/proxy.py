@@ -121,7 +121,11 @@ class Proxy:
         pricing = Pricing.load()
         self._operations = Operations(registry, pricing)
         self._auth = auth = Authenticator(
-            config.general.master_key, config.keys, config_name=config_name, clock=clock, teams=config.teams
+            config.general.master_key,
+            config.keys,
+            config_name=config_name,
+            clock=clock,
+            teams=config.teams,
         )
         resolver = Resolver(
             config, registry, self._environ, pricing.max_output_tokens, config_name=config_name
