@@ -7,8 +7,23 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from .auth import Authenticator
-from .errors import PermissionDeniedError
-from .governance.snapshot import GlobalStatus, KeyStatus, MasterStatus, ModelSpend
+from .errors import BadRequestError, PermissionDeniedError
+from .governance.audit import AuditEntry, AuditLog, actor_of
+from .governance.keys import (
+    KeyChanges,
+    KeyInfo,
+    KeyRecord,
+    KeyStore,
+    NewKey,
+    Rotation,
+    budget_period,
+    decode_input,
+    describe,
+    public_fields,
+    runtime_statuses,
+)
+from .governance.snapshot import GlobalStatus, MasterStatus, ModelSpend
+from .governance.spendreport import SpendBreakdown, breakdown, parse_query
 from .observability.redact import effective_config
 from .routing import Router
 from .routing.router import DeploymentState
@@ -18,12 +33,39 @@ if TYPE_CHECKING:
     from .governance import GovernanceSnapshot
     from .observability.metrics import SpendCap
 
-__all__ = ["AdminAPI", "KeyList", "KeySpend", "ModelsReport", "PoolReport", "SpendReport"]
+__all__ = [
+    "AdminAPI",
+    "AuditList",
+    "CreatedKey",
+    "DeletedKey",
+    "KeyList",
+    "KeySpend",
+    "ModelsReport",
+    "PoolReport",
+    "SpendReport",
+]
 
 
 class KeyList(msgspec.Struct, frozen=True, kw_only=True):
     object: str
-    data: list[KeyStatus]
+    data: list[KeyInfo]
+
+
+class CreatedKey(KeyInfo, frozen=True, kw_only=True):
+    """A key with its secret: the answer of create and rotate, the only time it is told."""
+
+    key: str
+
+
+class AuditList(msgspec.Struct, frozen=True, kw_only=True):
+    object: str
+    data: list[AuditEntry]
+
+
+class DeletedKey(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    object: str = "key"
+    deleted: bool = True
 
 
 class KeySpend(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,10 +94,19 @@ class ModelsReport(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AdminAPI:
-    def __init__(self, auth: Authenticator, services: Services, router: Router) -> None:
+    def __init__(
+        self,
+        auth: Authenticator,
+        services: Services,
+        router: Router,
+        keys: KeyStore,
+        audit: AuditLog,
+    ) -> None:
         self._auth = auth
         self._services = services
         self._router = router
+        self._keys = keys
+        self._audit_log = audit
 
     def require_master(self, api_key: str | None) -> None:
         """Admin and metrics calls: the master key only (403 for virtual keys)."""
@@ -65,12 +116,112 @@ class AdminAPI:
             )
 
     async def keys(self, *, api_key: str | None) -> KeyList:
+        """Every key: the config file's (`source: "config"`, read-only), then the runtime
+        ones in order of creation. Never a secret."""
         self.require_master(api_key)
-        snapshot = await self._services.governor.snapshot()
-        return KeyList(object="list", data=snapshot.keys)
+        await self._keys.refresh()
+        governor = self._services.governor
+        snapshot = await governor.snapshot()
+        spend, now = await governor.spend_counters(), governor.now()
+        data = [
+            describe(status, None, budget_period(key, status.id, spend, now), key.team)
+            for status, key in zip(snapshot.keys, self._services.config.keys, strict=True)
+        ]
+        data += await self._runtime_infos(self._keys.records())
+        return KeyList(object="list", data=data)
 
-    async def spend(self, *, api_key: str | None) -> SpendReport:
+    async def key(self, key_id: str, *, api_key: str | None) -> KeyInfo:
         self.require_master(api_key)
+        listed = await self.keys(api_key=api_key)
+        for info in listed.data:
+            if info.id == key_id and info.source == "config":
+                return info
+        return await self._info(await self._keys.fetch(key_id))
+
+    async def create_key(self, body: bytes | Any, *, api_key: str | None) -> CreatedKey:
+        """A new key; the answer holds its secret (`key`), which is never told again."""
+        self.require_master(api_key)
+        record, secret = await self._keys.create(decode_input(body, NewKey, "key"))
+        await self._audit(api_key, "key.create", record.id, None, record)
+        return _with_secret(await self._info(record), secret)
+
+    async def update_key(self, key_id: str, body: bytes | Any, *, api_key: str | None) -> KeyInfo:
+        self.require_master(api_key)
+        changes = decode_input(body, KeyChanges, "key changes")
+        before, after = await self._keys.update(key_id, changes)
+        await self._audit(api_key, "key.update", key_id, before, after)
+        return await self._info(after)
+
+    async def rotate_key(
+        self, key_id: str, body: bytes | Any, *, api_key: str | None
+    ) -> CreatedKey:
+        """A new secret for the key (same id, limits and spend); the old secret keeps
+        working for `grace_period_secs` (default 0: stops at once)."""
+        self.require_master(api_key)
+        rotation = decode_input(body, Rotation, "rotation")
+        before = await self._keys.fetch(key_id)
+        record, secret = await self._keys.rotate(key_id, rotation)
+        await self._audit(api_key, "key.rotate", key_id, before, record)
+        return _with_secret(await self._info(record), secret)
+
+    async def delete_key(self, key_id: str, *, api_key: str | None) -> DeletedKey:
+        """Revoke the key: its secrets stop working at once."""
+        self.require_master(api_key)
+        before = await self._keys.delete(key_id)
+        await self._audit(api_key, "key.delete", key_id, before, None)
+        return DeletedKey(id=key_id)
+
+    async def audit(
+        self,
+        *,
+        api_key: str | None,
+        limit: int = 100,
+        action: str | None = None,
+        target: str | None = None,
+    ) -> AuditList:
+        """The audit trail, newest first: every change made through this API."""
+        self.require_master(api_key)
+        if not 1 <= limit <= 1000:
+            raise BadRequestError("limit must be from 1 to 1000", param="limit")
+        entries = await self._audit_log.entries(limit=limit, action=action, target=target)
+        return AuditList(object="list", data=entries)
+
+    async def _audit(
+        self, api_key: str | None, action: str, target: str, before: Any, after: Any
+    ) -> None:
+        await self._audit_log.record(
+            actor=actor_of(api_key or ""),
+            action=action,
+            target=target,
+            before=None if before is None else public_fields(before),
+            after=None if after is None else public_fields(after),
+        )
+
+    async def _info(self, record: KeyRecord) -> KeyInfo:
+        return (await self._runtime_infos([record]))[0]
+
+    async def _runtime_infos(self, records: list[KeyRecord]) -> list[KeyInfo]:
+        governor = self._services.governor
+        statuses = await governor.key_statuses([record.key_config() for record in records])
+        return runtime_statuses(statuses, records, await governor.spend_counters(), governor.now())
+
+    async def spend(
+        self,
+        *,
+        api_key: str | None,
+        group_by: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        key: str | None = None,
+    ) -> SpendReport | SpendBreakdown:
+        """Spend: global, per model and per key; or, with `group_by` (`key`, `team`,
+        `model`, `end_user`, and/or `period` for UTC days), `start` or `end`
+        (inclusive dates), the counters added up that way (`key`: one key's rows)."""
+        self.require_master(api_key)
+        if group_by is not None or start is not None or end is not None or key is not None:
+            groups, first, last = parse_query(group_by, start, end)
+            counters = await self._services.governor.spend_counters()
+            return breakdown(counters, groups, first, last, key=key)
         snapshot = await self._services.governor.snapshot()
         return SpendReport(
             global_=snapshot.global_,
@@ -117,6 +268,10 @@ class AdminAPI:
                 errors=stats.errors, skipped=stats.skipped, writes=stats.writes
             )
         return services.metrics.render()
+
+
+def _with_secret(info: KeyInfo, secret: str) -> CreatedKey:
+    return CreatedKey(**msgspec.structs.asdict(info), key=secret)
 
 
 def _spend_caps(snapshot: GovernanceSnapshot) -> list[SpendCap]:

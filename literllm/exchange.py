@@ -18,6 +18,7 @@ from .errors import (
     RateLimitError,
     UpstreamError,
 )
+from .governance.endusers import end_user_of
 from .governance.ratelimit import estimate_prompt_tokens, estimate_request_tokens
 from .operations.base import OperationResult
 from .outcome import Outcome
@@ -128,6 +129,7 @@ class Exchange:
                 self.request, prompt_tokens=self.prompt_tokens
             ),
         )
+        admission.end_user = end_user_of(self.request)
         self.admission = admission
         return admission
 

@@ -19,6 +19,7 @@ from typing import Any
 import msgspec
 
 from .admin import AdminAPI
+from .alerts import Alerts
 from .auth import Authenticator, Caller
 from .batches import BatchesAPI, BatchRunner
 from .batches.book import BatchBook
@@ -44,6 +45,9 @@ from .errors import (
 from .exchange import Exchange
 from .files_api import FilesAPI
 from .governance import Governor
+from .governance.audit import AuditLog
+from .governance.endusers import EndUsers
+from .governance.keys import KeyStore
 from .governance.ratelimit import estimate_prompt_tokens
 from .hooks import RequestContext, build_hooks
 from .multipart import Form
@@ -58,9 +62,10 @@ from .requests import decode_body, validate_chat, validate_embeddings
 from .responses_api import ResponsesAPI
 from .results import ChatStream, Response
 from .routing import Dispatcher, HealthProber, Resolver, Router
-from .routing.router import DeploymentState
+from .routing.router import Deployment, DeploymentState
 from .services import Services
 from .state.base import HashRecord
+from .state.records import create_record_store
 from .transport import Transport
 from .transport.dispatching import DispatchingTransport
 
@@ -120,7 +125,11 @@ class Proxy:
         pricing = Pricing.load()
         self._operations = Operations(registry, pricing)
         self._auth = auth = Authenticator(
-            config.general.master_key, config.keys, config_name=config_name
+            config.general.master_key,
+            config.keys,
+            config_name=config_name,
+            clock=clock,
+            teams=config.teams,
         )
         resolver = Resolver(
             config, registry, self._environ, pricing.max_output_tokens, config_name=config_name
@@ -142,10 +151,14 @@ class Proxy:
             estimate_tokens=estimate_prompt_tokens,
             moderate=self._moderate,
         )
+        governor = Governor.from_config(config, clock=clock, pricing=pricing)
+        records = create_record_store(config.state)
+        governor.end_users = EndUsers(records)
+        self._keys = KeyStore(records, auth=auth, governor=governor, clock=clock)
         self._services = services = Services(
             config=config,
             clock=clock,
-            governor=Governor.from_config(config, clock=clock, pricing=pricing),
+            governor=governor,
             cache=(
                 ResponseCache.from_config(config.cache, clock=clock)
                 if config.cache is not None
@@ -181,7 +194,27 @@ class Proxy:
             clock,
         )
         """`/v1/batches` as calls: `create`, `list`, `retrieve`, `cancel`."""
-        self.admin = AdminAPI(auth, services, router)
+        self.admin = AdminAPI(auth, services, router, self._keys, AuditLog(records, clock))
+        self._alerts = (
+            Alerts(
+                config,
+                transport=_network_transport(self._environ, config.upstream),
+                records=records,
+                governor=governor,
+                keys=self._keys,
+                clock=clock,
+            )
+            if config.alerts is not None and config.alerts.webhook_urls
+            else None
+        )
+        if self._alerts is not None:
+            alerts, secs = self._alerts, float(cooldown or 0)
+
+            def on_cooldown(deployment: Deployment) -> None:
+                metrics.cooldown(deployment.name, deployment.label)
+                alerts.cooldown(deployment.label, deployment.name, secs)
+
+            router.on_cooldown = on_cooldown
         """The operator's calls, master key only: keys, spend, models, config, metrics."""
         self.responses = ResponsesAPI(
             auth, services, ResponseStore.from_config(config.files or FilesConfig())
@@ -266,6 +299,17 @@ class Proxy:
         await self._services.governor.start()
         if self._hooks is not None:
             await self._hooks.start()
+        await self._keys.start()
+        if self._keys.shared:
+            self._background.append(asyncio.create_task(self._keys.poll()))
+        if self._alerts is not None:
+            self._background.append(asyncio.create_task(self._alerts.run()))
+        elif self._config.general.master_key:
+            log.warning(
+                '[state] backend = "memory": keys created through /admin/keys vanish on '
+                'restart and are known to this process only; use "sqlite" or "redis" '
+                "to keep them"
+            )
         warning = self._file_store.startup_warning
         if warning:
             if self._config.files is not None:
@@ -296,7 +340,10 @@ class Proxy:
             await self._hooks.aclose()
         if services.cache is not None:
             await services.cache.aclose()
+        if self._alerts is not None:
+            await self._alerts.aclose()
         await services.governor.aclose()
+        await self._keys.aclose()
         await services.transport.aclose()
 
     async def __aenter__(self) -> Proxy:

@@ -1,4 +1,5 @@
-"""The `liter-llm` command: `api` serves the gateway, `check-config` validates offline."""
+"""The `liter-llm` command: `api` serves the gateway, `check-config` validates offline,
+`keys` manages a running gateway's runtime keys."""
 
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ from literllm.config import (
     load_config,
     summary,
 )
+
+from .keys_cli import add_keys_parser, run_keys
 
 __all__ = ["main"]
 
@@ -76,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Validate offline; exit 1 with the error if the config is invalid.",
     )
     check.add_argument("--config", metavar="PATH", help="config file (disables discovery)")
+    add_keys_parser(commands)
     return parser
 
 
@@ -191,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:  # `liter-llm check-config | head`
             sys.stderr.close()
             return 0
+    if args.command == "keys":
+        return run_keys(args)
     parser.print_help()
     return 0
 

@@ -396,6 +396,84 @@ def _protocol_paths() -> dict[str, Any]:
     }
 
 
+def _text_query(name: str, description: str) -> dict[str, Any]:
+    """An optional string query parameter of the admin API."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+_KEY_ID = {
+    "name": "key_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The key's id (k- and 16 hex digits)",
+}
+
+
+def _key_paths(plain: dict[str, Any]) -> dict[str, Any]:
+    """`/admin/keys`: the keys of the config file (read-only) and runtime keys."""
+
+    def operation(
+        summary: str, status: str, errors: tuple[int, ...], *, body: bool = False, key_id: bool
+    ) -> dict[str, Any]:
+        spec: dict[str, Any] = {
+            "summary": summary + " (master key)",
+            "security": [{"bearer": []}],
+            "responses": {status: _json(plain, summary), **_errors(*errors)},
+        }
+        if key_id:
+            spec["parameters"] = [_KEY_ID]
+        if body:
+            spec["requestBody"] = {
+                "required": False,
+                "content": {"application/json": {"schema": plain}},
+            }
+        return spec
+
+    return {
+        "/admin/keys": {
+            "get": operation(
+                "Every key: limits, usage, spend; never a secret", "200", (401, 403), key_id=False
+            ),
+            "post": operation(
+                "Create a key; the answer holds its secret, told only this once",
+                "201",
+                (400, 401, 403, 413, 415),
+                body=True,
+                key_id=False,
+            ),
+        },
+        "/admin/keys/{key_id}": {
+            "get": operation("One key", "200", (401, 403, 404), key_id=True),
+            "patch": operation(
+                "Change models, rpm, tpm, budget_limit, description or blocked",
+                "200",
+                (400, 401, 403, 404),
+                body=True,
+                key_id=True,
+            ),
+            "delete": operation(
+                "Revoke a runtime key at once", "200", (401, 403, 404), key_id=True
+            ),
+        },
+        "/admin/keys/{key_id}/rotate": {
+            "post": operation(
+                "A new secret; the old one works for grace_period_secs more",
+                "200",
+                (400, 401, 403, 404),
+                body=True,
+                key_id=True,
+            ),
+        },
+    }
+
+
 def openapi_document() -> dict[str, Any]:
     chat = {
         "post": {
@@ -718,11 +796,47 @@ def openapi_document() -> dict[str, Any]:
                     }
                 }
                 for name, summary in (
-                    ("keys", "Virtual keys: limits, usage, spend"),
-                    ("spend", "Spend: global, per model, per key"),
                     ("models", "Pools and deployments with their state"),
                     ("config", "The effective config, secrets redacted"),
                 )
+            },
+            **_key_paths(plain),
+            "/admin/audit": {
+                "get": {
+                    "summary": "The audit trail of admin changes, newest first (master key)",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        _text_query("limit", "entries, 1 to 1000 (default 100)"),
+                        _text_query("action", "only this action, e.g. key.create"),
+                        _text_query("target", "only this target, e.g. a key id"),
+                    ],
+                    "responses": {"200": _json(plain, "Audit entries"), **_errors(400, 401, 403)},
+                }
+            },
+            "/admin/spend": {
+                "get": {
+                    "summary": "Spend: global, per model, per key; or grouped (master key)",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        _text_query(
+                            "group_by", "key, team, model or end_user, and/or period (UTC days)"
+                        ),
+                        _text_query("start", "first UTC day, YYYY-MM-DD"),
+                        _text_query("end", "last UTC day, YYYY-MM-DD"),
+                        _text_query("key", "only this key's rows (key, end_user)"),
+                        _text_query("format", "csv for CSV (or send Accept: text/csv)"),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The report",
+                            "content": {
+                                "application/json": {"schema": plain},
+                                "text/csv": {"schema": {"type": "string"}},
+                            },
+                        },
+                        **_errors(400, 401, 403),
+                    },
+                }
             },
             "/health": {
                 "get": {

@@ -37,6 +37,8 @@ def find_problems(config: Config) -> list[ConfigProblem]:
         _fallback_cycles,
         _duplicate_keys,
         _key_models,
+        _teams,
+        _alerts,
         _cache,
         _files,
         _health,
@@ -134,6 +136,52 @@ def _duplicate_keys(config: Config) -> Iterator[ConfigProblem]:
                 f"duplicate virtual key token in [[keys]] #{index + 1} (the same token as "
                 f"[[keys]] #{earlier + 1}); expected every key to be unique",
             )
+
+
+def _teams(config: Config) -> Iterator[ConfigProblem]:
+    """Extension `[[teams]]`: names unique and not empty; every key's `team` defined."""
+    first_seen: dict[str, int] = {}
+    for index, team in enumerate(config.teams):
+        if not team.name.strip():
+            yield ConfigProblem(
+                ("teams", index, "name"),
+                f'empty value for "name" in [[teams]] #{index + 1}; expected the team\'s name',
+            )
+        earlier = first_seen.setdefault(team.name, index)
+        if earlier != index:
+            yield ConfigProblem(
+                ("teams", index, "name"),
+                f'duplicate team "{team.name}" in [[teams]] #{index + 1} (also [[teams]] '
+                f"#{earlier + 1}); expected every team name to be unique",
+            )
+    for index, key in enumerate(config.keys):
+        if key.team is not None and key.team not in first_seen:
+            defined = ", ".join(f'"{name}"' for name in first_seen) or "none"
+            yield ConfigProblem(
+                ("keys", index, "team"),
+                f'unknown team "{key.team}" in [[keys]] #{index + 1}; expected the name of a '
+                f"[[teams]] entry (defined: {defined})",
+            )
+
+
+def _alerts(config: Config) -> Iterator[ConfigProblem]:
+    """Extension `[alerts]`: http(s) webhook URLs, and a secret to sign with."""
+    alerts = config.alerts
+    if alerts is None:
+        return
+    for index, url in enumerate(alerts.webhook_urls):
+        if not url.startswith(("http://", "https://")):
+            yield ConfigProblem(
+                ("alerts", "webhook_urls", index),
+                f"invalid webhook URL in [alerts] webhook_urls item {index + 1}; expected an "
+                "http:// or https:// URL",
+            )
+    if alerts.webhook_urls and not alerts.secret:
+        yield ConfigProblem(
+            ("alerts",),
+            '[alerts] has webhook_urls but no secret; expected secret = "${ALERTS_SECRET}" '
+            "(every delivery is signed with it, so receivers can check it came from here)",
+        )
 
 
 def _key_models(config: Config) -> Iterator[ConfigProblem]:

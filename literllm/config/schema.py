@@ -16,8 +16,12 @@ U32 = Annotated[int, Meta(ge=0, le=4_294_967_295)]
 U64 = Annotated[int, Meta(ge=0, le=9_223_372_036_854_775_807)]
 NonNegativeFloat = Annotated[float, Meta(ge=0)]
 OptionValue = str | int | float | bool
+BUDGET_DURATION_PATTERN = r"^[1-9][0-9]{0,3}(d|mo)$"
+BudgetDuration = Annotated[str, Meta(pattern=BUDGET_DURATION_PATTERN)]
+"""A budget period: N days ("1d", "7d", "30d") or N calendar months ("1mo"), UTC."""
 
 __all__ = [
+    "AlertsConfig",
     "AliasConfig",
     "BatchesConfig",
     "BudgetConfig",
@@ -37,6 +41,7 @@ __all__ = [
     "ServerConfig",
     "StateConfig",
     "Strategy",
+    "TeamConfig",
     "UpstreamConfig",
 ]
 
@@ -101,6 +106,21 @@ class KeyConfig(_Table, frozen=True):
     rpm: U32 | None = None
     tpm: U64 | None = None
     budget_limit: NonNegativeFloat | None = None
+    # extension: `budget_limit` applies per period instead of for the key's lifetime
+    budget_duration: BudgetDuration | None = None
+    # extension: the `[[teams]]` entry whose limits bind this key with the team's others
+    team: str | None = None
+
+
+class TeamConfig(_Table, frozen=True):
+    """Extension: limits shared by every key of the team, on top of each key's own."""
+
+    name: str
+    models: list[str] = field(default_factory=list)
+    rpm: U32 | None = None
+    tpm: U64 | None = None
+    budget_limit: NonNegativeFloat | None = None
+    budget_duration: BudgetDuration | None = None
 
 
 class RateLimitConfig(_Table, frozen=True):
@@ -112,6 +132,9 @@ class BudgetConfig(_Table, frozen=True):
     global_limit: NonNegativeFloat | None = None
     model_limits: dict[str, NonNegativeFloat] = field(default_factory=dict)
     enforcement: Literal["hard", "soft"] = "hard"
+    # extensions: `global_limit` / every `model_limits` entry applies per period
+    budget_duration: BudgetDuration | None = None
+    model_budget_duration: BudgetDuration | None = None
 
 
 class CacheConfig(_Table, frozen=True):
@@ -205,12 +228,34 @@ class GuardrailConfig(_Table, frozen=True):
     on_failure: Literal["fail", "skip"] = "fail"
 
 
+AlertEvent = Literal["budget", "key_expiry", "cooldown", "state_unavailable"]
+
+
+class AlertsConfig(_Table, frozen=True):
+    """Extension: webhooks for budget thresholds, expiring keys, cooldowns and an
+    unreachable state store."""
+
+    webhook_urls: list[str] = field(default_factory=list)
+    secret: str | None = None
+    thresholds: list[Annotated[int, Meta(ge=1, le=100)]] = field(
+        default_factory=lambda: [50, 80, 100]
+    )
+    events: list[AlertEvent] = field(
+        default_factory=lambda: ["budget", "key_expiry", "cooldown", "state_unavailable"]
+    )
+    key_expiry_warning_secs: U64 = 86_400
+    check_interval_secs: Annotated[float, Meta(gt=0)] = 10.0
+    max_attempts: Annotated[int, Meta(ge=1, le=20)] = 5
+    timeout_secs: Annotated[float, Meta(gt=0)] = 5.0
+
+
 class Config(_Table, frozen=True):
     server: ServerConfig = field(default_factory=ServerConfig)
     general: GeneralConfig = field(default_factory=GeneralConfig)
     models: list[ModelConfig] = field(default_factory=list)
     aliases: list[AliasConfig] = field(default_factory=list)
     keys: list[KeyConfig] = field(default_factory=list)
+    teams: list[TeamConfig] = field(default_factory=list)
     rate_limit: RateLimitConfig | None = None
     budget: BudgetConfig | None = None
     cache: CacheConfig | None = None
@@ -223,6 +268,7 @@ class Config(_Table, frozen=True):
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     hooks: list[HookConfig] = field(default_factory=list)
     guardrails: list[GuardrailConfig] = field(default_factory=list)
+    alerts: AlertsConfig | None = None
 
 
 def replace(config: Config, **changes: object) -> Config:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime
 import difflib
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +24,7 @@ import msgspec.inspect as mi
 
 from .locate import Path, table_name
 from .problem import ConfigProblem
-from .schema import Config
+from .schema import BUDGET_DURATION_PATTERN, Config
 
 __all__ = ["describe", "validate", "validate_all"]
 
@@ -31,6 +32,10 @@ _LARGEST_U64 = 9_223_372_036_854_775_807
 
 _FIELD_HINTS: dict[tuple[Path, str], str] = {
     (("server",), "port"): "0 picks a free port",
+}
+
+_PATTERN_HINTS = {
+    BUDGET_DURATION_PATTERN: 'a number of days or calendar months, e.g. "1d", "7d", "30d", "1mo"',
 }
 
 _REQUIRED_HINTS = {
@@ -134,6 +139,11 @@ def _value(value: Any, kind: mi.Type, slot: _Slot, problems: list[ConfigProblem]
         return _struct(value, kind, slot.path, problems)
     if isinstance(kind, mi.IntType | mi.FloatType):
         _check_range(value, kind, slot)
+    elif isinstance(kind, mi.StrType) and kind.pattern and not re.search(kind.pattern, value):
+        raise ConfigProblem(
+            slot.path,
+            f'invalid value "{value}" for {slot.where()}; expected {_PATTERN_HINTS[kind.pattern]}',
+        )
     elif isinstance(kind, mi.ListType):
         items = []
         for index, item in enumerate(value):

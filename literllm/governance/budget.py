@@ -7,6 +7,9 @@ the config or the request used). A reservation holds `max_cost` on every cap tha
 until it is settled or released (or expires, for a crashed process), so concurrent
 requests can never together overshoot a cap. `enforcement = "hard"` refuses a request
 that does not fit with 402; `"soft"` logs it, counts it and lets it through.
+
+A cap with a `budget_duration` (extension; see `periods.py`) applies to the counter of
+the current period, `<cap>@<duration>:<start>`, which is charged beside the lifetime one.
 """
 
 from __future__ import annotations
@@ -18,15 +21,18 @@ from collections.abc import Callable, Sequence
 from ..config.schema import Config, KeyConfig
 from ..errors import BudgetExceededError
 from ..state import Cap, CapShortfall, StateStore
+from .periods import Period, parse_duration, split_stamped
 
 __all__ = ["BudgetGuard", "spend_names"]
 
 _log = logging.getLogger("literllm.governance.budget")
 
 
-def spend_names(key_id: str, provider_model: str | None) -> list[str]:
+def spend_names(key_id: str, provider_model: str | None, team: str | None = None) -> list[str]:
     """The spend counters one response's cost is added to."""
     names = ["global", f"key:{key_id}"]
+    if team is not None:
+        names.append(f"team:{team}")
     if provider_model is not None:
         names.append(f"model:{provider_model}")
     return names
@@ -50,13 +56,32 @@ class BudgetGuard:
             else {}
         )
         self._hard = budget is None or budget.enforcement == "hard"
+        self._global_period = _period(budget.budget_duration if budget else None)
+        self._model_period = _period(budget.model_budget_duration if budget else None)
+        self.has_periods = self._global_period is not None or self._model_period is not None
+        """Whether a `[budget]` cap is periodic (a key's own may be, whatever this says)."""
+        self._teams = {team.name: team for team in config.teams}
         self.soft_overruns: collections.Counter[str] = collections.Counter()
         """Requests let through over a cap under soft enforcement, by cap (this process)."""
+
+    def is_periodic(self, key: KeyConfig | None) -> bool:
+        """Whether any cap on a request of `key` is periodic."""
+        if self.has_periods:
+            return True
+        if key is None:
+            return False
+        team = self._teams.get(key.team) if key.team is not None else None
+        return key.budget_duration is not None or (
+            team is not None and team.budget_duration is not None
+        )
 
     def caps(self, key_id: str, key: KeyConfig | None, provider_model: str) -> list[Cap]:
         caps: list[Cap] = []
         if key is not None and key.budget_limit is not None:
             caps.append(Cap(f"key:{key_id}", key.budget_limit))
+        team = self._teams.get(key.team) if key is not None and key.team is not None else None
+        if team is not None and team.budget_limit is not None:
+            caps.append(Cap(f"team:{team.name}", team.budget_limit))
         if self._global_limit is not None:
             caps.append(Cap("global", self._global_limit))
         model_limit = self._model_limits.get(provider_model)
@@ -67,6 +92,31 @@ class BudgetGuard:
     def model_limit_names(self) -> list[str]:
         """The models with a spend limit, in the spelling spend is recorded under."""
         return list(self._model_limits)
+
+    def period_of(self, name: str, key: KeyConfig | None) -> Period | None:
+        """The period of the cap on counter `name` (`global`, `model:...`, `key:...`),
+        None for a lifetime cap or no cap."""
+        if name == "global":
+            return self._global_period if self._global_limit is not None else None
+        if name.startswith("model:"):
+            if name.removeprefix("model:") in self._model_limits:
+                return self._model_period
+            return None
+        if name.startswith("key:") and key is not None and key.budget_limit is not None:
+            return _period(key.budget_duration)
+        if name.startswith("team:"):
+            team = self._teams.get(name.removeprefix("team:"))
+            if team is not None and team.budget_limit is not None:
+                return _period(team.budget_duration)
+        return None
+
+    def current_spend(
+        self, name: str, key: KeyConfig | None, spend: dict[str, float], now: float
+    ) -> float:
+        """What counts against the cap on `name` now: this period's spend, or the
+        lifetime spend for a lifetime cap."""
+        period = self.period_of(name, key)
+        return spend.get(name if period is None else period.stamp(name, now), 0.0)
 
     def limit_of(self, cap: str) -> float | None:
         if cap == "global":
@@ -103,12 +153,23 @@ class BudgetGuard:
         )
 
 
+def _period(text: str | None) -> Period | None:
+    return None if text is None else parse_duration(text)
+
+
 def _describe(shortfall: CapShortfall, label: str) -> str:
     remaining = max(shortfall.remaining, 0.0)
-    if shortfall.name == "global":
+    name, when = shortfall.name, ""
+    stamped = split_stamped(name)
+    if stamped is not None:
+        name, duration, start = stamped
+        when = f" for the {duration} period from {start} (UTC)"
+    if name == "global":
         cap = "the global [budget] global_limit"
-    elif shortfall.name.startswith("model:"):
-        cap = f'[budget.model_limits] "{shortfall.name.removeprefix("model:")}"'
+    elif name.startswith("model:"):
+        cap = f'[budget.model_limits] "{name.removeprefix("model:")}"'
+    elif name.startswith("team:"):
+        cap = f'the budget_limit of team "{name.removeprefix("team:")}"'
     else:
         cap = f"the budget_limit of {label}"
-    return f"{cap} of ${shortfall.limit:.2f} has ${remaining:.6f} remaining"
+    return f"{cap} of ${shortfall.limit:.2f}{when} has ${remaining:.6f} remaining"

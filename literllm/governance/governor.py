@@ -53,6 +53,8 @@ from ..state import Cap, StateStore, StateUnavailableError, create_state_store
 from ..state.base import HashRecord
 from ..types import Usage
 from .budget import BudgetGuard, spend_names
+from .endusers import EndUsers
+from .periods import DAILY, DAY_SECONDS, split_stamped
 from .ratelimit import WINDOW_SECONDS, RateLimiter, token_updates
 from .snapshot import (
     GlobalStatus,
@@ -97,7 +99,18 @@ class _KeyRules:
     how refusals name it, its rate-limit windows and, per provider_model, its budget
     caps and spend counters."""
 
-    __slots__ = ("_budget", "_caps", "_spend_names", "key", "key_id", "label", "windows")
+    __slots__ = (
+        "_budget",
+        "_caps",
+        "_day",
+        "_periodic",
+        "_spend_names",
+        "_stamped",
+        "key",
+        "key_id",
+        "label",
+        "windows",
+    )
 
     def __init__(
         self, key_id: str, key: KeyConfig | None, limiter: RateLimiter, budget: BudgetGuard
@@ -109,6 +122,10 @@ class _KeyRules:
         self._budget = budget
         self._caps: dict[str, tuple[Cap, ...]] = {}
         self._spend_names: dict[str | None, tuple[str, ...]] = {}
+        self._periodic = budget.is_periodic(key)
+        self._stamped: dict[str | None, tuple[int, tuple[str, ...]]] = {}
+        """provider_model -> (UTC day, its spend names stamped for that day)"""
+        self._day = (-1, "")
 
     def caps(self, provider_model: str) -> tuple[Cap, ...]:
         caps = self._caps.get(provider_model)
@@ -119,10 +136,55 @@ class _KeyRules:
             self._caps[provider_model] = caps
         return caps
 
+    def caps_at(self, provider_model: str, when: float) -> tuple[Cap, ...]:
+        """`caps`, periodic ones on the counter of the period holding `when`."""
+        caps = self.caps(provider_model)
+        if not self._periodic:
+            return caps
+        stamped = []
+        for cap in caps:
+            period = self._budget.period_of(cap.name, self.key)
+            stamped.append(cap if period is None else Cap(period.stamp(cap.name, when), cap.limit))
+        return tuple(stamped)
+
+    def spend_names_at(
+        self, provider_model: str | None, when: float, end_user: str | None = None
+    ) -> tuple[str, ...]:
+        """`spend_names` (and the end user's counter), each also on its counter of the
+        UTC day holding `when`, and on the counter of the period holding `when` of
+        each periodic cap."""
+        day = int(when // DAY_SECONDS)
+        if end_user is None:
+            cached = self._stamped.get(provider_model)
+            if cached is not None and cached[0] == day:
+                return cached[1]
+        names = self.spend_names(provider_model)
+        if end_user is not None:
+            names = (*names, end_user)
+        label = self._day_label(day)
+        stamped = [*names, *(f"{name}@1d:{label}" for name in names)]
+        if self._periodic:
+            for name in names:
+                period = self._budget.period_of(name, self.key)
+                if period is not None and period.text != "1d":
+                    stamped.append(period.stamp(name, when))
+        result = tuple(stamped)
+        if end_user is None:
+            if len(self._stamped) >= _REMEMBERED_MODELS:
+                self._stamped.clear()
+            self._stamped[provider_model] = (day, result)
+        return result
+
+    def _day_label(self, day: int) -> str:
+        if self._day[0] != day:
+            self._day = (day, DAILY.start(day * DAY_SECONDS).isoformat())
+        return self._day[1]
+
     def spend_names(self, provider_model: str | None) -> tuple[str, ...]:
         names = self._spend_names.get(provider_model)
         if names is None:
-            names = tuple(spend_names(self.key_id, provider_model))
+            team = self.key.team if self.key is not None else None
+            names = tuple(spend_names(self.key_id, provider_model, team))
             if len(self._spend_names) >= _REMEMBERED_MODELS:
                 self._spend_names.clear()
             self._spend_names[provider_model] = names
@@ -146,6 +208,8 @@ class Governor:
         self._rules: dict[str | None, _KeyRules] = {}
         """key token (None: the master key) -> its rules"""
         self._in_process = store.settles_without_suspending
+        self.end_users: EndUsers | None = None
+        """Set by the gateway to count spend per end user (needs the record store)."""
         # Entry ids: unique across processes sharing a store, cheaper than uuid4.
         self._id_prefix = os.urandom(8).hex()
         self._ids = itertools.count(1)
@@ -255,6 +319,47 @@ class Governor:
         except StateUnavailableError as error:
             _log.error("state store unavailable, %s was not recorded: %s", what(), error)
 
+    async def spend_counters(self) -> dict[str, float]:
+        """Every spend counter, lifetime and per period (for the admin API)."""
+        return await self._store.spend()
+
+    def now(self) -> float:
+        return self._clock.time()
+
+    def name_key(self, token: str, key_id: str) -> None:
+        """Know the key whose `KeyConfig.key` is `token` by `key_id` (a runtime key keeps
+        the id of its first secret across rotations)."""
+        self._key_ids[token] = key_id
+
+    async def key_statuses(self, keys: Sequence[KeyConfig]) -> list[KeyStatus]:
+        """Limits, window usage and spend of `keys` (the runtime ones, for the admin API)."""
+        now = self._clock.time()
+        ids = [self._key_id(key) for key in keys]
+        windows = [f"key:{i}:{kind}" for i in ids for kind in ("requests", "tokens")]
+        usage = await self._store.usage(windows, now=now, window_seconds=WINDOW_SECONDS)
+        spend = await self._store.spend()
+        statuses = []
+        for key, name in zip(keys, ids, strict=True):
+            spent = spend.get(f"key:{name}", 0.0)
+            statuses.append(
+                KeyStatus(
+                    id=name,
+                    description=key.description,
+                    models=list(key.models),
+                    limits=Limits(rpm=key.rpm, tpm=key.tpm, budget_limit=key.budget_limit),
+                    window=WindowUsage(
+                        requests=_counted(usage, f"key:{name}:requests", key.rpm),
+                        tokens=_counted(usage, f"key:{name}:tokens", key.tpm),
+                    ),
+                    spend=spent,
+                    remaining_budget=_remaining(
+                        key.budget_limit,
+                        self._budget.current_spend(f"key:{name}", key, spend, now),
+                    ),
+                )
+            )
+        return statuses
+
     async def snapshot(self) -> GovernanceSnapshot:
         """Limits, window usage and spend for the admin API; never contains a token."""
         now = self._clock.time()
@@ -279,7 +384,10 @@ class Governor:
                         tokens=_counted(usage, f"key:{key_id}:tokens", key.tpm),
                     ),
                     spend=spent,
-                    remaining_budget=_remaining(key.budget_limit, spent),
+                    remaining_budget=_remaining(
+                        key.budget_limit,
+                        self._budget.current_spend(f"key:{key_id}", key, spend, now),
+                    ),
                 )
             )
         rate_limit = self._config.rate_limit
@@ -287,13 +395,21 @@ class Governor:
         global_tpm = rate_limit.tpm if rate_limit else None
         global_limit = self._budget.limit_of("global")
         models: dict[str, ModelSpend] = {}
-        model_names = {n.removeprefix("model:") for n in spend if n.startswith("model:")}
+        model_names = {
+            n.removeprefix("model:")
+            for n in spend
+            if n.startswith("model:") and split_stamped(n) is None
+        }
         model_names.update(self._budget.model_limit_names())
         for name in sorted(model_names):
             spent = spend.get(f"model:{name}", 0.0)
             limit = self._budget.limit_of(f"model:{name}")
             models[name] = ModelSpend(
-                spend=spent, limit=limit, remaining_budget=_remaining(limit, spent)
+                spend=spent,
+                limit=limit,
+                remaining_budget=_remaining(
+                    limit, self._budget.current_spend(f"model:{name}", None, spend, now)
+                ),
             )
         global_spent = spend.get("global", 0.0)
         return GovernanceSnapshot(
@@ -307,7 +423,9 @@ class Governor:
                     tokens=_counted(usage, "global:tokens", global_tpm),
                 ),
                 spend=global_spent,
-                remaining_budget=_remaining(global_limit, global_spent),
+                remaining_budget=_remaining(
+                    global_limit, self._budget.current_spend("global", None, spend, now)
+                ),
                 enforcement=self._config.budget.enforcement if self._config.budget else "hard",
                 soft_overruns_this_process=dict(self._budget.soft_overruns),
             ),
@@ -345,10 +463,12 @@ class Admission:
         "_done",
         "_estimate",
         "_governor",
+        "_period_time",
         "_reserved_before",
         "_rules",
         "_token_windows",
         "degraded",
+        "end_user",
         "entry_id",
         "headers",
     )
@@ -370,6 +490,10 @@ class Admission:
         self._done = False
         self._cost = 0.0
         self._reserved_before = False
+        self._period_time: float | None = None
+        """When the request first reserved: periodic caps are charged in that period."""
+        self.end_user: str | None = None
+        """The end user the request names (OpenAI `user`), whose spend is counted."""
 
     @property
     def key_id(self) -> str:
@@ -390,12 +514,14 @@ class Admission:
         refusal this request holds no reservation."""
         if self._done or self.degraded:
             return
-        caps = self._rules.caps(provider_model)
+        governor = self._governor
+        now = governor._clock.time()
+        if self._period_time is None:
+            self._period_time = now
+        caps = self._rules.caps_at(provider_model, self._period_time)
         if not caps and not self._reserved_before:
             return
         self._reserved_before = True
-        governor = self._governor
-        now = governor._clock.time()
         try:
             await governor._budget.reserve(
                 self.entry_id,
@@ -434,12 +560,17 @@ class Admission:
         updates = token_updates(self._token_windows, self._estimate, tokens)
         written = record(cost) if record is not None else None
         if cost or updates or self._reserved_before or written is not None:
+            now = governor._clock.time()
+            when = now if self._period_time is None else self._period_time
+            user = None
+            if self.end_user is not None and governor.end_users is not None and cost:
+                user = await governor.end_users.counter(self._rules.key_id, self.end_user)
             await governor._quietly(
                 governor._store.settle(
                     self.entry_id,
-                    self._rules.spend_names(provider_model),
+                    self._rules.spend_names_at(provider_model, when, user),
                     cost,
-                    now=governor._clock.time(),
+                    now=now,
                     tokens=updates,
                     window_seconds=WINDOW_SECONDS,
                     record=written,

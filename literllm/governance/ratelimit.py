@@ -117,6 +117,7 @@ class RateLimiter:
     def __init__(self, store: StateStore, config: Config) -> None:
         self._store = store
         self._global = config.rate_limit
+        self._teams = {team.name: team for team in config.teams}
 
     def windows(self, key_id: str, key: KeyConfig | None) -> Windows:
         limits: list[tuple[str, int]] = []
@@ -125,6 +126,12 @@ class RateLimiter:
                 limits.append((f"key:{key_id}:requests", key.rpm))
             if key.tpm is not None:
                 limits.append((f"key:{key_id}:tokens", key.tpm))
+            team = self._teams.get(key.team) if key.team is not None else None
+            if team is not None:  # extension: the team's windows, shared by its keys
+                if team.rpm is not None:
+                    limits.append((f"team:{team.name}:requests", team.rpm))
+                if team.tpm is not None:
+                    limits.append((f"team:{team.name}:tokens", team.tpm))
         if self._global is not None:
             if self._global.rpm is not None:
                 limits.append(("global:requests", self._global.rpm))
@@ -214,6 +221,8 @@ def _refusal(
     for window in outcome.refused:
         scope, _, kind = window.rpartition(":")
         who = "the gateway's global [rate_limit]" if scope == "global" else label
+        if scope.startswith("team:"):
+            who = f"team {scope.removeprefix('team:')!r}"
         reasons.append(f"{who} allows {limits[window]} {kind} per minute")
     message = f"Rate limit reached: {'; '.join(reasons)}. Retry after {retry_after} s"
     if any(window.endswith(":tokens") for window in outcome.refused):

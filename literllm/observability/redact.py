@@ -99,6 +99,11 @@ def effective_config(config: Config) -> dict[str, Any]:
             entry["api_key"] = redact_token(entry["api_key"])
     for key in data["keys"]:
         key["key"] = redact_token(key["key"])
+    alerts = data.get("alerts")
+    if alerts:
+        if alerts.get("secret"):
+            alerts["secret"] = redact_token(alerts["secret"])
+        alerts["webhook_urls"] = [mask_url_credentials(u) for u in alerts["webhook_urls"]]
     for table in ("cache", "files", "state"):
         section = data.get(table)
         if section and section.get("backend_config"):
@@ -181,6 +186,11 @@ def config_secrets(config: Config) -> Iterable[str]:
         yield from (secret for secret in _setting_secrets(settings) if secret)
     for url in (*(m.base_url for m in config.models), *(a.base_url for a in config.aliases)):
         if url:
+            yield from _url_secrets(url)
+    if config.alerts is not None:
+        if config.alerts.secret:
+            yield config.alerts.secret
+        for url in config.alerts.webhook_urls:
             yield from _url_secrets(url)
 
 

@@ -58,8 +58,9 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/health/readiness": {"GET": health.readiness},
     "/openapi.json": {"GET": health.openapi},
     "/metrics": {"GET": admin.metrics},
-    "/admin/keys": {"GET": admin.keys},
+    "/admin/keys": {"GET": admin.keys, "POST": admin.create_key},
     "/admin/spend": {"GET": admin.spend},
+    "/admin/audit": {"GET": admin.audit},
     "/admin/models": {"GET": admin.models},
     "/admin/config": {"GET": admin.config},
     "/v1/batches": {"GET": batches.list_batches, "POST": batches.create_batch},
@@ -88,6 +89,13 @@ def dynamic_route(path: str) -> dict[str, Handler] | None:
             return {"GET": batches.retrieve_batch}
         if rest.endswith("/cancel") and rest.count("/") == 1:
             return {"POST": batches.cancel_batch}
+    if path.startswith("/admin/keys/"):
+        rest = path.removeprefix("/admin/keys/")
+        if rest and "/" not in rest:
+            return {"GET": admin.key, "PATCH": admin.update_key, "DELETE": admin.delete_key}
+        if rest.endswith("/rotate") and rest.count("/") == 1:
+            return {"POST": admin.rotate_key}
+        return None
     if path.startswith(("/v1/files/", "/files/")):
         rest = path.split("/files/", 1)[1]
         if rest and "/" not in rest:

@@ -265,7 +265,7 @@ def test_admin_is_master_only(http: httpx.Client, path: str) -> None:
     allowed = http.get(path, headers=auth(MASTER))
     assert allowed.status_code == 200, allowed.text
     assert allowed.headers["content-type"].startswith("application/json")
-    assert http.post(path, headers=auth(MASTER)).status_code == 405  # read-only
+    assert http.put(path, headers=auth(MASTER)).status_code == 405  # no PUT anywhere
 
 
 def test_admin_keys_show_limits_usage_and_spend(http: httpx.Client) -> None:
