@@ -20,6 +20,7 @@ __all__ = [
     "GatewayTimeoutError",
     "LiterLLMError",
     "MethodNotAllowedError",
+    "MissingCredentialError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
@@ -122,6 +123,13 @@ class ServiceUnavailableError(LiterLLMError):
     status = 503
     error_type = "service_unavailable"
     default_code = "service_unavailable"
+
+
+class MissingCredentialError(ServiceUnavailableError):
+    """A model (configured or passthrough) whose provider has no credential: the
+    message names the provider and the setting or environment variable to set."""
+
+    default_code = "missing_credential"
 
 
 class GatewayTimeoutError(LiterLLMError):

@@ -39,6 +39,7 @@ __all__ = ["FileUpload", "parse_file_upload"]
 FILE_FIELD: Final = "file"
 _MAX_FIELD_BYTES: Final = 64 * 1024
 _MAX_FIELDS: Final = 64
+_MAX_BOUNDARY: Final = 256  # the longest python-multipart accepts
 
 
 class _FormReader:
@@ -221,6 +222,11 @@ async def parse_file_upload(
     boundary = params.get(b"boundary")
     if not boundary:
         raise BadRequestError("The multipart/form-data Content-Type has no boundary.")
+    if len(boundary) > _MAX_BOUNDARY:
+        raise BadRequestError(
+            f"The multipart boundary is {len(boundary)} characters long; at most "
+            f"{_MAX_BOUNDARY} are accepted (RFC 2046 asks for at most 70)."
+        )
     reader = _FormReader(boundary, body, limit)
     while reader.filename is None:
         if not await reader.pump():

@@ -37,8 +37,9 @@ async def list_files(app: Gateway, request: Request, receive: Receive, send: Sen
         for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
     }
     limit = query.get("limit", "10000")
-    if not limit.isdigit():
-        raise BadRequestError("limit must be a positive whole number", param="limit")
+    # ASCII digits only ("²".isdigit() is true), and few enough for int() to accept.
+    if not (limit.isascii() and limit.isdigit()) or len(limit) > 9:
+        raise BadRequestError("limit must be a whole number between 1 and 10000", param="limit")
     order = query.get("order", "desc")
     result = await app.proxy.files.list(
         api_key=request.api_key(),
