@@ -2,7 +2,7 @@
 
 Usage in the route::
 
-    upload = await parse_file_upload(content_type, body_chunks, limit=body_limit_bytes)
+    upload = await parse_file_upload(content_type, body_chunks, limit=max_upload_bytes)
     file_object = await store.create(
         owner=owner,
         filename=upload.filename,
@@ -89,7 +89,7 @@ class _FormReader:
         if self._received > self._limit:
             raise PayloadTooLargeError(
                 f"The request body is larger than {self._limit} bytes; raise "
-                "[server] body_limit_bytes to accept larger files."
+                "[files] max_file_bytes to accept larger files."
             )
         try:
             self._parser.write(chunk)

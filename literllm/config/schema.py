@@ -118,6 +118,9 @@ class FilesConfig(_Table, frozen=True):
     backend: str = "memory"
     prefix: str = "liter-llm-files/"
     backend_config: dict[str, OptionValue] = field(default_factory=dict)
+    # Extensions: 0 means no limit.
+    max_file_bytes: U64 = 104_857_600
+    max_bytes_per_key: U64 = 536_870_912
 
 
 class HealthConfig(_Table, frozen=True):

@@ -108,3 +108,24 @@ def test_a_model_without_credential_names_provider_and_variable(
     assert error["code"] == "missing_credential"
     assert repr(provider) in error["message"] and variable in error["message"]
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_uploads_are_bound_by_max_file_bytes_not_body_limit_bytes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    toml = "[server]\nbody_limit_bytes = 100\n[files]\nmax_file_bytes = 1000\n"
+    with ServerThread(Proxy.from_config(config(toml), environ={})) as running:
+
+        def post(size: int) -> httpx.Response:
+            return httpx.post(
+                running.url + "/v1/files",
+                headers=HEADERS,
+                data={"purpose": "batch"},
+                files={"file": ("in.jsonl", b"x" * size)},
+            )
+
+        assert post(1000).json()["bytes"] == 1000
+        too_big = post(1001)
+        assert_clean_4xx(too_big, caplog)
+        assert too_big.status_code == 413
+        assert too_big.json()["error"]["code"] == "file_too_large"
