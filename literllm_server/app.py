@@ -13,7 +13,14 @@ from collections.abc import Awaitable
 
 import msgspec
 
-from literllm import LiterLLMError, MethodNotAllowedError, NotFoundError, Outcome, Proxy
+from literllm import (
+    LiterLLMError,
+    MethodNotAllowedError,
+    NotFoundError,
+    Outcome,
+    Proxy,
+    Redactor,
+)
 
 from .accesslog import AccessLog, AccessRecord
 from .cors import Cors
@@ -36,6 +43,7 @@ class App:
         self.access_log = access_log if access_log is not None and access_log.enabled else None
         self.limit = proxy.config.server.body_limit_bytes
         self.cors = Cors(proxy.config.server.cors_origins)
+        self.scrub = Redactor(proxy.secrets()).scrub
         self._openapi: bytes | None = None
         self.draining = False
         # Request ids: a random per-process prefix and a counter (cheaper than uuid4).
@@ -116,7 +124,7 @@ class App:
                 )
             await handler(self, request, receive, send)
         except LiterLLMError as error:
-            await send_error(send, error)
+            await send_error(send, error, self.scrub)
         except ConnectionResetError:
             return
         except Exception:

@@ -48,6 +48,10 @@ class Gateway(Protocol):
     limit: int
     draining: bool
 
+    def scrub(self, text: str) -> str:
+        """`text` with every secret the gateway knows replaced by `***`."""
+        ...
+
     def openapi_json(self) -> bytes: ...
 
 
@@ -152,13 +156,22 @@ async def send_bytes(
     await send({"type": "http.response.body", "body": body})
 
 
-def error_response(error: LiterLLMError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+def error_response(
+    error: LiterLLMError, scrub: Callable[[str], str] | None = None
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """Status, body and headers of `error`; `scrub` takes secrets out of the body (a
+    message may quote what the client sent, and a client may send a key as `model`)."""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
-    return error.status, error.to_json(), headers
+    body = error.to_json()
+    if scrub is not None:
+        body = scrub(body.decode()).encode()
+    return error.status, body, headers
 
 
-async def send_error(send: Send, error: LiterLLMError) -> None:
-    status, body, headers = error_response(error)
+async def send_error(
+    send: Send, error: LiterLLMError, scrub: Callable[[str], str] | None = None
+) -> None:
+    status, body, headers = error_response(error, scrub)
     with contextlib.suppress(RuntimeError, OSError):  # the response had already started
         await send_bytes(send, status, body, headers)
 

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import sys
+from typing import TextIO
 
 from literllm import Proxy, Redactor, configure_tracing_from_env
 from literllm.config import Config, apply_overrides, load_config
@@ -20,15 +21,26 @@ _WORKER_ENV = "LITER_LLM_WORKER_ARGS"
 GRACE_SECS = 30
 
 
-def build_app(config: Config, log_format: str) -> App:
+def build_app(
+    config: Config,
+    log_format: str,
+    *,
+    proxy: Proxy | None = None,
+    log_stream: TextIO | None = None,
+    freeze_gc: bool = True,
+) -> App:
     """The app for `config`, with tracing from `OTEL_*`, a scrubbed access log, and the
-    objects built at start-up frozen out of the garbage collector's passes."""
+    objects built at start-up frozen out of the garbage collector's passes. `proxy`,
+    `log_stream` (default stderr) and `freeze_gc` are for tests."""
     configure_tracing_from_env()
-    proxy = Proxy.from_config(config)
+    if proxy is None:
+        proxy = Proxy.from_config(config)
     access_log = AccessLog(
-        "json" if log_format == "json" else "plain", redactor=Redactor(proxy.secrets())
+        "json" if log_format == "json" else "plain",
+        log_stream,
+        redactor=Redactor(proxy.secrets()),
     )
-    return create_app(proxy, access_log, freeze_gc=True)
+    return create_app(proxy, access_log, freeze_gc=freeze_gc)
 
 
 def app_factory() -> App:
