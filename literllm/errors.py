@@ -25,6 +25,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestTimeoutError",
     "ServiceUnavailableError",
     "UnsupportedMediaTypeError",
     "UpstreamError",
@@ -99,6 +100,14 @@ class MethodNotAllowedError(LiterLLMError):
     status = 405
     error_type = "invalid_request_error"
     default_code = "method_not_allowed"
+
+
+class RequestTimeoutError(LiterLLMError):
+    """The client sent its request body too slowly."""
+
+    status = 408
+    error_type = "invalid_request_error"
+    default_code = "request_timeout"
 
 
 class PayloadTooLargeError(LiterLLMError):

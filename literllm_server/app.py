@@ -42,6 +42,7 @@ class App:
         self.freeze_gc = freeze_gc
         self.access_log = access_log if access_log is not None and access_log.enabled else None
         self.limit = proxy.config.server.body_limit_bytes
+        self.read_timeout = proxy.config.server.read_timeout_secs
         self.cors = Cors(proxy.config.server.cors_origins)
         self.scrub = Redactor(proxy.secrets()).scrub
         self._openapi: bytes | None = None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import resource
 import signal
 import sys
 from typing import TextIO
@@ -14,6 +16,7 @@ from literllm.config import Config, apply_overrides, load_config
 
 from .accesslog import AccessLog
 from .app import App, create_app
+from .guard import ConnectionGuard
 
 __all__ = ["app_factory", "build_app", "run"]
 
@@ -66,14 +69,18 @@ def run(
 ) -> int:
     host, port = config.server.host, config.server.port
     if server == "hypercorn":
-        return _hypercorn(build_app(config, log_format), host, port, log_level)
+        return _hypercorn(build_app(config, log_format), config, log_level)
     import uvicorn
 
+    guard = ConnectionGuard(
+        header_timeout=config.server.header_timeout_secs,
+        max_connections=connection_cap(config.server.max_connections),
+    )
     options = {
         "host": host,
         "port": port,
         "loop": "uvloop",
-        "http": "httptools",
+        "http": guard.protocol(),
         "lifespan": "on",
         "access_log": False,
         "log_level": log_level,
@@ -107,11 +114,26 @@ def run(
     return 0
 
 
-def _hypercorn(app: App, host: str, port: int, log_level: str) -> int:
+def connection_cap(configured: int) -> int:
+    """`configured`, lowered to half the open-file limit (raised to its hard maximum
+    first): the other half stays free for upstream connections and files."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = min(hard, 1 << 20) if hard != resource.RLIM_INFINITY else 1 << 20
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+    return max(1, min(configured, soft // 2))
+
+
+def _hypercorn(app: App, config: Config, log_level: str) -> int:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config as HypercornConfig
 
+    host, port = config.server.host, config.server.port
     settings = HypercornConfig()
+    # hypercorn has no connection cap; its read timeout bounds a silent client.
+    settings.read_timeout = int(max(1.0, config.server.read_timeout_secs))
     settings.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     settings.loglevel = log_level.upper()
     settings.graceful_timeout = GRACE_SECS

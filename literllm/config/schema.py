@@ -51,6 +51,10 @@ class ServerConfig(_Table, frozen=True):
     request_timeout_secs: U64 = 600
     body_limit_bytes: U64 = 10_485_760
     cors_origins: list[str] = field(default_factory=lambda: ["*"])
+    # Extensions: slow clients (docs/deployment.md, "Limits").
+    header_timeout_secs: Annotated[float, Meta(gt=0)] = 10.0
+    read_timeout_secs: Annotated[float, Meta(gt=0)] = 30.0
+    max_connections: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
 
 
 class GeneralConfig(_Table, frozen=True):

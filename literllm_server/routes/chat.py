@@ -20,7 +20,7 @@ _DONE = b"data: [DONE]\n\n"
 
 
 async def chat_completions(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
-    raw = await json_body(request, receive, app.limit)
+    raw = await json_body(request, receive, app.limit, app.read_timeout)
     answer = await app.proxy.chat_completions(
         raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
@@ -31,7 +31,7 @@ async def chat_completions(app: Gateway, request: Request, receive: Receive, sen
 
 
 async def embeddings(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
-    raw = await json_body(request, receive, app.limit)
+    raw = await json_body(request, receive, app.limit, app.read_timeout)
     response = await app.proxy.embeddings(
         raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )

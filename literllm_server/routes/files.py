@@ -28,7 +28,7 @@ async def create_file(app: Gateway, request: Request, receive: Receive, send: Se
     # small fields) may add a little.
     limit = files.max_file_bytes + _FORM_SLACK if files.max_file_bytes else _UNBOUNDED
     upload = await parse_file_upload(
-        request.headers.get("content-type", ""), body_chunks(receive), limit=limit
+        request.headers.get("content-type", ""), body_chunks(receive, app.read_timeout), limit=limit
     )
     created = await app.proxy.files.create(
         api_key=api_key,
