@@ -48,6 +48,7 @@ from ..clock import Clock
 from ..config.schema import Config, KeyConfig
 from ..errors import ServiceUnavailableError
 from ..identity import MASTER_KEY_ID, key_id
+from ..observability.throttle import ThrottledLog
 from ..pricing import Pricing
 from ..state import Cap, StateStore, StateUnavailableError, create_state_store
 from ..state.base import HashRecord
@@ -76,6 +77,8 @@ _log = logging.getLogger("literllm.governance.governor")
 
 RESERVATION_MARGIN_SECS = 60.0
 """A reservation expires `[server] request_timeout_secs` plus this after it is made."""
+OUTAGE_LOG_SECS = 5.0
+"""While the state store is down, its log lines repeat at most this often (with a count)."""
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
 """Output cap for the budget estimate when neither the request nor the price table has one."""
 
@@ -141,6 +144,10 @@ class Governor:
         self._budget = BudgetGuard(store, config)
         self._reservation_ttl = config.server.request_timeout_secs + RESERVATION_MARGIN_SECS
         self._fail_open = config.state.fail_open
+        # An outage touches every request: one line per few seconds, with a count.
+        self._refusing = ThrottledLog(_log, logging.ERROR, clock, interval=OUTAGE_LOG_SECS)
+        self._passing = ThrottledLog(_log, logging.WARNING, clock, interval=OUTAGE_LOG_SECS)
+        self._unrecorded = ThrottledLog(_log, logging.ERROR, clock, interval=OUTAGE_LOG_SECS)
         self._unpriced_logged: set[str] = set()
         self._key_ids = {key.key: key_id(key.key) for key in config.keys}
         self._rules: dict[str | None, _KeyRules] = {}
@@ -178,7 +185,7 @@ class Governor:
             await self._store.start()
         except StateUnavailableError as error:
             if not self._fail_open:
-                raise ServiceUnavailableError(_unavailable_message(error)) from error
+                raise self._refusal(error) from error
             _log.warning("state store unavailable at start, failing open: %s", error)
 
     async def aclose(self) -> None:
@@ -241,8 +248,19 @@ class Governor:
 
     def _unavailable(self, error: StateUnavailableError, what: str) -> None:
         if not self._fail_open:
-            raise ServiceUnavailableError(_unavailable_message(error)) from error
-        _log.warning("state store unavailable, failing open (%s not enforced): %s", what, error)
+            raise self._refusal(error) from error
+        self._passing.log(
+            "state store unavailable, failing open (%s not enforced): %s", what, error
+        )
+
+    def _refusal(self, error: StateUnavailableError) -> ServiceUnavailableError:
+        """What the client is told; the store's address and the cause go to the log."""
+        self._refusing.log("state store unavailable, refusing requests (fail closed): %s", error)
+        return ServiceUnavailableError(
+            "The gateway cannot check rate limits and budgets because its state store is "
+            "unavailable. Retry later; the operator can restore the state store or set "
+            "[state] fail_open = true."
+        )
 
     async def _quietly(self, operation: Awaitable[None], what: Callable[[], str]) -> None:
         """Run a settlement that must not be lost to the client going away. The memory
@@ -253,7 +271,7 @@ class Governor:
             else:
                 await asyncio.shield(operation)
         except StateUnavailableError as error:
-            _log.error("state store unavailable, %s was not recorded: %s", what(), error)
+            self._unrecorded.log("state store unavailable, %s was not recorded: %s", what(), error)
 
     async def snapshot(self) -> GovernanceSnapshot:
         """Limits, window usage and spend for the admin API; never contains a token."""
@@ -324,16 +342,6 @@ def _counted(usage: dict[str, int], window: str, limit: int | None) -> int | Non
 
 def _remaining(limit: float | None, spent: float) -> float | None:
     return None if limit is None else max(limit - spent, 0.0)
-
-
-def _unavailable_message(error: StateUnavailableError) -> str:
-    """What the client is told; the store's address and the cause go to the log only."""
-    _log.error("state store unavailable, refusing requests (fail closed): %s", error)
-    return (
-        "The gateway cannot check rate limits and budgets because its state store is "
-        "unavailable. Retry later; the operator can restore the state store or set "
-        "[state] fail_open = true."
-    )
 
 
 class Admission:
