@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
+import re
 import resource
 import signal
 import sys
-from typing import TextIO
+from collections.abc import MutableMapping
+from typing import Any, TextIO
+
+import uvicorn
 
 from literllm import Proxy, Redactor, configure_tracing_from_env
-from literllm.config import Config, apply_overrides, load_config
+from literllm.config import Config
 
 from .accesslog import AccessLog
 from .app import App, create_app
 from .guard import ConnectionGuard
 
-__all__ = ["app_factory", "build_app", "run"]
+__all__ = ["WorkerApp", "build_app", "run", "scrub_environment"]
 
-_WORKER_ENV = "LITER_LLM_WORKER_ARGS"
 GRACE_SECS = 30
+_SECRET_NAME = re.compile(r"key|token|secret|passw|credential", re.IGNORECASE)
 
 
 def build_app(
@@ -46,16 +49,36 @@ def build_app(
     return create_app(proxy, access_log, freeze_gc=freeze_gc)
 
 
-def app_factory() -> App:
-    """Build the app in a worker process from the arguments the parent left in the env."""
-    args = json.loads(os.environ[_WORKER_ENV])
-    config = apply_overrides(
-        load_config(args["config"]),
-        host=args["host"],
-        port=args["port"],
-        master_key=args["master_key"],
-    )
-    return build_app(config, args["log_format"])
+class WorkerApp:
+    """What each `--workers` process builds its app from. It reaches the worker pickled
+    over the pipe multiprocessing starts it with, never through the environment: the
+    resolved config (master key, provider keys) and the environment the parent read
+    (the provider credentials it names) are data here, and the workers' environment is
+    the parent's without its secrets (`scrub_environment`)."""
+
+    def __init__(self, config: Config, environ: dict[str, str], log_format: str) -> None:
+        self.config = config
+        self.environ = environ
+        self.log_format = log_format
+
+    def __call__(self) -> App:
+        proxy = Proxy.from_config(self.config, environ=self.environ)
+        return build_app(self.config, self.log_format, proxy=proxy)
+
+
+def scrub_environment(environ: MutableMapping[str, str], config: Config) -> list[str]:
+    """Remove every secret from `environ`: variables named like one (`*KEY*`, `*TOKEN*`,
+    `*SECRET*`, `*PASSWORD*`, `*CREDENTIAL*`) and any whose value is a secret of the
+    config. Returns the names removed."""
+    secrets = set(Proxy.from_config(config, environ=dict(environ)).secrets())
+    removed = [
+        name
+        for name, value in environ.items()
+        if _SECRET_NAME.search(name) or (value and value in secrets)
+    ]
+    for name in removed:
+        del environ[name]
+    return removed
 
 
 def run(
@@ -70,13 +93,11 @@ def run(
     host, port = config.server.host, config.server.port
     if server == "hypercorn":
         return _hypercorn(build_app(config, log_format), config, log_level)
-    import uvicorn
-
     guard = ConnectionGuard(
         header_timeout=config.server.header_timeout_secs,
         max_connections=connection_cap(config.server.max_connections),
     )
-    options = {
+    options: dict[str, Any] = {
         "host": host,
         "port": port,
         "loop": "uvloop",
@@ -94,23 +115,24 @@ def run(
     # uvicorn re-raises SIGTERM once it has drained; make that a clean exit (status 0).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if workers > 1:
-        os.environ[_WORKER_ENV] = json.dumps(
-            {
-                "config": config_path,
-                "host": host,
-                "port": port,
-                "master_key": config.general.master_key,
-                "log_format": log_format,
-            }
-        )
-        uvicorn.run(
-            "literllm_server.serve:app_factory",
-            factory=True,
-            workers=workers,
-            **options,  # type: ignore[arg-type]
-        )
-        return 0
-    uvicorn.run(build_app(config, log_format), **options)  # type: ignore[arg-type]
+        return _workers(config, workers, log_format, options)
+    uvicorn.run(build_app(config, log_format), **options)
+    return 0
+
+
+def _workers(config: Config, workers: int, log_format: str, options: dict[str, Any]) -> int:
+    """uvicorn's multi-process supervisor, given the app as a picklable factory (which
+    `uvicorn.run` refuses: it wants an import string, whose arguments would have to
+    travel in the environment)."""
+    from uvicorn.supervisors import Multiprocess
+
+    factory = WorkerApp(config, dict(os.environ), log_format)
+    scrub_environment(os.environ, config)
+    settings = uvicorn.Config(factory, factory=True, workers=workers, **options)
+    try:
+        Multiprocess(settings, sockets=[settings.bind_socket()]).run()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
