@@ -129,10 +129,8 @@ def _workers(config: Config, workers: int, log_format: str, options: dict[str, A
     factory = WorkerApp(config, dict(os.environ), log_format)
     scrub_environment(os.environ, config)
     settings = uvicorn.Config(factory, factory=True, workers=workers, **options)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         Multiprocess(settings, sockets=[settings.bind_socket()]).run()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 
