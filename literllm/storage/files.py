@@ -257,7 +257,7 @@ class FileStore:
         return sum(
             int(meta["file"].get("bytes") or 0)
             for meta in await self._all_metas()
-            if meta.get("owner") == owner
+            if (_owned_by(meta, owner) if owner is not None else meta.get("owner") is None)
         )
 
     async def _bounded(

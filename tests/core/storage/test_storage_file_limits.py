@@ -10,7 +10,7 @@ import pytest
 
 from literllm.config.schema import FilesConfig
 from literllm.errors import PayloadTooLargeError
-from literllm.storage.files import FileStore
+from literllm.storage.files import FileObject, FileStore
 
 
 async def chunks_of(*parts: bytes) -> AsyncIterator[bytes]:
@@ -22,7 +22,7 @@ def store(clock: Any, **limits: int) -> FileStore:
     return FileStore.from_config(FilesConfig(backend="memory", **limits), clock=clock)
 
 
-async def upload(files: FileStore, owner: str | None, *parts: bytes) -> dict[str, Any]:
+async def upload(files: FileStore, owner: str | None, *parts: bytes) -> FileObject:
     return await files.create(
         owner=owner, filename="f.jsonl", purpose="batch", chunks=chunks_of(*parts)
     )
@@ -35,7 +35,7 @@ def test_defaults_are_documented_values() -> None:
 
 async def test_a_file_past_max_file_bytes_is_refused_and_not_stored(clock: Any) -> None:
     files = store(clock, max_file_bytes=10)
-    assert (await upload(files, "alice", b"x" * 10))["bytes"] == 10
+    assert (await upload(files, "alice", b"x" * 10)).bytes == 10
     read: list[int] = []
 
     async def endless() -> AsyncIterator[bytes]:
@@ -47,7 +47,7 @@ async def test_a_file_past_max_file_bytes_is_refused_and_not_stored(clock: Any) 
         await files.create(owner="alice", filename="f", purpose="batch", chunks=endless())
     assert caught.value.code == "file_too_large" and "max_file_bytes" in caught.value.message
     assert len(read) == 3  # stopped reading at the limit
-    assert len((await files.list(owner="alice"))["data"]) == 1
+    assert len((await files.list(owner="alice")).data) == 1
 
 
 async def test_the_quota_counts_each_key_on_its_own(clock: Any) -> None:
@@ -61,10 +61,10 @@ async def test_the_quota_counts_each_key_on_its_own(clock: Any) -> None:
     await upload(files, "alice", b"a" * 5)  # exactly up to the quota
     await upload(files, "bob", b"b" * 25)  # another key has its own quota
     await upload(files, None, b"m" * 25)  # so does the master key
-    listed = (await files.list(owner="alice"))["data"]
-    assert sorted(f["bytes"] for f in listed) == [5, 10, 10]
-    await files.delete(owner="alice", file_id=listed[0]["id"])
-    await upload(files, "alice", b"a" * listed[0]["bytes"])  # deleting makes room
+    listed = (await files.list(owner="alice")).data
+    assert sorted(f.bytes for f in listed) == [5, 10, 10]
+    await files.delete(owner="alice", file_id=listed[0].id)
+    await upload(files, "alice", b"a" * listed[0].bytes)  # deleting makes room
 
 
 async def test_parallel_uploads_of_one_key_cannot_pass_the_quota_together(clock: Any) -> None:
@@ -88,9 +88,9 @@ async def test_parallel_uploads_of_one_key_cannot_pass_the_quota_together(clock:
     )
     refused = [r for r in results if isinstance(r, PayloadTooLargeError)]
     assert len(refused) == 1
-    assert sum(f["bytes"] for f in (await files.list(owner="alice"))["data"]) == 20
+    assert sum(f.bytes for f in (await files.list(owner="alice")).data) == 20
 
 
 async def test_zero_turns_the_limits_off(clock: Any) -> None:
     files = store(clock, max_file_bytes=0, max_bytes_per_key=0)
-    assert (await upload(files, "alice", b"z" * 200_000))["bytes"] == 200_000
+    assert (await upload(files, "alice", b"z" * 200_000)).bytes == 200_000
