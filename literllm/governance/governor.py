@@ -38,8 +38,10 @@ hit). Cost is 0 without usage and for unpriced models (logged once per Governor)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+import math
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -68,15 +70,16 @@ from .snapshot import (
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_TOKENS",
-    "RESERVATION_MARGIN_SECS",
+    "LEASE_SECS",
     "Admission",
     "Governor",
 ]
 
 _log = logging.getLogger("literllm.governance.governor")
 
-RESERVATION_MARGIN_SECS = 60.0
-"""A reservation expires `[server] request_timeout_secs` plus this after it is made."""
+LEASE_SECS = 30.0
+"""With a shared store, a reservation lapses this long after its process last renewed
+it (every `LEASE_SECS / 3` while its request runs): only a dead process's lapse."""
 OUTAGE_LOG_SECS = 5.0
 """While the state store is down, its log lines repeat at most this often (with a count)."""
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
@@ -142,7 +145,13 @@ class Governor:
         self.pricing = pricing
         self._limiter = RateLimiter(store, config)
         self._budget = BudgetGuard(store, config)
-        self._reservation_ttl = config.server.request_timeout_secs + RESERVATION_MARGIN_SECS
+        # Reservations last as long as their request. In process memory they never
+        # expire (they die with the process); in a shared store they hold a lease this
+        # process renews while the request runs, so only a dead process's ones lapse.
+        self._leased = not store.settles_without_suspending
+        self._live: set[str] = set()
+        """entry ids of this process's requests holding a reservation"""
+        self._renewer: asyncio.Task[None] | None = None
         self._fail_open = config.state.fail_open
         # An outage touches every request: one line per few seconds, with a count.
         self._refusing = ThrottledLog(_log, logging.ERROR, clock, interval=OUTAGE_LOG_SECS)
@@ -187,9 +196,43 @@ class Governor:
             if not self._fail_open:
                 raise self._refusal(error) from error
             _log.warning("state store unavailable at start, failing open: %s", error)
+        if self._leased and self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew_forever())
 
     async def aclose(self) -> None:
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
         await self._store.aclose()
+
+    def reservation_expiry(self, now: float) -> float:
+        """When a reservation made or renewed at `now` lapses if nobody renews it."""
+        return now + LEASE_SECS if self._leased else math.inf
+
+    async def renew_leases(self) -> None:
+        """Extend the lease of every reservation this process's running requests hold
+        (the renewer calls it every `LEASE_SECS / 3` seconds)."""
+        if not self._live:
+            return
+        now = self._clock.time()
+        try:
+            await self._store.renew(
+                list(self._live), now=now, expires_at=self.reservation_expiry(now)
+            )
+        except StateUnavailableError as error:
+            self._unrecorded.log(
+                "state store unavailable, %d reservation leases not renewed: %s",
+                len(self._live),
+                error,
+            )
+
+    async def _renew_forever(self) -> None:
+        # Real time, not the injected clock: leases expire in the store's real time.
+        while True:
+            await asyncio.sleep(LEASE_SECS / 3)
+            await self.renew_leases()
 
     def output_cap(self, provider_model: str, requested: int | None) -> int:
         """Output tokens a call may produce: the request's cap, else the model's, else
@@ -411,11 +454,13 @@ class Admission:
                 max(max_cost, 0.0),
                 label=self._rules.label,
                 now=now,
-                expires_at=now + governor._reservation_ttl,
+                expires_at=governor.reservation_expiry(now),
             )
         except StateUnavailableError as error:
             governor._unavailable(error, f"budget for {provider_model}")
             self.degraded = True
+            return
+        governor._live.add(self.entry_id)
 
     async def settle(
         self,
@@ -433,6 +478,7 @@ class Admission:
             return self._cost
         self._done = True
         governor = self._governor
+        governor._live.discard(self.entry_id)
         if cost is None:
             cost = governor.cost(provider_model, usage)
         self._cost = cost
@@ -464,6 +510,7 @@ class Admission:
             return
         self._done = True
         governor = self._governor
+        governor._live.discard(self.entry_id)
         updates = token_updates(self._token_windows, self._estimate, 0)
         if updates or self._reserved_before:
             await governor._quietly(
