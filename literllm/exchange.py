@@ -119,6 +119,7 @@ class Exchange:
             estimated_tokens=estimate_request_tokens(
                 self.request, prompt_tokens=self.prompt_tokens
             ),
+            prompt_tokens=self.prompt_tokens,
         )
         self.admission = admission
         return admission

@@ -259,15 +259,33 @@ class Governor:
             return 0.0
         return price.cost(usage)
 
-    async def admit(self, *, key: KeyConfig | None, model: str, estimated_tokens: int) -> Admission:
-        """Count the request in the rate-limit windows (per key, then global)."""
+    async def admit(
+        self,
+        *,
+        key: KeyConfig | None,
+        model: str,
+        estimated_tokens: int,
+        prompt_tokens: int | None = None,
+    ) -> Admission:
+        """Count the request in the rate-limit windows (per key, then global).
+        `estimated_tokens` is the prompt estimate plus the output cap; with
+        `prompt_tokens` (the prompt estimate) given, a tokens window too full for it
+        may still admit the request with less output reserved (docs/governance.md)."""
         rules = self._rules_of(key)
         entry_id = f"{self._id_prefix}{next(self._ids):x}"
         estimate = max(estimated_tokens, 1)
         admission = Admission(self, entry_id, rules, estimate)
+        minimum = None
+        if prompt_tokens is not None and estimate > prompt_tokens:
+            minimum = max(prompt_tokens, 0) + 1
         try:
-            admission.headers = await self._limiter.admit(
-                entry_id, rules.windows.hits(estimate), label=rules.label, now=self._clock.time()
+            admission.headers, admission._estimate = await self._limiter.admit(
+                entry_id,
+                rules.windows,
+                estimate,
+                label=rules.label,
+                now=self._clock.time(),
+                minimum_tokens=minimum,
             )
         except StateUnavailableError as error:
             self._unavailable(error, f"rate limits for {model}")
