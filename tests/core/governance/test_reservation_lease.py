@@ -6,8 +6,8 @@ import pytest
 
 from literllm.errors import BudgetExceededError
 from literllm.governance.governor import LEASE_SECS, Governor
-from literllm.providers.base import Usage
 from literllm.state import StateStore
+from literllm.types import Usage
 
 from .governance_support import PRICED_MODEL, FakeClock, GovernorFactory
 

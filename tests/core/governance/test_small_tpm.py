@@ -7,8 +7,8 @@ import pytest
 from literllm.errors import RateLimitError
 from literllm.governance.governor import Admission, Governor
 from literllm.governance.ratelimit import estimate_prompt_tokens, estimate_request_tokens
-from literllm.providers.base import Usage
 from literllm.state import StateStore
+from literllm.types import Usage
 
 from .governance_support import PRICED_MODEL, FakeClock, GovernorFactory
 
