@@ -381,6 +381,8 @@ class Exchange:
             timeout_for=self.attempt_timeout,
             inbound=self.inbound,
             operation=self.operation,
+            time_left=lambda: self.deadline - services.clock.monotonic(),
+            on_deadline=self._request_timeout,
         )
         first = services.clock.monotonic() - started
         self.span.first_chunk(first)

@@ -26,7 +26,7 @@ async def _send_anthropic_error(send: Send, error: LiterLLMError) -> None:
 
 async def messages(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     try:
-        raw = await json_body(request, receive, app.limit)
+        raw = await json_body(request, receive, app.limit, app.read_timeout)
         answer = await app.proxy.messages(
             raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
         )
@@ -36,12 +36,21 @@ async def messages(app: Gateway, request: Request, receive: Receive, send: Send)
     if isinstance(answer, Response):
         await send_response(send, answer.status, answer.body, answer.headers)
     else:
-        await stream_sse(answer, receive, send, frame=_join, error_event=_error_event, done=b"")
+        await stream_sse(
+            answer,
+            receive,
+            send,
+            frame=_join,
+            error_event=_error_event,
+            done=b"",
+            scrub=app.scrub,
+            request_id=request.request_id,
+        )
 
 
 async def count_tokens(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     try:
-        raw = await json_body(request, receive, app.limit)
+        raw = await json_body(request, receive, app.limit, app.read_timeout)
         answer = await app.proxy.count_tokens(
             raw, api_key=request.api_key(), headers=request.headers
         )

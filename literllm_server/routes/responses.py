@@ -26,14 +26,23 @@ def _error_event(error: LiterLLMError, events: int) -> bytes:
 
 
 async def create(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
-    raw = await json_body(request, receive, app.limit)
+    raw = await json_body(request, receive, app.limit, app.read_timeout)
     answer = await app.proxy.responses.create(
         raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
     if isinstance(answer, Response):
         await send_response(send, answer.status, answer.body, answer.headers)
     else:
-        await stream_sse(answer, receive, send, frame=_join, error_event=_error_event, done=b"")
+        await stream_sse(
+            answer,
+            receive,
+            send,
+            frame=_join,
+            error_event=_error_event,
+            done=b"",
+            scrub=app.scrub,
+            request_id=request.request_id,
+        )
 
 
 async def retrieve(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
