@@ -82,7 +82,9 @@ class App:
                     gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.drain()
+                # uvicorn has waited the grace period and cancelled what still ran: give the
+                # cancelled requests a moment to end their answers and settle.
+                await self.drain(self.proxy.config.server.shutdown_grace_secs + 5.0)
                 await self.proxy.aclose()
                 if self.access_log is not None:
                     self.access_log.flush()

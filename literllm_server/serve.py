@@ -23,7 +23,6 @@ from .guard import ConnectionGuard
 
 __all__ = ["WorkerApp", "build_app", "run", "scrub_environment"]
 
-GRACE_SECS = 30
 _SECRET_NAME = re.compile(r"key|token|secret|passw|credential", re.IGNORECASE)
 
 
@@ -105,7 +104,7 @@ def run(
         "lifespan": "on",
         "access_log": False,
         "log_level": log_level,
-        "timeout_graceful_shutdown": GRACE_SECS,
+        "timeout_graceful_shutdown": config.server.shutdown_grace_secs,
         "server_header": False,
         # Nothing reads the client address, so X-Forwarded-* rewriting is skipped.
         "proxy_headers": False,
@@ -156,7 +155,7 @@ def _hypercorn(app: App, config: Config, log_level: str) -> int:
     settings.read_timeout = int(max(1.0, config.server.read_timeout_secs))
     settings.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     settings.loglevel = log_level.upper()
-    settings.graceful_timeout = GRACE_SECS
+    settings.graceful_timeout = config.server.shutdown_grace_secs
     settings.accesslog = None
 
     async def main() -> None:

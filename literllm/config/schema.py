@@ -55,6 +55,7 @@ class ServerConfig(_Table, frozen=True):
     header_timeout_secs: Annotated[float, Meta(gt=0)] = 10.0
     read_timeout_secs: Annotated[float, Meta(gt=0)] = 30.0
     max_connections: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
+    shutdown_grace_secs: Annotated[float, Meta(ge=0)] = 30.0
 
 
 class GeneralConfig(_Table, frozen=True):
