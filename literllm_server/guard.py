@@ -8,6 +8,7 @@ wants. `GuardedProtocol` (uvicorn's httptools protocol with two additions) inste
 * closes a connection whose request line and headers are not complete
   `header_timeout` seconds after the connection opened (or, on a kept-alive
   connection, after the next request's first byte);
+* answers malformed HTTP with an OpenAI-style JSON 400 (uvicorn's is plain text);
 * keeps at most `max_connections` open: past it, the connection that has waited
   longest without sending complete headers (a slow or idle client) is closed to make
   room, so a new client is still served. Only when every connection is inside a
@@ -93,6 +94,19 @@ class GuardedProtocol(HttpToolsProtocol):
             # idle between requests: uvicorn's keep-alive timeout bounds the wait, and
             # the connection may be closed to make room for a new one
             self._guard.waiting[self] = None
+
+    def send_400_response(self, msg: str) -> None:
+        """Malformed HTTP gets an OpenAI-style JSON error, like every other error."""
+        body = (
+            b'{"error":{"message":"the request is not valid HTTP/1.1: '
+            + msg.encode("ascii", "replace").replace(b'"', b"'")
+            + b'","type":"invalid_request_error","param":null,"code":"invalid_http"}}'
+        )
+        self.transport.write(
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+        )
+        self.transport.close()
 
     def _wait_for_headers(self) -> None:
         self._guard.waiting[self] = None
