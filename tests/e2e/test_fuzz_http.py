@@ -48,8 +48,9 @@ def json_bodies() -> Iterator[tuple[str, bytes, str]]:
     yield "deep-array", b'{"model":"chat","messages":' + deep + b"}", "application/json"
     yield "deep-object", b'{"a":' * 1000 + b"1" + b"}" * 1000, "application/json"
     yield "unclosed-nesting", b"[" * 200_000, "application/json"
-    for name, value in [("float", b"1e400"), ("digits", b"9" * 5000), ("negative", b"-1"),
-                        ("huge-int", b"99999999999999999999999"), ("string", b'"many"')]:  # fmt: skip
+    numbers = [("float", b"1e400"), ("digits", b"9" * 5000), ("negative", b"-1"),
+               ("huge-int", b"99999999999999999999999"), ("string", b'"many"')]  # fmt: skip
+    for name, value in numbers:
         for field in (b"max_tokens", b"n", b"temperature", b"dimensions"):
             body = b'{"model":"chat","messages":[{"role":"user","content":"hi"}],"input":"x","'
             yield (
@@ -71,9 +72,15 @@ def json_bodies() -> Iterator[tuple[str, bytes, str]]:
     for value in (b"null", b"[]", b'"text"', b"123", b"{}"):
         yield f"json-{value.decode()}", value, "application/json"
     body = json.dumps({"model": "chat", "messages": MESSAGES, "input": "x"}).encode()
-    for content_type in ("text/plain", "application/xml", "multipart/form-data",
-                         "multipart/form-data; boundary=" + "b" * 300,
-                         "application/x-www-form-urlencoded", "application/json; charset=latin-1"):  # fmt: skip
+    content_types = (
+        "text/plain",
+        "application/xml",
+        "multipart/form-data",
+        "multipart/form-data; boundary=" + "b" * 300,
+        "application/x-www-form-urlencoded",
+        "application/json; charset=latin-1",
+    )
+    for content_type in content_types:
         yield f"type-{content_type[:30]}", body, content_type
     rng = random.Random(16)
     for index in range(5):
