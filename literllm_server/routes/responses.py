@@ -66,7 +66,8 @@ async def input_items(app: Gateway, request: Request, receive: Receive, send: Se
         for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
     }
     limit = query.get("limit", "20")
-    if not limit.isdigit():
+    # ASCII digits only ("²".isdigit() is true), and few enough for int() to accept.
+    if not (limit.isascii() and limit.isdigit()) or len(limit) > 9:
         raise BadRequestError("limit must be a whole number from 1 to 100", param="limit")
     listing = await app.proxy.responses.input_items(
         _response_id(request),

@@ -129,3 +129,13 @@ def test_uploads_are_bound_by_max_file_bytes_not_body_limit_bytes(
         assert_clean_4xx(too_big, caplog)
         assert too_big.status_code == 413
         assert too_big.json()["error"]["code"] == "file_too_large"
+
+
+@pytest.mark.parametrize("limit", ["²", "9" * 5000])
+def test_odd_response_input_item_limits_are_a_400(
+    server: ServerThread, caplog: pytest.LogCaptureFixture, limit: str
+) -> None:
+    response = httpx.get(
+        server.url + "/v1/responses/resp_x/input_items", params={"limit": limit}, headers=HEADERS
+    )
+    assert_clean_4xx(response, caplog)
