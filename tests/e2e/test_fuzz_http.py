@@ -1,9 +1,9 @@
 """Bounded fuzzing of every operation in /openapi.json against `liter-llm api`.
 
 Malformed HTTP, malformed JSON, deep nesting, huge numbers, invalid UTF-8, wrong content
-types, odd path and query values: every answer is an OpenAI-style JSON error (or a
-success), (Anthropic's shape on /v1/messages), never a 5xx, and the server logs no traceback. Seeded and bounded: a few
-hundred requests, well under a minute.
+types, odd path and query values: every answer is a JSON error in the protocol's shape
+(OpenAI's; Anthropic's on /v1/messages) or a success, never a 5xx, and the server logs
+no traceback. Seeded and bounded: about two thousand requests, well under a minute.
 """
 
 from __future__ import annotations
