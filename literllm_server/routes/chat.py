@@ -21,7 +21,7 @@ from literllm import ChatStream, LiterLLMError, Response, ServiceUnavailableErro
 
 from ..http import Gateway, Receive, Request, Send, json_body, send_error, send_response
 
-__all__ = ["chat_completions", "embeddings", "stream_sse"]
+__all__ = ["DisconnectWatch", "chat_completions", "embeddings", "stream_sse"]
 
 log = logging.getLogger("literllm.server")
 
@@ -34,7 +34,7 @@ _DONE = b"data: [DONE]\n\n"
 _ROUTE_HEADERS = ("x-literllm-route", "x-literllm-provider-model")
 
 
-class _Watch:
+class DisconnectWatch:
     """Cancels the current task when the client disconnects (one watcher task)."""
 
     __slots__ = ("_task", "_watcher", "gone", "stopped")
@@ -53,7 +53,7 @@ class _Watch:
         if self._task is not None:
             self._task.cancel()
 
-    async def __aenter__(self) -> _Watch:
+    async def __aenter__(self) -> DisconnectWatch:
         return self
 
     async def __aexit__(
@@ -80,7 +80,7 @@ def _stopping() -> ServiceUnavailableError:
 
 async def chat_completions(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    async with _Watch(receive) as watch:
+    async with DisconnectWatch(receive) as watch:
         try:
             answer = await app.proxy.chat_completions(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
@@ -100,7 +100,7 @@ async def chat_completions(app: Gateway, request: Request, receive: Receive, sen
 
 async def embeddings(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    async with _Watch(receive) as watch:
+    async with DisconnectWatch(receive) as watch:
         try:
             response = await app.proxy.embeddings(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
@@ -113,7 +113,7 @@ async def embeddings(app: Gateway, request: Request, receive: Receive, send: Sen
         await send_response(send, response.status, response.body, _scrubbed(app, response.headers))
 
 
-async def _stopped_before_answer(watch: _Watch, request: Request, send: Send) -> None:
+async def _stopped_before_answer(watch: DisconnectWatch, request: Request, send: Send) -> None:
     task = asyncio.current_task()
     if task is not None:
         task.uncancel()
@@ -148,7 +148,7 @@ async def stream_sse(
     error_event: Callable[[LiterLLMError, int], bytes] = _error_chunk,
     done: bytes = _DONE,
     scrub: Callable[[str], str] | None = None,
-    watch: _Watch | None = None,
+    watch: DisconnectWatch | None = None,
     request_id: str = "-",
 ) -> None:
     """Relay `stream` as server-sent events. Chat chunks by default; other protocols
@@ -157,7 +157,7 @@ async def stream_sse(
     and route headers; `watch` is the request's disconnect watch (one is started here
     when the route has none)."""
     if watch is None:
-        async with _Watch(receive) as own:
+        async with DisconnectWatch(receive) as own:
             await _relay(stream, send, frame, error_event, done, scrub, own, request_id)
     else:
         await _relay(stream, send, frame, error_event, done, scrub, watch, request_id)
@@ -170,7 +170,7 @@ async def _relay(
     error_event: Callable[[LiterLLMError, int], bytes],
     done: bytes,
     scrub: Callable[[str], str] | None,
-    watch: _Watch,
+    watch: DisconnectWatch,
     request_id: str,
 ) -> None:
     headers = [

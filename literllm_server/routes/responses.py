@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from literllm import BadRequestError, LiterLLMError, Response, responses_error_event
 
 from ..http import Gateway, Receive, Request, Send, json_body, send_json, send_response
-from .chat import stream_sse
+from .chat import DisconnectWatch, stream_sse
 
 __all__ = ["cancel", "create", "delete", "input_items", "retrieve"]
 
@@ -27,12 +27,14 @@ def _error_event(error: LiterLLMError, events: int) -> bytes:
 
 async def create(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    answer = await app.proxy.responses.create(
-        raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
-    )
-    if isinstance(answer, Response):
-        await send_response(send, answer.status, answer.body, answer.headers)
-    else:
+    # the client's disconnect is watched for the whole request (see routes.chat)
+    async with DisconnectWatch(receive) as watch:
+        answer = await app.proxy.responses.create(
+            raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
+        )
+        if isinstance(answer, Response):
+            await send_response(send, answer.status, answer.body, answer.headers)
+            return
         await stream_sse(
             answer,
             receive,
@@ -40,6 +42,7 @@ async def create(app: Gateway, request: Request, receive: Receive, send: Send) -
             frame=_join,
             error_event=_error_event,
             done=b"",
+            watch=watch,
             scrub=app.scrub,
             request_id=request.request_id,
         )

@@ -95,11 +95,11 @@ def test_an_endless_stream_ends_at_request_timeout_with_an_error_event() -> None
 # -- the client's disconnect, streaming or not ------------------------------------------
 
 
-def raw_post(port: int, body: dict[str, Any]) -> socket.socket:
+def raw_post(port: int, body: dict[str, Any], path: str = "/v1/chat/completions") -> socket.socket:
     payload = json.dumps(body).encode()
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     sock.sendall(
-        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n".encode()
         + f"Authorization: Bearer {MASTER}\r\nContent-Length: {len(payload)}\r\n\r\n".encode()
         + payload
     )
@@ -117,6 +117,27 @@ def test_a_client_leaving_cancels_a_hanging_upstream_within_a_second(stream: boo
         sock.close()
         assert upstream.closed.wait(1.0), "the upstream call outlived the client by > 1 s"
         assert spent(server) == 0.0  # the upstream produced nothing: nothing is charged
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/messages", {"model": "gpt", "max_tokens": 10, "messages": HELLO}),
+        ("/v1/responses", {"model": "gpt", "input": "hello"}),
+    ],
+    ids=["messages", "responses"],
+)
+def test_the_other_protocols_watch_the_disconnect_too(path: str, body: dict[str, Any]) -> None:
+    with gateway(hang) as (upstream, server):
+        sock = raw_post(server.port, body, path)
+        deadline = time.monotonic() + 5
+        while upstream.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert upstream.requests == 1
+        time.sleep(0.5)
+        sock.close()
+        assert upstream.closed.wait(1.0)
+        assert spent(server) == 0.0
 
 
 def test_a_cancelled_stream_is_charged_what_was_relayed() -> None:
