@@ -37,10 +37,13 @@ _ROUTE_HEADERS = ("x-literllm-route", "x-literllm-provider-model")
 class DisconnectWatch:
     """Cancels the current task when the client disconnects (one watcher task)."""
 
-    __slots__ = ("_task", "_watcher", "gone", "stopped")
+    __slots__ = ("_task", "_watcher", "answered", "gone", "stopped")
 
     def __init__(self, receive: Receive) -> None:
         self.gone = False
+        self.answered = False
+        """The answer's last byte is sent: the server reports a disconnect from then on,
+        and what is left (settling a stream's usage) must not be cancelled."""
         self.stopped = False
         """Cancelled with the client still there: the server is stopping us."""
         self._task = asyncio.current_task()
@@ -49,6 +52,8 @@ class DisconnectWatch:
     async def _watch(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
+        if self.answered:
+            return
         self.gone = True
         if self._task is not None:
             self._task.cancel()
@@ -213,5 +218,6 @@ async def _relay(
             )
             await send_error_event(_stopping())
         await send({"type": "http.response.body", "body": done, "more_body": False})
+        watch.answered = True
     finally:
         await stream.aclose()
