@@ -34,10 +34,17 @@ _DONE = b"data: [DONE]\n\n"
 _ROUTE_HEADERS = ("x-literllm-route", "x-literllm-provider-model")
 
 
-class DisconnectWatch:
-    """Cancels the current task when the client disconnects (one watcher task)."""
+WATCH_AFTER_SECS = 0.1
+"""The watcher task starts this long into a request: most JSON answers are sent before,
+at the cost of a timer instead of a task, and a disconnect is still acted on within
+this delay (the server has recorded it by then)."""
 
-    __slots__ = ("_task", "_watcher", "answered", "gone", "stopped")
+
+class DisconnectWatch:
+    """Cancels the current task when the client disconnects (one watcher task, started
+    `WATCH_AFTER_SECS` into the request)."""
+
+    __slots__ = ("_receive", "_start", "_task", "_watcher", "answered", "gone", "stopped")
 
     def __init__(self, receive: Receive) -> None:
         self.gone = False
@@ -47,7 +54,12 @@ class DisconnectWatch:
         self.stopped = False
         """Cancelled with the client still there: the server is stopping us."""
         self._task = asyncio.current_task()
-        self._watcher = asyncio.create_task(self._watch(receive))
+        self._receive = receive
+        self._watcher: asyncio.Task[None] | None = None
+        self._start = asyncio.get_running_loop().call_later(WATCH_AFTER_SECS, self._begin)
+
+    def _begin(self) -> None:
+        self._watcher = asyncio.create_task(self._watch(self._receive))
 
     async def _watch(self, receive: Receive) -> None:
         while (await receive())["type"] != "http.disconnect":
@@ -67,7 +79,9 @@ class DisconnectWatch:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        self._watcher.cancel()
+        self._start.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
         cancelled = kind is not None and issubclass(kind, asyncio.CancelledError)
         if cancelled and self.gone and self._task is not None:
             self._task.uncancel()
