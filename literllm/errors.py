@@ -21,10 +21,12 @@ __all__ = [
     "GatewayTimeoutError",
     "LiterLLMError",
     "MethodNotAllowedError",
+    "MissingCredentialError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestTimeoutError",
     "ServiceUnavailableError",
     "UnsupportedMediaTypeError",
     "UpstreamError",
@@ -101,6 +103,14 @@ class MethodNotAllowedError(LiterLLMError):
     default_code = "method_not_allowed"
 
 
+class RequestTimeoutError(LiterLLMError):
+    """The client sent its request body too slowly."""
+
+    status = 408
+    error_type = "invalid_request_error"
+    default_code = "request_timeout"
+
+
 class PayloadTooLargeError(LiterLLMError):
     status = 413
     error_type = "invalid_request_error"
@@ -123,6 +133,13 @@ class ServiceUnavailableError(LiterLLMError):
     status = 503
     error_type = "service_unavailable"
     default_code = "service_unavailable"
+
+
+class MissingCredentialError(ServiceUnavailableError):
+    """A model (configured or passthrough) whose provider has no credential: the
+    message names the provider and the setting or environment variable to set."""
+
+    default_code = "missing_credential"
 
 
 class GatewayTimeoutError(LiterLLMError):

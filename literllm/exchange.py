@@ -128,6 +128,7 @@ class Exchange:
             estimated_tokens=estimate_request_tokens(
                 self.request, prompt_tokens=self.prompt_tokens
             ),
+            prompt_tokens=self.prompt_tokens,
         )
         admission.end_user = end_user_of(self.request)
         self.admission = admission
@@ -408,6 +409,8 @@ class Exchange:
             timeout_for=self.attempt_timeout,
             inbound=self.inbound,
             operation=self.operation,
+            time_left=lambda: self.deadline - services.clock.monotonic(),
+            on_deadline=self._request_timeout,
         )
         first = services.clock.monotonic() - started
         self.span.first_chunk(first)

@@ -201,7 +201,7 @@ class Pricing:
             per_pixel = price.unit("pixel")
             if per_pixel is not None and size:
                 width, _, height = size.partition("x")
-                if width.isdigit() and height.isdigit():
+                if _small_number(width) and _small_number(height):
                     return per_pixel * int(width) * int(height)
         return None
 
@@ -238,3 +238,8 @@ def _parse(document: dict[str, Any]) -> dict[str, ModelPrice]:
             units={k: float(v) for k, v in units.items()} if units else None,
         )
     return table
+
+
+def _small_number(text: str) -> bool:
+    """ASCII digits that int() takes (`"²".isdigit()` is true, and 5,000 digits raise)."""
+    return text.isascii() and text.isdigit() and len(text) <= 9

@@ -56,6 +56,11 @@ def decode_body(body: bytes | Mapping[str, Any]) -> dict[str, Any]:
         raise BadRequestError(
             f"the request body is not valid JSON ({exc})", code="invalid_json"
         ) from None
+    except RecursionError:
+        raise BadRequestError(
+            "the request body is nested too deeply; no OpenAI request needs that depth",
+            code="invalid_json",
+        ) from None
     if not isinstance(value, dict):
         raise BadRequestError("the request body must be a JSON object", code="invalid_json")
     return value

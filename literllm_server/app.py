@@ -13,7 +13,14 @@ from collections.abc import Awaitable
 
 import msgspec
 
-from literllm import LiterLLMError, MethodNotAllowedError, NotFoundError, Outcome, Proxy
+from literllm import (
+    LiterLLMError,
+    MethodNotAllowedError,
+    NotFoundError,
+    Outcome,
+    Proxy,
+    Redactor,
+)
 
 from .accesslog import AccessLog, AccessRecord
 from .cors import Cors
@@ -35,7 +42,9 @@ class App:
         self.freeze_gc = freeze_gc
         self.access_log = access_log if access_log is not None and access_log.enabled else None
         self.limit = proxy.config.server.body_limit_bytes
+        self.read_timeout = proxy.config.server.read_timeout_secs
         self.cors = Cors(proxy.config.server.cors_origins)
+        self.scrub = Redactor(proxy.secrets()).scrub
         self._openapi: bytes | None = None
         self.draining = False
         # Request ids: a random per-process prefix and a counter (cheaper than uuid4).
@@ -73,7 +82,9 @@ class App:
                     gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.drain()
+                # uvicorn has waited the grace period and cancelled what still ran: give the
+                # cancelled requests a moment to end their answers and settle.
+                await self.drain(self.proxy.config.server.shutdown_grace_secs + 5.0)
                 await self.proxy.aclose()
                 if self.access_log is not None:
                     self.access_log.flush()
@@ -116,7 +127,7 @@ class App:
                 )
             await handler(self, request, receive, send)
         except LiterLLMError as error:
-            await send_error(send, error)
+            await send_error(send, error, self.scrub)
         except ConnectionResetError:
             return
         except Exception:

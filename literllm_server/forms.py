@@ -22,6 +22,8 @@ from .http import Receive, Request, body_chunks
 
 __all__ = ["read_form"]
 
+_MAX_BOUNDARY = 256  # the longest python-multipart accepts
+
 _MAX_PARTS = 64
 
 
@@ -84,7 +86,12 @@ class _Collector:
 async def read_form(request: Request, receive: Receive, limit: int) -> Form:
     """The request's form (415 when it is not multipart, 413 past `limit`)."""
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if (
+        length is not None
+        and length.isascii()
+        and length.isdigit()
+        and (len(length) > 18 or int(length) > limit)
+    ):
         raise _too_large(limit)
     media_type, params = parse_options_header(request.headers.get("content-type", ""))
     if media_type != b"multipart/form-data":
@@ -94,6 +101,11 @@ async def read_form(request: Request, receive: Receive, limit: int) -> Form:
     boundary = params.get(b"boundary")
     if not boundary:
         raise BadRequestError("the multipart/form-data Content-Type has no boundary")
+    if len(boundary) > _MAX_BOUNDARY:
+        raise BadRequestError(
+            f"the multipart boundary is {len(boundary)} characters long; at most "
+            f"{_MAX_BOUNDARY} are accepted (RFC 2046 asks for at most 70)"
+        )
     collector = _Collector()
     parser = MultipartParser(boundary, collector.callbacks())  # type: ignore[arg-type]
     received = 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -9,7 +10,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
-from literllm import LiterLLMError, Outcome, PayloadTooLargeError, UnsupportedMediaTypeError
+from literllm import (
+    LiterLLMError,
+    Outcome,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+    UnsupportedMediaTypeError,
+)
 
 if TYPE_CHECKING:
     from literllm import Proxy
@@ -46,7 +53,12 @@ class Gateway(Protocol):
 
     proxy: Proxy
     limit: int
+    read_timeout: float
     draining: bool
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret the gateway knows replaced by `***`."""
+        ...
 
     def openapi_json(self) -> bytes: ...
 
@@ -94,35 +106,53 @@ class Request:
         return self.headers.get("x-api-key") or self.headers.get("api-key") or None
 
 
-async def read_body(receive: Receive, request: Request, limit: int) -> bytes:
-    """Read the whole body, refusing (413) as soon as it would pass `limit` bytes."""
+async def read_body(
+    receive: Receive, request: Request, limit: int, timeout: float | None = None
+) -> bytes:
+    """Read the whole body, refusing (413) as soon as it would pass `limit` bytes, and
+    (408) when the client lets `timeout` seconds pass between two parts of it."""
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit:
+    if (
+        length is not None
+        and length.isascii()
+        and length.isdigit()
+        and (len(length) > 18 or int(length) > limit)
+    ):
         raise _too_large(limit)
     # The same loop as `body_chunks`, written out: an async generator costs several
     # microseconds on every JSON request.
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ConnectionResetError("client disconnected")
-        chunk = message.get("body", b"")
-        if chunk:
-            size += len(chunk)
-            if size > limit:
-                raise _too_large(limit)
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
+    try:
+        async with asyncio.timeout(timeout) as deadline:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ConnectionResetError("client disconnected")
+                chunk = message.get("body", b"")
+                if chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        raise _too_large(limit)
+                    chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+                if timeout is not None:
+                    deadline.reschedule(asyncio.get_running_loop().time() + timeout)
+    except TimeoutError:
+        raise _too_slow(timeout) from None
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
+async def body_chunks(receive: Receive, timeout: float | None = None) -> AsyncIterator[bytes]:
     """The request body as it arrives (for uploads streamed to storage); a client that
-    goes away ends the request."""
+    goes away ends the request, one silent for `timeout` seconds gets 408."""
     while True:
-        message = await receive()
+        try:
+            async with asyncio.timeout(timeout):
+                message = await receive()
+        except TimeoutError:
+            raise _too_slow(timeout) from None
         if message["type"] == "http.disconnect":
             raise ConnectionResetError("client disconnected")
         chunk = message.get("body", b"")
@@ -130,6 +160,14 @@ async def body_chunks(receive: Receive) -> AsyncIterator[bytes]:
             yield chunk
         if not message.get("more_body", False):
             return
+
+
+def _too_slow(timeout: float | None) -> RequestTimeoutError:
+    return RequestTimeoutError(
+        f"the request body stalled for {timeout} seconds; send it without pauses "
+        "([server] read_timeout_secs)",
+        headers={"connection": "close"},
+    )
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
@@ -152,13 +190,22 @@ async def send_bytes(
     await send({"type": "http.response.body", "body": body})
 
 
-def error_response(error: LiterLLMError) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+def error_response(
+    error: LiterLLMError, scrub: Callable[[str], str] | None = None
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """Status, body and headers of `error`; `scrub` takes secrets out of the body (a
+    message may quote what the client sent, and a client may send a key as `model`)."""
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
-    return error.status, error.to_json(), headers
+    body = error.to_json()
+    if scrub is not None:
+        body = scrub(body.decode()).encode()
+    return error.status, body, headers
 
 
-async def send_error(send: Send, error: LiterLLMError) -> None:
-    status, body, headers = error_response(error)
+async def send_error(
+    send: Send, error: LiterLLMError, scrub: Callable[[str], str] | None = None
+) -> None:
+    status, body, headers = error_response(error, scrub)
     with contextlib.suppress(RuntimeError, OSError):  # the response had already started
         await send_bytes(send, status, body, headers)
 
@@ -174,7 +221,9 @@ async def send_json(
     await send_bytes(send, status, _encode(value), headers or [])
 
 
-async def json_body(request: Request, receive: Receive, limit: int) -> bytes:
+async def json_body(
+    request: Request, receive: Receive, limit: int, timeout: float | None = None
+) -> bytes:
     """A JSON request body (415 for another declared content type; 413 past `limit`)."""
     content_type = request.headers.get("content-type")
     if (
@@ -188,4 +237,4 @@ async def json_body(request: Request, receive: Receive, limit: int) -> bytes:
             f"content type {content_type.split(';')[0]!r} is not supported here; send "
             "JSON with 'Content-Type: application/json'"
         )
-    return await read_body(receive, request, limit)
+    return await read_body(receive, request, limit, timeout)

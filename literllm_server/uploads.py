@@ -2,7 +2,7 @@
 
 Usage in the route::
 
-    upload = await parse_file_upload(content_type, body_chunks, limit=body_limit_bytes)
+    upload = await parse_file_upload(content_type, body_chunks, limit=max_upload_bytes)
     file_object = await store.create(
         owner=owner,
         filename=upload.filename,
@@ -39,6 +39,7 @@ __all__ = ["FileUpload", "parse_file_upload"]
 FILE_FIELD: Final = "file"
 _MAX_FIELD_BYTES: Final = 64 * 1024
 _MAX_FIELDS: Final = 64
+_MAX_BOUNDARY: Final = 256  # the longest python-multipart accepts
 
 
 class _FormReader:
@@ -88,7 +89,7 @@ class _FormReader:
         if self._received > self._limit:
             raise PayloadTooLargeError(
                 f"The request body is larger than {self._limit} bytes; raise "
-                "[server] body_limit_bytes to accept larger files."
+                "[files] max_file_bytes to accept larger files."
             )
         try:
             self._parser.write(chunk)
@@ -221,6 +222,11 @@ async def parse_file_upload(
     boundary = params.get(b"boundary")
     if not boundary:
         raise BadRequestError("The multipart/form-data Content-Type has no boundary.")
+    if len(boundary) > _MAX_BOUNDARY:
+        raise BadRequestError(
+            f"The multipart boundary is {len(boundary)} characters long; at most "
+            f"{_MAX_BOUNDARY} are accepted (RFC 2046 asks for at most 70)."
+        )
     reader = _FormReader(boundary, body, limit)
     while reader.filename is None:
         if not await reader.pump():

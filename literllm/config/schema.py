@@ -60,6 +60,11 @@ class ServerConfig(_Table, frozen=True):
     request_timeout_secs: U64 = 600
     body_limit_bytes: U64 = 10_485_760
     cors_origins: list[str] = field(default_factory=lambda: ["*"])
+    # Extensions: slow clients (docs/deployment.md, "Limits").
+    header_timeout_secs: Annotated[float, Meta(gt=0)] = 10.0
+    read_timeout_secs: Annotated[float, Meta(gt=0)] = 30.0
+    max_connections: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
+    shutdown_grace_secs: Annotated[float, Meta(ge=0)] = 30.0
 
 
 class GeneralConfig(_Table, frozen=True):
@@ -148,6 +153,9 @@ class FilesConfig(_Table, frozen=True):
     backend: str = "memory"
     prefix: str = "liter-llm-files/"
     backend_config: dict[str, OptionValue] = field(default_factory=dict)
+    # Extensions: 0 means no limit.
+    max_file_bytes: U64 = 104_857_600
+    max_bytes_per_key: U64 = 536_870_912
 
 
 class HealthConfig(_Table, frozen=True):

@@ -38,8 +38,10 @@ hit). Cost is 0 without usage and for unpriced models (logged once per Governor)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
+import math
 import os
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
@@ -48,6 +50,7 @@ from ..clock import Clock
 from ..config.schema import Config, KeyConfig
 from ..errors import ServiceUnavailableError
 from ..identity import MASTER_KEY_ID, key_id
+from ..observability.throttle import ThrottledLog
 from ..pricing import Pricing
 from ..state import Cap, StateStore, StateUnavailableError, create_state_store
 from ..state.base import HashRecord
@@ -69,15 +72,18 @@ from .snapshot import (
 
 __all__ = [
     "DEFAULT_MAX_OUTPUT_TOKENS",
-    "RESERVATION_MARGIN_SECS",
+    "LEASE_SECS",
     "Admission",
     "Governor",
 ]
 
 _log = logging.getLogger("literllm.governance.governor")
 
-RESERVATION_MARGIN_SECS = 60.0
-"""A reservation expires `[server] request_timeout_secs` plus this after it is made."""
+LEASE_SECS = 30.0
+"""With a shared store, a reservation lapses this long after its process last renewed
+it (every `LEASE_SECS / 3` while its request runs): only a dead process's lapse."""
+OUTAGE_LOG_SECS = 5.0
+"""While the state store is down, its log lines repeat at most this often (with a count)."""
 DEFAULT_MAX_OUTPUT_TOKENS = 4096
 """Output cap for the budget estimate when neither the request nor the price table has one."""
 
@@ -201,8 +207,18 @@ class Governor:
         self.pricing = pricing
         self._limiter = RateLimiter(store, config)
         self._budget = BudgetGuard(store, config, canonical=pricing.canonical)
-        self._reservation_ttl = config.server.request_timeout_secs + RESERVATION_MARGIN_SECS
+        # Reservations last as long as their request. In process memory they never
+        # expire (they die with the process); in a shared store they hold a lease this
+        # process renews while the request runs, so only a dead process's ones lapse.
+        self._leased = not store.settles_without_suspending
+        self._live: set[str] = set()
+        """entry ids of this process's requests holding a reservation"""
+        self._renewer: asyncio.Task[None] | None = None
         self._fail_open = config.state.fail_open
+        # An outage touches every request: one line per few seconds, with a count.
+        self._refusing = ThrottledLog(_log, logging.ERROR, clock, interval=OUTAGE_LOG_SECS)
+        self._passing = ThrottledLog(_log, logging.WARNING, clock, interval=OUTAGE_LOG_SECS)
+        self._unrecorded = ThrottledLog(_log, logging.ERROR, clock, interval=OUTAGE_LOG_SECS)
         self._unpriced_logged: set[str] = set()
         self._key_ids = {key.key: key_id(key.key) for key in config.keys}
         self._rules: dict[str | None, _KeyRules] = {}
@@ -242,11 +258,45 @@ class Governor:
             await self._store.start()
         except StateUnavailableError as error:
             if not self._fail_open:
-                raise ServiceUnavailableError(_unavailable_message(error)) from error
+                raise self._refusal(error) from error
             _log.warning("state store unavailable at start, failing open: %s", error)
+        if self._leased and self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew_forever())
 
     async def aclose(self) -> None:
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
         await self._store.aclose()
+
+    def reservation_expiry(self, now: float) -> float:
+        """When a reservation made or renewed at `now` lapses if nobody renews it."""
+        return now + LEASE_SECS if self._leased else math.inf
+
+    async def renew_leases(self) -> None:
+        """Extend the lease of every reservation this process's running requests hold
+        (the renewer calls it every `LEASE_SECS / 3` seconds)."""
+        if not self._live:
+            return
+        now = self._clock.time()
+        try:
+            await self._store.renew(
+                list(self._live), now=now, expires_at=self.reservation_expiry(now)
+            )
+        except StateUnavailableError as error:
+            self._unrecorded.log(
+                "state store unavailable, %d reservation leases not renewed: %s",
+                len(self._live),
+                error,
+            )
+
+    async def _renew_forever(self) -> None:
+        # Real time, not the injected clock: leases expire in the store's real time.
+        while True:
+            await asyncio.sleep(LEASE_SECS / 3)
+            await self.renew_leases()
 
     def output_cap(self, provider_model: str, requested: int | None) -> int:
         """Output tokens a call may produce: the request's cap, else the model's, else
@@ -273,15 +323,33 @@ class Governor:
             return 0.0
         return price.cost(usage)
 
-    async def admit(self, *, key: KeyConfig | None, model: str, estimated_tokens: int) -> Admission:
-        """Count the request in the rate-limit windows (per key, then global)."""
+    async def admit(
+        self,
+        *,
+        key: KeyConfig | None,
+        model: str,
+        estimated_tokens: int,
+        prompt_tokens: int | None = None,
+    ) -> Admission:
+        """Count the request in the rate-limit windows (per key, then global).
+        `estimated_tokens` is the prompt estimate plus the output cap; with
+        `prompt_tokens` (the prompt estimate) given, a tokens window too full for it
+        may still admit the request with less output reserved (docs/governance.md)."""
         rules = self._rules_of(key)
         entry_id = f"{self._id_prefix}{next(self._ids):x}"
         estimate = max(estimated_tokens, 1)
         admission = Admission(self, entry_id, rules, estimate)
+        minimum = None
+        if prompt_tokens is not None and estimate > prompt_tokens:
+            minimum = max(prompt_tokens, 0) + 1
         try:
-            admission.headers = await self._limiter.admit(
-                entry_id, rules.windows.hits(estimate), label=rules.label, now=self._clock.time()
+            admission.headers, admission._estimate = await self._limiter.admit(
+                entry_id,
+                rules.windows,
+                estimate,
+                label=rules.label,
+                now=self._clock.time(),
+                minimum_tokens=minimum,
             )
         except StateUnavailableError as error:
             self._unavailable(error, f"rate limits for {model}")
@@ -305,8 +373,19 @@ class Governor:
 
     def _unavailable(self, error: StateUnavailableError, what: str) -> None:
         if not self._fail_open:
-            raise ServiceUnavailableError(_unavailable_message(error)) from error
-        _log.warning("state store unavailable, failing open (%s not enforced): %s", what, error)
+            raise self._refusal(error) from error
+        self._passing.log(
+            "state store unavailable, failing open (%s not enforced): %s", what, error
+        )
+
+    def _refusal(self, error: StateUnavailableError) -> ServiceUnavailableError:
+        """What the client is told; the store's address and the cause go to the log."""
+        self._refusing.log("state store unavailable, refusing requests (fail closed): %s", error)
+        return ServiceUnavailableError(
+            "The gateway cannot check rate limits and budgets because its state store is "
+            "unavailable. Retry later; the operator can restore the state store or set "
+            "[state] fail_open = true."
+        )
 
     async def _quietly(self, operation: Awaitable[None], what: Callable[[], str]) -> None:
         """Run a settlement that must not be lost to the client going away. The memory
@@ -317,7 +396,7 @@ class Governor:
             else:
                 await asyncio.shield(operation)
         except StateUnavailableError as error:
-            _log.error("state store unavailable, %s was not recorded: %s", what(), error)
+            self._unrecorded.log("state store unavailable, %s was not recorded: %s", what(), error)
 
     async def spend_counters(self) -> dict[str, float]:
         """Every spend counter, lifetime and per period (for the admin API)."""
@@ -444,16 +523,6 @@ def _remaining(limit: float | None, spent: float) -> float | None:
     return None if limit is None else max(limit - spent, 0.0)
 
 
-def _unavailable_message(error: StateUnavailableError) -> str:
-    """What the client is told; the store's address and the cause go to the log only."""
-    _log.error("state store unavailable, refusing requests (fail closed): %s", error)
-    return (
-        "The gateway cannot check rate limits and budgets because its state store is "
-        "unavailable. Retry later; the operator can restore the state store or set "
-        "[state] fail_open = true."
-    )
-
-
 class Admission:
     """One admitted request's claims on limits and budgets. Also an async context
     manager that releases on exit."""
@@ -529,11 +598,13 @@ class Admission:
                 max(max_cost, 0.0),
                 label=self._rules.label,
                 now=now,
-                expires_at=now + governor._reservation_ttl,
+                expires_at=governor.reservation_expiry(now),
             )
         except StateUnavailableError as error:
             governor._unavailable(error, f"budget for {provider_model}")
             self.degraded = True
+            return
+        governor._live.add(self.entry_id)
 
     async def settle(
         self,
@@ -551,6 +622,7 @@ class Admission:
             return self._cost
         self._done = True
         governor = self._governor
+        governor._live.discard(self.entry_id)
         if cost is None:
             cost = governor.cost(provider_model, usage)
         self._cost = cost
@@ -587,6 +659,7 @@ class Admission:
             return
         self._done = True
         governor = self._governor
+        governor._live.discard(self.entry_id)
         updates = token_updates(self._token_windows, self._estimate, 0)
         if updates or self._reserved_before:
             await governor._quietly(

@@ -140,16 +140,42 @@ class RateLimiter:
         return Windows(limits)
 
     async def admit(
-        self, entry_id: str, hits: Sequence[WindowHit], *, label: str, now: float
-    ) -> dict[str, str]:
-        """Count the request in every window or raise `RateLimitError` (429)."""
+        self,
+        entry_id: str,
+        windows: Windows,
+        tokens: int,
+        *,
+        label: str,
+        now: float,
+        minimum_tokens: int | None = None,
+    ) -> tuple[dict[str, str], int]:
+        """Count the request in every window or raise `RateLimitError` (429). Returns the
+        headers and the tokens counted: `tokens`, or, when only the tokens windows lack
+        room for it, what remains in the fullest of them if that is at least
+        `minimum_tokens` (the prompt estimate plus one output token)."""
+        hits = windows.hits(tokens)
         if not hits:
-            return {}
+            return {}, tokens
         outcome = await self._store.hit(entry_id, hits, now=now, window_seconds=WINDOW_SECONDS)
+        if not outcome.admitted and minimum_tokens is not None:
+            smaller = _what_remains(outcome, windows.token_windows)
+            if smaller is not None and minimum_tokens <= smaller < tokens:
+                tokens, hits = smaller, windows.hits(smaller)
+                outcome = await self._store.hit(
+                    entry_id, hits, now=now, window_seconds=WINDOW_SECONDS
+                )
         headers = rate_limit_headers(outcome.windows)
         if not outcome.admitted:
             raise _refusal(outcome, hits, headers, label)
-        return headers
+        return headers, tokens
+
+
+def _what_remains(outcome: HitOutcome, token_windows: Sequence[str]) -> int | None:
+    """Room left in the fullest tokens window, when only tokens windows refused."""
+    if not token_windows or any(w not in token_windows for w in outcome.refused):
+        return None
+    room = [s.limit - s.used for s in outcome.windows if s.window in token_windows]
+    return min(room) if room else None
 
 
 def token_updates(

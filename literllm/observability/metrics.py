@@ -30,10 +30,10 @@ same as the request span's `gen_ai.operation.name`.
 answered. `key` is a label the caller derives with `literllm.observability.redact.key_label`
 (the key's description, `master`, or `key-<8 hex of its SHA-256>`): never a token.
 
-Cardinality stays bounded: model, deployment and key labels named at construction
-(from the config) pass through; any other value (passthrough `provider/model` names,
-unknown deployments) is admitted until `max_dynamic_labels` distinct values per label
-have been seen, after which it is reported as `<provider>/other` (or `other`).
+Cardinality stays bounded and no client-chosen text becomes a label: model, deployment
+and key labels named at construction (from the config) pass through, and `-` (none);
+any other value (passthrough `provider/model` names and their deployments, unknown
+model names, whatever a client sent as `model`) is reported as `other`.
 
 The request path is cheap: label values are normalised with set lookups, the cells of
 each (model, deployment, key) triple are bound once, and the hot series are plain
@@ -81,23 +81,19 @@ class SpendCap(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class _BoundedLabel:
-    """Keeps one label's value set finite: known values, then up to `limit` others."""
+    """One label's values: the names known at construction, anything else `other`.
 
-    __slots__ = ("_admitted", "_known", "_limit")
+    Model names and deployments come from clients (passthrough `provider/model`, or any
+    text sent as `model`, a secret included), so they never become a label themselves.
+    """
 
-    def __init__(self, known: Iterable[str], limit: int) -> None:
+    __slots__ = ("_known",)
+
+    def __init__(self, known: Iterable[str]) -> None:
         self._known = frozenset(known)
-        self._admitted: set[str] = set()
-        self._limit = limit
 
     def __call__(self, value: str) -> str:
-        if value in self._known or value in self._admitted:
-            return value
-        if len(self._admitted) < self._limit:
-            self._admitted.add(value)
-            return value
-        provider, slash, _ = value.partition("/")
-        return f"{provider}/{OTHER}" if slash else OTHER
+        return value if value in self._known else OTHER
 
 
 class _SpendCollector(Collector):
@@ -262,13 +258,13 @@ class Metrics:
         known_models: Iterable[str] = (),
         known_deployments: Iterable[str] = (),
         known_keys: Iterable[str] = (),
-        max_dynamic_labels: int = 50,
         prefix: str = "literllm_",
     ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self._model = _BoundedLabel(known_models, max_dynamic_labels)
-        self._deployment = _BoundedLabel(known_deployments, max_dynamic_labels)
-        self._key = _BoundedLabel(known_keys, max_dynamic_labels)
+        # `-` stands for "none" (a refusal before a model or key was known).
+        self._model = _BoundedLabel((*known_models, "-"))
+        self._deployment = _BoundedLabel((*known_deployments, "-"))
+        self._key = _BoundedLabel((*known_keys, "-"))
         # The cells of label values as normalised. A value that normalises to itself
         # always will, so the request path looks its raw values up first and only the
         # values folded into `other` take the slow path; the dicts stay bounded.

@@ -65,7 +65,10 @@ def _image_cost(
     operation: Operation, provider_model: str, fields: Mapping[str, Any]
 ) -> float | None:
     n = fields.get("n")
-    count = int(n) if isinstance(n, int | str) and str(n).isdigit() and int(str(n)) > 0 else 1
+    text = str(n) if isinstance(n, int | str) else ""
+    # ASCII digits int() takes: "²".isdigit() is true, and 5,000 digits raise
+    count = int(text) if text.isascii() and text.isdigit() and 0 < len(text) <= 9 else 1
+    count = count or 1
     size = fields.get("size") if isinstance(fields.get("size"), str) else None
     quality = fields.get("quality") if isinstance(fields.get("quality"), str) else None
     price = operation.pricing.image_price(provider_model, size, quality)

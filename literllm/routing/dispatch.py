@@ -18,7 +18,7 @@ from typing import TypeVar
 
 from ..clock import Clock
 from ..config import Config
-from ..errors import LiterLLMError, ServiceUnavailableError, UpstreamError
+from ..errors import LiterLLMError, MissingCredentialError, ServiceUnavailableError, UpstreamError
 from .resolve import Route
 from .router import Deployment, Router
 
@@ -64,9 +64,7 @@ class Dispatcher:
             unusable = self._unusable(pool)
             if unusable:
                 first = next(iter(unusable))
-                last_error = LiterLLMError(
-                    first.missing_credential or "", code="missing_credential"
-                )
+                last_error = MissingCredentialError(first.missing_credential or "")
             tried: set[Deployment] = set(unusable)
             failures = 0
             while failures <= self._max_retries:

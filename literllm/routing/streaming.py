@@ -6,6 +6,7 @@ buffered beyond one partial SSE event.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -86,19 +87,26 @@ async def _open(
         )
         chunks = response.chunks()
         first: list[bytes] = []
-        async for data in chunks:
-            first = decoder.feed(data)
-            if first:
-                break
-        else:
-            first = decoder.close()
-            if not first:
-                raise UpstreamError(
-                    f"provider {target.provider!r} ended the stream without sending anything",
-                    status=502,
-                    retryable=True,
-                    code="empty_stream",
-                )
+        try:
+            async for data in chunks:
+                first = decoder.feed(data)
+                if first:
+                    break
+            else:
+                first = decoder.close()
+        except UpstreamError as error:
+            # Nothing reached the client yet: a malformed or cut-short stream is retried
+            # and falls back like the same fault in a JSON answer (which is retryable).
+            if error.status == 502:
+                error.retryable = True
+            raise
+        if not first:
+            raise UpstreamError(
+                f"provider {target.provider!r} ended the stream without sending anything",
+                status=502,
+                retryable=True,
+                code="empty_stream",
+            )
         return OpenedStream(deployment, response, decoder, first, chunks)
     except BaseException:
         await response.aclose()
@@ -120,8 +128,13 @@ async def open_chat_stream(
     timeout_for: Callable[[Deployment], float] | None = None,
     inbound: Inbound | None = None,
     operation: Operation | None = None,
+    time_left: Callable[[], float] | None = None,
+    on_deadline: Callable[[], BaseException] | None = None,
 ) -> ChatStream:
-    """`operation`: a non-chat operation that streams (text completions, speech)."""
+    """Open the stream (failover until the first chunk) and relay it. `operation`: a
+    non-chat operation that streams (text completions, speech). `time_left` gives the
+    seconds left of the request's whole-duration bound: at zero the relay stops, closes
+    the upstream and raises `on_deadline()`, whatever the upstream is doing."""
     opened = await dispatcher.run(
         model,
         routes,
@@ -135,9 +148,23 @@ async def open_chat_stream(
     async def relay() -> AsyncGenerator[list[bytes], None]:
         """One batch of chunks per upstream read: what arrived together leaves together."""
         error: BaseException | None = None
+        rest = opened.rest
         try:
             yield opened.first
-            async for data in opened.rest:
+            while True:
+                if time_left is None:
+                    data = await anext(rest, None)
+                else:
+                    left = time_left()
+                    try:
+                        if left <= 0:
+                            raise TimeoutError
+                        async with asyncio.timeout(left):
+                            data = await anext(rest, None)
+                    except TimeoutError:
+                        raise (on_deadline() if on_deadline else TimeoutError()) from None
+                if data is None:
+                    break
                 batch = opened.decoder.feed(data)
                 if batch:
                     opened.streamed_chunks += len(batch)

@@ -8,7 +8,8 @@ both take the last unit of capacity.
 
 Windows are sliding logs: each hit is an entry `(entry_id, timestamp, amount)`; an
 entry counts while `timestamp > now - window_seconds`. Reservations are held per cap
-with an expiry, so a crashed process's reservations free themselves. Spend is a
+with an expiry: a lease the reserving process renews while its request runs, so only a
+crashed process's reservations free themselves. Spend is a
 counter per cap name (`global`, `key:<id>`, `model:<provider/model>`).
 
 Times are wall-clock seconds from the injected clock, passed in by the caller.
@@ -125,6 +126,10 @@ class StateStore(Protocol):
         """Drop any earlier reservation of `reservation_id`, then reserve `amount` on
         every cap when each has room (spend + live reservations + amount <= limit).
         With `enforce` false, reserve anyway and report the shortfalls."""
+
+    async def renew(self, reservation_ids: Sequence[str], *, now: float, expires_at: float) -> None:
+        """Move the expiry of each live reservation in `reservation_ids` to `expires_at`
+        (the lease of a request still running); settled or expired ones are left alone."""
 
     async def settle(
         self,

@@ -311,6 +311,14 @@ class MemoryStateStore:
                 heapq.heappush(expiries, (expires_at, reservation_id))
         return ReserveOutcome(True, shortfalls)
 
+    async def renew(self, reservation_ids: Sequence[str], *, now: float, expires_at: float) -> None:
+        caps_of, expiries = self._caps_of, self._expiries
+        for reservation_id in reservation_ids:
+            found = caps_of.get(reservation_id)
+            if found is not None and found[2] > now:
+                caps_of[reservation_id] = (found[0], found[1], expires_at)
+                heapq.heappush(expiries, (expires_at, reservation_id))
+
     async def settle(
         self,
         request_id: str,

@@ -179,6 +179,28 @@ return shortfalls
 """
 )
 
+# KEYS: none. ARGV: prefix, now, expires_at, ttl_ms, then reservation ids.
+_RENEW = """
+local prefix, now, expires_text, ttl = ARGV[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[4])
+for i = 5, #ARGV do
+  local id = ARGV[i]
+  local record = prefix .. 'resv:' .. id
+  for _, cap in ipairs(redis.call('SMEMBERS', record)) do
+    local held = prefix .. 'res:' .. cap
+    local value = redis.call('HGET', held, id)
+    if value then
+      local amount, expires = string.match(value, '^([^|]+)|(.+)$')
+      if tonumber(expires) > now then
+        redis.call('HSET', held, id, amount .. '|' .. expires_text)
+        if redis.call('PTTL', held) < ttl then redis.call('PEXPIRE', held, ttl) end
+      end
+    end
+  end
+  if redis.call('EXISTS', record) == 1 then redis.call('PEXPIRE', record, ttl) end
+end
+return 1
+"""
+
 # KEYS: spend hash, reservation record, then per token window its log and amounts hash.
 # ARGV: prefix, request_id, cost, now, horizon, ttl_ms, spend count, spend names...,
 #       then one amount per token window.
@@ -270,6 +292,7 @@ class RedisStateStore:
                 for name, source in (
                     ("hit", _HIT),
                     ("reserve", _RESERVE),
+                    ("renew", _RENEW),
                     ("settle", _SETTLE),
                     ("usage", _USAGE),
                 )
@@ -351,6 +374,11 @@ class RedisStateStore:
             name = reply[index].decode() if isinstance(reply[index], bytes) else str(reply[index])
             shortfalls.append(CapShortfall(name, limits[name], _number(reply[index + 1])))
         return ReserveOutcome(int(reply[0]) == 1, shortfalls)
+
+    async def renew(self, reservation_ids: Sequence[str], *, now: float, expires_at: float) -> None:
+        ttl_ms = max(math.ceil((expires_at - now) * 1000), 1)
+        args: list[object] = [self._prefix, repr(now), repr(expires_at), ttl_ms]
+        await self._call("renew", [], [*args, *reservation_ids])
 
     async def settle(
         self,

@@ -199,6 +199,15 @@ class SQLiteStateStore:
 
         return await self._run(operation)
 
+    async def renew(self, reservation_ids: Sequence[str], *, now: float, expires_at: float) -> None:
+        def operation(db: sqlite3.Connection) -> None:
+            db.executemany(
+                "UPDATE reservations SET expires_at = ? WHERE id = ? AND expires_at > ?",
+                [(expires_at, reservation_id, now) for reservation_id in reservation_ids],
+            )
+
+        await self._run(operation)
+
     async def settle(
         self,
         request_id: str,

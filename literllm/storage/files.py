@@ -42,6 +42,7 @@ from literllm.errors import (
     BadRequestError,
     ConfigError,
     NotFoundError,
+    PayloadTooLargeError,
     ServiceUnavailableError,
 )
 from literllm.storage.blob import build_operator
@@ -96,12 +97,24 @@ class FileStore:
     """Files and their metadata under one prefix of one OpenDAL operator."""
 
     def __init__(
-        self, operator: opendal.AsyncOperator, *, prefix: str, clock: Clock, backend: str
+        self,
+        operator: opendal.AsyncOperator,
+        *,
+        prefix: str,
+        clock: Clock,
+        backend: str,
+        max_file_bytes: int = 0,
+        max_bytes_per_key: int = 0,
     ) -> None:
         self._operator = operator
         self._prefix = _normalise_prefix(prefix)
         self._clock = clock
         self.backend = backend
+        self.max_file_bytes = max_file_bytes
+        self.max_bytes_per_key = max_bytes_per_key
+        # Bytes of uploads being written, per owner: counted against the quota with the
+        # stored files, so parallel uploads of one key cannot pass it together.
+        self._uploading: dict[str | None, int] = {}
 
     @classmethod
     def from_config(cls, config: FilesConfig, *, clock: Clock) -> FileStore:
@@ -112,7 +125,14 @@ class FileStore:
                 f"[files] backend = {config.backend!r} cannot list its entries, which "
                 "GET /v1/files needs: use fs, s3, gcs, azblob or another object store."
             )
-        return cls(operator, prefix=config.prefix, clock=clock, backend=config.backend)
+        return cls(
+            operator,
+            prefix=config.prefix,
+            clock=clock,
+            backend=config.backend,
+            max_file_bytes=config.max_file_bytes,
+            max_bytes_per_key=config.max_bytes_per_key,
+        )
 
     @property
     def startup_warning(self) -> str | None:
@@ -142,10 +162,11 @@ class FileStore:
         """
         if isinstance(purpose, str) and not (written_by_gateway and purpose in GATEWAY_PURPOSES):
             _check_purpose(purpose)
+        stored = await self._stored_bytes(owner) if self.max_bytes_per_key else 0
         file_id = "file-" + secrets.token_hex(12)
         base = self._prefix + file_id + "/"
         try:
-            size = await self._write_content(base + "content", chunks)
+            size = await self._write_content(base + "content", self._bounded(chunks, owner, stored))
             resolved = purpose if isinstance(purpose, str) else purpose()
             if not (written_by_gateway and resolved in GATEWAY_PURPOSES):
                 _check_purpose(resolved)
@@ -231,6 +252,44 @@ class FileStore:
             last_id=page[-1].id if page else None,
             has_more=start + limit < len(metas),
         )
+
+    async def _stored_bytes(self, owner: str | None) -> int:
+        return sum(
+            int(meta["file"].get("bytes") or 0)
+            for meta in await self._all_metas()
+            if (_owned_by(meta, owner) if owner is not None else meta.get("owner") is None)
+        )
+
+    async def _bounded(
+        self, chunks: AsyncIterator[bytes], owner: str | None, stored: int
+    ) -> AsyncIterator[bytes]:
+        """`chunks`, refused (413) past the per-file limit or the owner's quota."""
+        size = 0
+        uploading = self._uploading
+        try:
+            async for chunk in chunks:
+                size += len(chunk)
+                uploading[owner] = uploading.get(owner, 0) + len(chunk)
+                if self.max_file_bytes and size > self.max_file_bytes:
+                    raise PayloadTooLargeError(
+                        f"The file is larger than the {self.max_file_bytes} bytes allowed "
+                        "per file ([files] max_file_bytes).",
+                        code="file_too_large",
+                    )
+                quota = self.max_bytes_per_key
+                if quota and stored + uploading[owner] > quota:
+                    raise PayloadTooLargeError(
+                        f"This key's files would take more than its quota of {quota} "
+                        "bytes ([files] max_bytes_per_key); delete files it no longer needs.",
+                        code="storage_quota_exceeded",
+                    )
+                yield chunk
+        finally:
+            left = uploading.get(owner, 0) - size
+            if left > 0:
+                uploading[owner] = left
+            else:
+                uploading.pop(owner, None)
 
     async def _write_content(self, path: str, chunks: AsyncIterator[bytes]) -> int:
         size = 0

@@ -402,7 +402,8 @@ def answer(request: UpstreamRequest) -> UpstreamResponse | None:
         return UpstreamResponse(200, {"content-type": content_type}, body)
     if path.endswith(("/images/edits", "/images/variations")):
         fields, _ = _multipart_audio_size(request)
-        n = int(fields["n"]) if fields.get("n", "").isdigit() else 1
+        given = fields.get("n", "")
+        n = int(given) if given.isascii() and given.isdigit() and len(given) <= 9 else 1
         return _json(images({"n": n, "response_format": fields.get("response_format")}))
     handlers = {
         "/completions": text_completion,

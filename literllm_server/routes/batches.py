@@ -26,7 +26,8 @@ async def list_batches(app: Gateway, request: Request, receive: Receive, send: S
         for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
     }
     limit = query.get("limit", "20")
-    if not limit.isdigit():
+    # ASCII digits only ("²".isdigit() is true), and few enough for int() to accept.
+    if not (limit.isascii() and limit.isdigit()) or len(limit) > 9:
         raise BadRequestError("limit must be a positive whole number", param="limit")
     result = await app.proxy.batches.list(
         api_key=request.api_key(), after=query.get("after"), limit=int(limit)

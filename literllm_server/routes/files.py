@@ -5,11 +5,15 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from literllm import BadRequestError
+from literllm.config import FilesConfig
 
 from ..http import Gateway, Receive, Request, Send, body_chunks, send_json
 from ..uploads import parse_file_upload
 
 __all__ = ["create_file", "delete_file", "file_content", "list_files", "retrieve_file"]
+
+_FORM_SLACK = 1 << 20
+_UNBOUNDED = 1 << 62
 
 
 def _file_id(request: Request) -> str:
@@ -19,8 +23,12 @@ def _file_id(request: Request) -> str:
 async def create_file(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     api_key = request.api_key()
     app.proxy.files.owner(api_key)  # refuse unauthenticated uploads before reading them
+    files = app.proxy.config.files or FilesConfig()
+    # The store refuses the file's bytes past max_file_bytes; the form around it (a few
+    # small fields) may add a little.
+    limit = files.max_file_bytes + _FORM_SLACK if files.max_file_bytes else _UNBOUNDED
     upload = await parse_file_upload(
-        request.headers.get("content-type", ""), body_chunks(receive), limit=app.limit
+        request.headers.get("content-type", ""), body_chunks(receive, app.read_timeout), limit=limit
     )
     created = await app.proxy.files.create(
         api_key=api_key,
@@ -37,8 +45,9 @@ async def list_files(app: Gateway, request: Request, receive: Receive, send: Sen
         for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
     }
     limit = query.get("limit", "10000")
-    if not limit.isdigit():
-        raise BadRequestError("limit must be a positive whole number", param="limit")
+    # ASCII digits only ("²".isdigit() is true), and few enough for int() to accept.
+    if not (limit.isascii() and limit.isdigit()) or len(limit) > 9:
+        raise BadRequestError("limit must be a whole number between 1 and 10000", param="limit")
     order = query.get("order", "desc")
     result = await app.proxy.files.list(
         api_key=request.api_key(),

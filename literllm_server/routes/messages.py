@@ -6,7 +6,7 @@ from __future__ import annotations
 from literllm import LiterLLMError, Response, anthropic_error, anthropic_error_event
 
 from ..http import Gateway, Receive, Request, Send, json_body, send_response
-from .chat import stream_sse
+from .chat import DisconnectWatch, stream_sse
 
 __all__ = ["count_tokens", "messages"]
 
@@ -26,22 +26,38 @@ async def _send_anthropic_error(send: Send, error: LiterLLMError) -> None:
 
 async def messages(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     try:
-        raw = await json_body(request, receive, app.limit)
-        answer = await app.proxy.messages(
-            raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
-        )
+        raw = await json_body(request, receive, app.limit, app.read_timeout)
     except LiterLLMError as error:
         await _send_anthropic_error(send, error)
         return
-    if isinstance(answer, Response):
-        await send_response(send, answer.status, answer.body, answer.headers)
-    else:
-        await stream_sse(answer, receive, send, frame=_join, error_event=_error_event, done=b"")
+    # the client's disconnect is watched for the whole request (see routes.chat)
+    async with DisconnectWatch(receive) as watch:
+        try:
+            answer = await app.proxy.messages(
+                raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
+            )
+        except LiterLLMError as error:
+            await _send_anthropic_error(send, error)
+            return
+        if isinstance(answer, Response):
+            await send_response(send, answer.status, answer.body, answer.headers)
+            return
+        await stream_sse(
+            answer,
+            receive,
+            send,
+            frame=_join,
+            error_event=_error_event,
+            done=b"",
+            watch=watch,
+            scrub=app.scrub,
+            request_id=request.request_id,
+        )
 
 
 async def count_tokens(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     try:
-        raw = await json_body(request, receive, app.limit)
+        raw = await json_body(request, receive, app.limit, app.read_timeout)
         answer = await app.proxy.count_tokens(
             raw, api_key=request.api_key(), headers=request.headers
         )

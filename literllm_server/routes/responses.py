@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 from literllm import BadRequestError, LiterLLMError, Response, responses_error_event
 
 from ..http import Gateway, Receive, Request, Send, json_body, send_json, send_response
-from .chat import stream_sse
+from .chat import DisconnectWatch, stream_sse
 
 __all__ = ["cancel", "create", "delete", "input_items", "retrieve"]
 
@@ -26,14 +26,26 @@ def _error_event(error: LiterLLMError, events: int) -> bytes:
 
 
 async def create(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
-    raw = await json_body(request, receive, app.limit)
-    answer = await app.proxy.responses.create(
-        raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
-    )
-    if isinstance(answer, Response):
-        await send_response(send, answer.status, answer.body, answer.headers)
-    else:
-        await stream_sse(answer, receive, send, frame=_join, error_event=_error_event, done=b"")
+    raw = await json_body(request, receive, app.limit, app.read_timeout)
+    # the client's disconnect is watched for the whole request (see routes.chat)
+    async with DisconnectWatch(receive) as watch:
+        answer = await app.proxy.responses.create(
+            raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
+        )
+        if isinstance(answer, Response):
+            await send_response(send, answer.status, answer.body, answer.headers)
+            return
+        await stream_sse(
+            answer,
+            receive,
+            send,
+            frame=_join,
+            error_event=_error_event,
+            done=b"",
+            watch=watch,
+            scrub=app.scrub,
+            request_id=request.request_id,
+        )
 
 
 async def retrieve(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
@@ -57,7 +69,8 @@ async def input_items(app: Gateway, request: Request, receive: Receive, send: Se
         for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
     }
     limit = query.get("limit", "20")
-    if not limit.isdigit():
+    # ASCII digits only ("²".isdigit() is true), and few enough for int() to accept.
+    if not (limit.isascii() and limit.isdigit()) or len(limit) > 9:
         raise BadRequestError("limit must be a whole number from 1 to 100", param="limit")
     listing = await app.proxy.responses.input_items(
         _response_id(request),

@@ -16,6 +16,7 @@ from literllm.pricing import Pricing
 from tests.support.process import (
     Gateway,
     Gateways,
+    descendants,
     gateways_fixture,  # noqa: F401
     serving_pids,
 )
@@ -369,3 +370,49 @@ def test_cors_default_allows_any_origin(gateways: Gateways) -> None:
     assert answer.status_code == 204
     assert answer.headers["access-control-allow-origin"] == "*"
     assert "authorization" in answer.headers["access-control-allow-headers"].lower()
+
+
+def test_worker_environments_hold_no_secret(gateways: Gateways, tmp_path: Path) -> None:
+    master, provider, by_name = "sk-master-env-0001", "sk-provider-env-0002", "pw-redis-0003"
+    with HttpUpstream() as upstream:
+        text = f"""
+[server]
+host = "127.0.0.1"
+
+[[models]]
+name = "gpt"
+provider_model = "openai/gpt-4o"
+base_url = "{upstream.base_url}"
+
+[state]
+backend = "sqlite"
+
+[state.backend_config]
+path = "{tmp_path / "state.db"}"
+"""
+        gateway = gateways.start(
+            text,
+            "--workers",
+            "2",
+            env={
+                "LITER_LLM_MASTER_KEY": master,
+                "OPENAI_API_KEY": provider,
+                "SOME_PASSWORD": by_name,
+                "HARMLESS_SETTING": "visible",
+            },
+        )
+        wait_until(
+            lambda: gateway.stderr().count("Application startup complete") >= 2,
+            20,
+            "both workers to start",
+        )
+        response = chat(gateway.url, master, {**HELLO, "model": "gpt"})
+        assert response.status_code == 200, response.text
+        assert upstream.authorizations[-1] == f"Bearer {provider}"  # the worker has the key
+        workers = descendants(gateway.pid)
+        assert len(workers) >= 2
+        environments = {pid: Path(f"/proc/{pid}/environ").read_bytes() for pid in workers}
+    for pid, environ in environments.items():
+        for secret in (master, provider, by_name):
+            assert secret.encode() not in environ, (pid, secret)
+        assert b"HARMLESS_SETTING=visible" in environ

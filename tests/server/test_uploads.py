@@ -120,7 +120,7 @@ async def test_limit_is_enforced_while_streaming(sdk_request: tuple[str, bytes])
     with pytest.raises(PayloadTooLargeError) as caught:
         await drain(upload.chunks)
     assert caught.value.status == 413
-    assert "body_limit_bytes" in caught.value.message
+    assert "max_file_bytes" in caught.value.message
     assert source.sent <= limit + 1024  # stopped reading at the limit, not at the end
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -89,7 +90,9 @@ class Gateway:
         env: Mapping[str, str] | None = None,
         port: int | None = None,
         cwd: Path | None = None,
+        nofile: int | None = None,
     ) -> None:
+        self.nofile = nofile
         self.config = config
         self.args = list(args)
         self.workdir = workdir
@@ -129,8 +132,13 @@ class Gateway:
                 env=self.env,
                 cwd=self.cwd,
                 start_new_session=True,  # its own process group: workers die with it
+                preexec_fn=self._limit_files if self.nofile else None,
             )
         return self
+
+    def _limit_files(self) -> None:
+        assert self.nofile is not None
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def start(self, timeout: float = 30.0) -> Gateway:
         """Start and wait until `GET /health/liveness` answers 200. A port lost to a
@@ -232,13 +240,15 @@ class Gateways:
         env: Mapping[str, str] | None = None,
         port: int | None = None,
         cwd: Path | None = None,
+        nofile: int | None = None,
     ) -> Gateway:
-        """A gateway not yet started. `config` is TOML text, a path, or None (discovery)."""
+        """A gateway not yet started. `config` is TOML text, a path, or None (discovery);
+        `nofile` caps its open files (RLIMIT_NOFILE)."""
         if isinstance(config, str):
             config = self.write_config(config)
         workdir = self.root / f"gateway-{len(self.started)}"
         workdir.mkdir()
-        gateway = Gateway(config, args, workdir=workdir, env=env, port=port, cwd=cwd)
+        gateway = Gateway(config, args, workdir=workdir, env=env, port=port, cwd=cwd, nofile=nofile)
         self.started.append(gateway)
         return gateway
 
@@ -250,9 +260,10 @@ class Gateways:
         port: int | None = None,
         cwd: Path | None = None,
         timeout: float = 30.0,
+        nofile: int | None = None,
     ) -> Gateway:
         """Start a gateway and wait until it is live."""
-        return self.create(config, *args, env=env, port=port, cwd=cwd).start(timeout)
+        return self.create(config, *args, env=env, port=port, cwd=cwd, nofile=nofile).start(timeout)
 
     def close(self) -> None:
         for gateway in self.started:

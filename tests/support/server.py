@@ -10,12 +10,13 @@ import uvicorn
 
 from literllm import Proxy
 from literllm_server import create_app
+from literllm_server.app import App
 
 
 class ServerThread:
-    def __init__(self, proxy: Proxy) -> None:
+    def __init__(self, proxy: Proxy, app: App | None = None) -> None:
         self.proxy = proxy
-        self.app = create_app(proxy)
+        self.app = app if app is not None else create_app(proxy)
         config = uvicorn.Config(
             self.app,
             host="127.0.0.1",

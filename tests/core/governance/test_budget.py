@@ -158,21 +158,6 @@ async def test_cancelled_request_releases_its_reservation(make_governor: Governo
     await admission.reserve(provider_model=PRICED_MODEL, max_cost=1.0)
 
 
-async def test_abandoned_reservations_expire(
-    make_governor: GovernorFactory, clock: FakeClock
-) -> None:
-    governor = make_governor(keys=[KEY], server={"request_timeout_secs": 100})
-    key = governor._config.keys[0]
-    crashed = await governor.admit(key=key, model="m", estimated_tokens=1)
-    await crashed.reserve(provider_model=PRICED_MODEL, max_cost=1.0)  # never settled
-    clock.advance(159)
-    blocked = await governor.admit(key=key, model="m", estimated_tokens=1)
-    with pytest.raises(BudgetExceededError):
-        await blocked.reserve(provider_model=PRICED_MODEL, max_cost=0.1)
-    clock.advance(1)  # request_timeout_secs + 60 s after the reservation
-    await blocked.reserve(provider_model=PRICED_MODEL, max_cost=0.1)
-
-
 async def test_settle_records_spend_per_key_model_and_globally(
     make_governor: GovernorFactory,
 ) -> None:

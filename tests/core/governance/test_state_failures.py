@@ -122,3 +122,45 @@ async def test_redis_password_in_the_url() -> None:
             await wrong.start()
         assert "wrong-pw" not in str(refused.value)
         await wrong.aclose()
+
+
+def _outage_lines(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if words in r.getMessage()]
+
+
+async def test_an_outage_logs_one_line_per_few_seconds_with_a_count(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    governor = _governor(_dead_url(), fail_open=False)
+    clock = governor._clock
+    assert isinstance(clock, FakeClock)
+    key = governor._config.keys[0]
+    with caplog.at_level(logging.INFO):
+        for _ in range(40):  # 40 refusals within 4 s
+            with pytest.raises(ServiceUnavailableError):
+                await governor.admit(key=key, model="m", estimated_tokens=1)
+            clock.advance(0.1)
+        lines = _outage_lines(caplog, "refusing requests")
+        assert len(lines) == 1
+        clock.advance(1.5)  # 5.5 s after the first line
+        with pytest.raises(ServiceUnavailableError):
+            await governor.admit(key=key, model="m", estimated_tokens=1)
+    lines = _outage_lines(caplog, "refusing requests")
+    assert len(lines) == 2
+    assert "(and 39 more like it in the last 5.5 s)" in lines[1]
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+async def test_fail_open_passes_are_logged_with_a_count_too(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    governor = _governor(_dead_url(), fail_open=True)
+    clock = governor._clock
+    assert isinstance(clock, FakeClock)
+    with caplog.at_level(logging.INFO):
+        for _ in range(30):
+            await governor.admit(key=governor._config.keys[0], model="m", estimated_tokens=1)
+            clock.advance(0.25)
+    lines = _outage_lines(caplog, "failing open")
+    assert len(lines) == 2  # at 0 s and at 5 s
+    assert "(and 19 more like it in the last 5.0 s)" in lines[1]

@@ -29,7 +29,6 @@ def make() -> Metrics:
         known_models=["gpt-4o", "claude"],
         known_deployments=["gpt-4o#0", "claude#0"],
         known_keys=["frontend", "master"],
-        max_dynamic_labels=2,
     )
 
 
@@ -122,18 +121,25 @@ def test_spend_snapshot_is_replaced() -> None:
     assert ("literllm_spend_usd", (("name", "frontend"), ("scope", "key"))) not in s
 
 
-def test_passthrough_models_are_capped() -> None:
-    metrics = make()  # two dynamic values per label
-    for model in ("openai/a", "openai/b", "openai/c", "groq/d", "bare"):
-        metrics.observe_request(model=model, deployment=model, key="frontend", status=200,
+def test_labels_are_configured_names_or_other() -> None:
+    metrics = make()
+    for model in ("openai/a", "openai/b", "groq/d", "bare", "sk-secret-looking-model"):
+        metrics.observe_request(model=model, deployment=model, key="stranger", status=200,
                                 duration=0.1)  # fmt: skip
+        metrics.retry(model, model)
+        metrics.cache_miss(model)
+        metrics.time_to_first_token(model, model, 0.1)
+        metrics.request_started(model)
     metrics.observe_request(model="gpt-4o", deployment="gpt-4o#0", key="frontend", status=200,
                             duration=0.1)  # fmt: skip
+    metrics.observe_request(model="-", deployment="-", key="-", status=401, duration=0.0)
     s = scrape(metrics)
-    models = {dict(labels)["model"] for (name, labels) in s if name == "literllm_requests_total"}
-    assert models == {"openai/a", "openai/b", "openai/other", "groq/other", "other", "gpt-4o"}
-    assert value(s, "literllm_requests_total", model="openai/other", deployment="openai/other",
-                 key="frontend", status="200") == 1  # fmt: skip
+    labels = {value for (_, pairs) in s for (name, value) in pairs
+              if name in ("model", "deployment", "key")}  # fmt: skip
+    assert labels == {"gpt-4o", "gpt-4o#0", "frontend", "other", "-"}
+    assert value(s, "literllm_requests_total", model="other", deployment="other",
+                 key="other", status="200") == 5  # fmt: skip
+    assert value(s, "literllm_in_flight_requests", model="other") == 5
 
 
 def test_registries_are_per_instance_and_not_global() -> None:

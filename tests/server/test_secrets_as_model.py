@@ -1,0 +1,72 @@
+"""Keys sent as `model` never reach /metrics, the logs, the admin API or an error body."""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import httpx
+import pytest
+
+from literllm import Proxy
+from literllm.testing import FakeUpstream
+from literllm_server.serve import build_app
+from tests.support.configs import MASTER, TEAM, config
+from tests.support.server import ServerThread
+
+UPSTREAM_KEY = "sk-upstream-secret-0003"
+TOML = f"""
+[[models]]
+name = "chat"
+provider_model = "openai/gpt-4o"
+api_key = "{UPSTREAM_KEY}"
+base_url = "https://api.fake-openai.test/v1"
+
+[[keys]]
+key = "{TEAM}"
+description = "team"
+"""
+SECRETS = (MASTER, TEAM, UPSTREAM_KEY)
+
+
+def test_keys_sent_as_model_leak_nowhere(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    settings = config(TOML)
+    proxy = Proxy.from_config(settings, transport=FakeUpstream(), environ={})
+    access = io.StringIO()
+    app = build_app(settings, "json", proxy=proxy, log_stream=access, freeze_gc=False)
+    seen: list[str] = []
+    with ServerThread(proxy, app) as server:
+        for caller in (MASTER, TEAM):
+            headers = {"authorization": f"Bearer {caller}"}
+            for secret in SECRETS:
+                for model in (secret, f"openai/{secret}", f"nope/{secret}"):
+                    for path, body in (
+                        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "hi"}]}),
+                        ("/v1/chat/completions",
+                         {"messages": [{"role": "user", "content": "hi"}], "stream": True}),
+                        ("/v1/embeddings", {"input": "hi"}),
+                    ):  # fmt: skip
+                        response = httpx.post(
+                            server.url + path, json={**body, "model": model}, headers=headers
+                        )
+                        seen.append(response.text)
+                        seen.extend(f"{k}: {v}" for k, v in response.headers.items())
+                    seen.append(httpx.get(server.url + f"/v1/models/{model}", headers=headers).text)
+        master = {"authorization": f"Bearer {MASTER}"}
+        for path in ("/metrics", "/admin/keys", "/admin/spend", "/admin/models", "/admin/config"):
+            answer = httpx.get(server.url + path, headers=master)
+            assert answer.status_code == 200
+            seen.append(answer.text)
+    app.access_log.flush() if app.access_log else None
+    seen.append(access.getvalue())
+    # the gateway's own log records (the test's HTTP client logs the URLs it requests)
+    seen.extend(
+        r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore"))
+    )
+    everything = "\n".join(seen)
+    assert "other" in everything
+    assert access.getvalue().count("\n") >= 2 * len(SECRETS) * 3 * 3
+    for secret in SECRETS:
+        leaks = [line for line in everything.splitlines() if secret[3:-2] in line]
+        assert not leaks, (secret, leaks[:5])
