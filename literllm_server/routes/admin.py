@@ -125,7 +125,7 @@ async def audit(app: Gateway, request: Request, receive: Receive, send: Send) ->
         for k, v in parse_qs(request.scope.get("query_string", b"").decode("latin-1")).items()
     }
     limit = query.get("limit", "100")
-    if not limit.isdigit():
+    if not (limit.isascii() and limit.isdigit()) or len(limit) > 9:
         raise BadRequestError("limit must be a whole number from 1 to 1000", param="limit")
     report = await app.proxy.admin.audit(
         api_key=request.api_key(),

@@ -21,6 +21,9 @@ provider_model = "mock/echo"
 [[models]]
 name = "keyless"
 provider_model = "openai/gpt-4o"
+
+[[aliases]]
+pattern = "anthropic/*"
 """
 
 
