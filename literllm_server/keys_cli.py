@@ -70,9 +70,18 @@ def add_keys_parser(commands: Any) -> None:
         help=f"the gateway (default: {_URL_ENV} or {_DEFAULT_URL})",
     )
     keys.add_argument("--json", action="store_true", help="print the API's JSON")
+    # --url and --json are taken after the action too (`liter-llm keys list --json`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default=argparse.SUPPRESS, help="the gateway")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print the API's JSON"
+    )
     actions = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
+    parents = [common]
 
-    create = actions.add_parser("create", help="create a key and print its secret (once)")
+    create = actions.add_parser(
+        "create", help="create a key and print its secret (once)", parents=parents
+    )
     _limits(create)
     add = create.add_argument
     add("--team", default=argparse.SUPPRESS, help="the team the key belongs to")
@@ -81,11 +90,13 @@ def add_keys_parser(commands: Any) -> None:
     add("--metadata", type=json.loads, default=argparse.SUPPRESS, help="a JSON object")
     create.add_argument("--blocked", action="store_true", help="create it blocked")
 
-    actions.add_parser("list", help="every key (config file and runtime), never a secret")
-    show = actions.add_parser("show", help="one key")
+    actions.add_parser(
+        "list", help="every key (config file and runtime), never a secret", parents=parents
+    )
+    show = actions.add_parser("show", help="one key", parents=parents)
     show.add_argument("id")
 
-    update = actions.add_parser("update", help="change a runtime key")
+    update = actions.add_parser("update", help="change a runtime key", parents=parents)
     update.add_argument("id")
     _limits(update)
     blocked = update.add_mutually_exclusive_group()
@@ -96,13 +107,15 @@ def add_keys_parser(commands: Any) -> None:
         "--unblock", dest="blocked", action="store_const", const=False, default=argparse.SUPPRESS
     )
 
-    rotate = actions.add_parser("rotate", help="a new secret for a runtime key")
+    rotate = actions.add_parser("rotate", help="a new secret for a runtime key", parents=parents)
     rotate.add_argument("id")
     rotate.add_argument(
         "--grace", type=int, default=0, metavar="SECS", help="the old secret works this long"
     )
 
-    revoke = actions.add_parser("revoke", help="delete a runtime key (stops working at once)")
+    revoke = actions.add_parser(
+        "revoke", help="delete a runtime key (stops working at once)", parents=parents
+    )
     revoke.add_argument("id")
 
 

@@ -337,3 +337,18 @@ def test_an_error_in_a_discovered_file_names_it_relative_to_the_working_director
         assert done.stderr.startswith("error: ../../liter-llm-proxy.toml:2:1: negative value"), (
             done.stderr
         )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["keys", "list", "--url", "http://gw.test:9", "--json"],
+        ["keys", "--url", "http://gw.test:9", "--json", "list"],
+        ["keys", "--json", "list", "--url", "http://gw.test:9"],
+    ],
+)
+def test_keys_options_may_follow_the_action(argv: list[str]) -> None:
+    from literllm_server.cli import _parser
+
+    args = _parser().parse_args(argv)
+    assert (args.action, args.url, args.json) == ("list", "http://gw.test:9", True)
