@@ -4,12 +4,12 @@ its version, changed together by one script each."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .base import StateUnavailableError
+from .redis import redacted_url
 
 __all__ = ["RedisRecordStore"]
 
@@ -40,18 +40,12 @@ return 1
 """
 
 
-def _redacted(url: str) -> str:
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{parts.hostname or '?'}{port}{parts.path}"
-
-
 class RedisRecordStore:
     shared = True
 
     def __init__(self, url: str, *, prefix: str = "literllm:", timeout_secs: float = 2.0) -> None:
         self._url = url
-        self._where = _redacted(url)
+        self._where = redacted_url(url)
         self._prefix = prefix
         self._timeout = timeout_secs
         self._client: aioredis.Redis | None = None

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from .base import StateUnavailableError
+from .sqlite import close_database, open_database
 
 __all__ = ["SQLiteRecordStore"]
 
@@ -49,39 +50,14 @@ class SQLiteRecordStore:
     async def start(self) -> None:
         if self._executor is not None:
             return
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="literllm-records")
-
-        def connect() -> sqlite3.Connection:
-            db = sqlite3.connect(
-                self._path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=self._busy_timeout_ms / 1000,
-            )
-            try:
-                db.execute("PRAGMA journal_mode=WAL")
-                db.executescript(_SCHEMA)
-            except BaseException:
-                db.close()
-                raise
-            return db
-
-        try:
-            self._db = await asyncio.get_running_loop().run_in_executor(executor, connect)
-        except (sqlite3.Error, OSError) as error:
-            executor.shutdown(wait=False)
-            raise StateUnavailableError(
-                f"cannot open the SQLite state store {self._path!r}: {error}"
-            ) from error
-        self._executor = executor
+        self._executor, self._db = await open_database(
+            self._path, self._busy_timeout_ms, "literllm-records", _create_schema
+        )
 
     async def aclose(self) -> None:
         executor, db = self._executor, self._db
         self._executor = self._db = None
-        if executor is None or db is None:
-            return
-        await asyncio.get_running_loop().run_in_executor(executor, db.close)
-        executor.shutdown(wait=True)
+        await close_database(executor, db)
 
     async def _run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         if self._executor is None or self._db is None:
@@ -166,3 +142,8 @@ class SQLiteRecordStore:
 
     async def version(self, table: str) -> int:
         return await self._run(lambda db: _version(db, table))
+
+
+def _create_schema(db: sqlite3.Connection) -> None:
+    db.execute("PRAGMA journal_mode=WAL")
+    db.executescript(_SCHEMA)

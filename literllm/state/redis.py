@@ -251,7 +251,8 @@ return reply
 )
 
 
-def _redacted(url: str) -> str:
+def redacted_url(url: str) -> str:
+    """The URL without its credentials, for messages."""
     parts = urlsplit(url)
     host = parts.hostname or "?"
     port = f":{parts.port}" if parts.port else ""
@@ -267,7 +268,7 @@ class RedisStateStore:
 
     def __init__(self, url: str, *, prefix: str = "literllm:", timeout_secs: float = 2.0) -> None:
         self._url = url
-        self._where = _redacted(url)
+        self._where = redacted_url(url)
         self._prefix = prefix
         self._timeout = timeout_secs
         self._client: aioredis.Redis | None = None

@@ -103,38 +103,17 @@ class SQLiteStateStore:
     async def start(self) -> None:
         if self._executor is not None:
             return
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="literllm-sqlite")
-
-        def connect() -> sqlite3.Connection:
-            db = sqlite3.connect(
-                self._path,
-                isolation_level=None,
-                check_same_thread=False,
-                timeout=self._busy_timeout_ms / 1000,
-            )
-            try:
-                _initialize(db, self._synchronous, self._busy_timeout_ms)
-            except BaseException:
-                db.close()
-                raise
-            return db
-
-        try:
-            self._db = await asyncio.get_running_loop().run_in_executor(executor, connect)
-        except (sqlite3.Error, OSError) as error:
-            executor.shutdown(wait=False)
-            raise StateUnavailableError(
-                f"cannot open the SQLite state store {self._path!r}: {error}"
-            ) from error
-        self._executor = executor
+        self._executor, self._db = await open_database(
+            self._path,
+            self._busy_timeout_ms,
+            "literllm-sqlite",
+            lambda db: _initialize(db, self._synchronous, self._busy_timeout_ms),
+        )
 
     async def aclose(self) -> None:
         executor, db = self._executor, self._db
         self._executor = self._db = None
-        if executor is None or db is None:
-            return
-        await asyncio.get_running_loop().run_in_executor(executor, db.close)
-        executor.shutdown(wait=True)
+        await close_database(executor, db)
 
     async def hit(
         self, entry_id: str, hits: Sequence[WindowHit], *, now: float, window_seconds: float
@@ -354,3 +333,43 @@ def _reset_after(db: sqlite3.Connection, window: str, now: float, window_seconds
 def _spent(db: sqlite3.Connection, cap: str) -> float:
     row = db.execute("SELECT amount FROM spend WHERE cap = ?", (cap,)).fetchone()
     return 0.0 if row is None else float(row[0])
+
+
+async def open_database(
+    path: str,
+    busy_timeout_ms: int,
+    thread_name: str,
+    initialize: Callable[[sqlite3.Connection], object],
+) -> tuple[ThreadPoolExecutor, sqlite3.Connection]:
+    """Open `path` on a one-thread executor (every call on the connection runs there) and
+    `initialize` it; `StateUnavailableError` when that fails."""
+    executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=thread_name)
+
+    def connect() -> sqlite3.Connection:
+        db = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_ms / 1000
+        )
+        try:
+            initialize(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    try:
+        db = await asyncio.get_running_loop().run_in_executor(executor, connect)
+    except (sqlite3.Error, OSError) as error:
+        executor.shutdown(wait=False)
+        raise StateUnavailableError(
+            f"cannot open the SQLite state store {path!r}: {error}"
+        ) from error
+    return executor, db
+
+
+async def close_database(
+    executor: ThreadPoolExecutor | None, db: sqlite3.Connection | None
+) -> None:
+    if executor is None or db is None:
+        return
+    await asyncio.get_running_loop().run_in_executor(executor, db.close)
+    executor.shutdown(wait=True)
