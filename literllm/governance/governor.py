@@ -417,27 +417,33 @@ class Governor:
         windows = [f"key:{i}:{kind}" for i in ids for kind in ("requests", "tokens")]
         usage = await self._store.usage(windows, now=now, window_seconds=WINDOW_SECONDS)
         spend = await self._store.spend()
-        statuses = []
-        for key, name in zip(keys, ids, strict=True):
-            spent = spend.get(f"key:{name}", 0.0)
-            statuses.append(
-                KeyStatus(
-                    id=name,
-                    description=key.description,
-                    models=list(key.models),
-                    limits=Limits(rpm=key.rpm, tpm=key.tpm, budget_limit=key.budget_limit),
-                    window=WindowUsage(
-                        requests=_counted(usage, f"key:{name}:requests", key.rpm),
-                        tokens=_counted(usage, f"key:{name}:tokens", key.tpm),
-                    ),
-                    spend=spent,
-                    remaining_budget=_remaining(
-                        key.budget_limit,
-                        self._budget.current_spend(f"key:{name}", key, spend, now),
-                    ),
-                )
-            )
-        return statuses
+        return [
+            self._key_status(key, name, usage, spend, now)
+            for key, name in zip(keys, ids, strict=True)
+        ]
+
+    def _key_status(
+        self,
+        key: KeyConfig,
+        name: str,
+        usage: dict[str, int],
+        spend: dict[str, float],
+        now: float,
+    ) -> KeyStatus:
+        return KeyStatus(
+            id=name,
+            description=key.description,
+            models=list(key.models),
+            limits=Limits(rpm=key.rpm, tpm=key.tpm, budget_limit=key.budget_limit),
+            window=WindowUsage(
+                requests=_counted(usage, f"key:{name}:requests", key.rpm),
+                tokens=_counted(usage, f"key:{name}:tokens", key.tpm),
+            ),
+            spend=spend.get(f"key:{name}", 0.0),
+            remaining_budget=_remaining(
+                key.budget_limit, self._budget.current_spend(f"key:{name}", key, spend, now)
+            ),
+        )
 
     async def snapshot(self) -> GovernanceSnapshot:
         """Limits, window usage and spend for the admin API; never contains a token."""
@@ -448,27 +454,9 @@ class Governor:
             windows += [f"key:{key_id}:requests", f"key:{key_id}:tokens"]
         usage = await self._store.usage(windows, now=now, window_seconds=WINDOW_SECONDS)
         spend = await self._store.spend()
-        keys = []
-        for key in self._config.keys:
-            key_id = self._key_id(key)
-            spent = spend.get(f"key:{key_id}", 0.0)
-            keys.append(
-                KeyStatus(
-                    id=key_id,
-                    description=key.description,
-                    models=list(key.models),
-                    limits=Limits(rpm=key.rpm, tpm=key.tpm, budget_limit=key.budget_limit),
-                    window=WindowUsage(
-                        requests=_counted(usage, f"key:{key_id}:requests", key.rpm),
-                        tokens=_counted(usage, f"key:{key_id}:tokens", key.tpm),
-                    ),
-                    spend=spent,
-                    remaining_budget=_remaining(
-                        key.budget_limit,
-                        self._budget.current_spend(f"key:{key_id}", key, spend, now),
-                    ),
-                )
-            )
+        keys = [
+            self._key_status(key, self._key_id(key), usage, spend, now) for key in self._config.keys
+        ]
         rate_limit = self._config.rate_limit
         global_rpm = rate_limit.rpm if rate_limit else None
         global_tpm = rate_limit.tpm if rate_limit else None
