@@ -30,6 +30,7 @@ from .errors import (
 from .multipart import Form, FormFile
 from .observability.otel_setup import configure_tracing_from_env
 from .observability.redact import Redactor
+from .observability.traffic import RequestList, TrafficReport
 from .outcome import Outcome
 from .pricing import Pricing
 from .protocols.anthropic_errors import anthropic_error, anthropic_error_event
@@ -64,11 +65,13 @@ __all__ = [
     "Proxy",
     "RateLimitError",
     "Redactor",
+    "RequestList",
     "RequestTimeoutError",
     "Response",
     "ServiceUnavailableError",
     "StreamResponse",
     "SystemClock",
+    "TrafficReport",
     "Transport",
     "UnsupportedMediaTypeError",
     "UpstreamError",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -24,7 +25,8 @@ from .governance.keys import (
 )
 from .governance.snapshot import GlobalStatus, MasterStatus, ModelSpend
 from .governance.spendreport import SpendBreakdown, breakdown, parse_query
-from .observability.redact import effective_config
+from .observability.redact import Redactor, effective_config
+from .observability.traffic import WINDOWS, RequestList, Traffic, TrafficReport
 from .routing import Router
 from .routing.router import DeploymentState
 from .services import Services
@@ -42,7 +44,9 @@ __all__ = [
     "KeySpend",
     "ModelsReport",
     "PoolReport",
+    "RequestList",
     "SpendReport",
+    "TrafficReport",
 ]
 
 
@@ -101,12 +105,18 @@ class AdminAPI:
         router: Router,
         keys: KeyStore,
         audit: AuditLog,
+        *,
+        traffic: Traffic | None = None,
+        secrets: Callable[[], list[str]] = list,
     ) -> None:
         self._auth = auth
         self._services = services
         self._router = router
         self._keys = keys
         self._audit_log = audit
+        self._traffic = traffic if traffic is not None else Traffic(services.clock, 0)
+        self._secrets = secrets
+        self._redactor: Redactor | None = None
 
     def require_master(self, api_key: str | None) -> None:
         """Admin and metrics calls: the master key only (403 for virtual keys)."""
@@ -250,6 +260,52 @@ class AdminAPI:
             for name, deployments in resolver.pools.items()
         ]
         return ModelsReport(strategy=self._services.config.routing.strategy, pools=pools)
+
+    async def traffic(self, *, api_key: str | None, window: str | None = None) -> TrafficReport:
+        """Traffic over the last hour (`1h`, default: 60 buckets of 60 s) or day (`24h`:
+        96 buckets of 900 s), oldest first, with totals. Counts are every process's when
+        the state backend is shared; latency percentiles are this process's."""
+        self.require_master(api_key)
+        window = "1h" if window is None else window
+        if window not in WINDOWS:
+            raise BadRequestError(
+                f"window must be one of {', '.join(WINDOWS)}, not {window[:20]!r}",
+                param="window",
+                code="invalid_window",
+            )
+        return self._traffic.report(window)
+
+    def requests(
+        self,
+        *,
+        api_key: str | None,
+        limit: int = 100,
+        status: str | None = None,
+        model: str | None = None,
+        key: str | None = None,
+    ) -> RequestList:
+        """The most recent requests this process answered, newest first (no bodies, no
+        secrets): `status` `ok` or `error` (status >= 400), one `model`, one `key` (id)."""
+        self.require_master(api_key)
+        if not 1 <= limit <= 1000:
+            raise BadRequestError("limit must be from 1 to 1000", param="limit")
+        if status not in (None, "ok", "error"):
+            raise BadRequestError("status must be 'ok' or 'error'", param="status")
+        found = self._traffic.recent(
+            limit=limit,
+            status=status,  # type: ignore[arg-type]
+            model=model,
+            key=key,
+        )
+        if self._redactor is None:
+            self._redactor = Redactor(self._secrets())
+        scrub = self._redactor.scrub
+        for entry in found.data:  # the client chose these: a secret may be in them
+            entry.request_id = scrub(entry.request_id)
+            entry.endpoint = scrub(entry.endpoint)
+            if entry.model is not None:
+                entry.model = scrub(entry.model)
+        return found
 
     def config(self, *, api_key: str | None) -> dict[str, Any]:
         """The loaded configuration, every default filled in and every secret masked."""

@@ -20,6 +20,7 @@ from .errors import (
 )
 from .governance.endusers import end_user_of
 from .governance.ratelimit import estimate_prompt_tokens, estimate_request_tokens
+from .observability.telemetry import error_type_of
 from .operations.base import OperationResult
 from .outcome import Outcome
 from .providers import ChatResult
@@ -103,6 +104,7 @@ class Exchange:
         self.outcome = outcome if outcome is not None else Outcome(services.clock.monotonic())
         self.outcome.model = self.model
         self.outcome.key = caller.description
+        self.outcome.key_id = caller.identity
         self.span: RequestSpan = services.telemetry.start_request(
             operation="chat" if inbound is not None else kind,  # GenAI semconv name
             request_model=self.model,
@@ -178,6 +180,7 @@ class Exchange:
         if error is not None:
             self.span.fail(error)
             outcome.status = error.status if isinstance(error, LiterLLMError) else 500
+            outcome.error_type = error_type_of(error)
             if isinstance(error, RateLimitError):
                 metrics.rate_limit_refusal(
                     self.caller.description, self._limit_scope(), _limit_kind(error)
@@ -374,6 +377,7 @@ class Exchange:
     # -- streaming ---------------------------------------------------------------------
 
     async def stream(self) -> ChatStream:
+        self.outcome.stream = True
         try:
             if self.hooks is not None:  # hooks: before_request
                 self._hooked(await self.hooks.before_request(self.request))

@@ -53,6 +53,7 @@ from .hooks import RequestContext, build_hooks
 from .multipart import Form
 from .observability.redact import config_secrets
 from .observability.telemetry import Telemetry
+from .observability.traffic import Traffic
 from .operations import Operation, Operations, form_request
 from .outcome import Outcome
 from .pricing import Pricing
@@ -194,7 +195,17 @@ class Proxy:
             clock,
         )
         """`/v1/batches` as calls: `create`, `list`, `retrieve`, `cancel`."""
-        self.admin = AdminAPI(auth, services, router, self._keys, AuditLog(records, clock))
+        self.traffic = Traffic(clock, config.server.recent_requests)
+        """Recent traffic of this process: the dashboard's series and request ring."""
+        self.admin = AdminAPI(
+            auth,
+            services,
+            router,
+            self._keys,
+            AuditLog(records, clock),
+            traffic=self.traffic,
+            secrets=self.secrets,
+        )
         self._alerts = (
             Alerts(
                 config,
@@ -771,6 +782,9 @@ class Proxy:
         except LiterLLMError as error:
             if outcome is not None:
                 outcome.model, outcome.key, outcome.status = model, key, error.status
+                outcome.error_type = error.error_type
+                if key != "-":
+                    outcome.key_id = caller.identity
             self._services.metrics.observe_request(
                 model=model, deployment="-", key=key, status=error.status, duration=0.0
             )

@@ -32,6 +32,9 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("literllm.server")
 _encode = msgspec.json.Encoder().encode
+_NOT_TRAFFIC = ("/admin", "/health", "/metrics", "/openapi.json", "/ui")
+"""The operator's own requests: not counted in the dashboard's traffic."""
+_MAX_PATH = 256
 
 
 class App:
@@ -41,6 +44,7 @@ class App:
         self.proxy = proxy
         self.freeze_gc = freeze_gc
         self.access_log = access_log if access_log is not None and access_log.enabled else None
+        self.traffic = proxy.traffic
         self.limit = proxy.config.server.body_limit_bytes
         self.read_timeout = proxy.config.server.read_timeout_secs
         self.cors = Cors(proxy.config.server.cors_origins)
@@ -127,10 +131,13 @@ class App:
                 )
             await handler(self, request, receive, send)
         except LiterLLMError as error:
+            if request.outcome.error_type is None:
+                request.outcome.error_type = error.error_type
             await send_error(send, error, self.scrub)
         except ConnectionResetError:
             return
         except Exception:
+            request.outcome.error_type = "server_error"
             log.exception(
                 "unexpected error on %s %s (request %s)",
                 request.method,
@@ -147,10 +154,19 @@ class App:
             self.in_flight -= 1
             if not self.in_flight:
                 self._idle.set()
+            seconds = time.monotonic() - request.started
             if self.access_log is not None:
-                self._log(self.access_log, request)
+                self._log(self.access_log, request, seconds)
+            if not request.path.startswith(_NOT_TRAFFIC) and request.method != "OPTIONS":
+                self.traffic.record(
+                    request.outcome,
+                    request_id=request.request_id,
+                    endpoint=request.path[:_MAX_PATH],
+                    arrived=request.arrived,
+                    seconds=seconds,
+                )
 
-    def _log(self, access_log: AccessLog, request: Request) -> None:
+    def _log(self, access_log: AccessLog, request: Request, seconds: float) -> None:
         outcome = request.outcome
         usage = outcome.usage
         cache = outcome.cache
@@ -161,7 +177,7 @@ class App:
                 method=request.method,
                 path=request.path,
                 status=outcome.status,
-                latency_ms=(time.monotonic() - request.started) * 1000.0,
+                latency_ms=seconds * 1000.0,
                 key=outcome.key,
                 model=outcome.model,
                 deployment=outcome.deployment,

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 import literllm
+from literllm import RequestList, TrafficReport
 
 from .openapi_requests import REQUEST_SCHEMAS, request
 
@@ -394,6 +397,14 @@ def _protocol_paths() -> dict[str, Any]:
             }
         },
     }
+
+
+def _admin_schemas() -> dict[str, Any]:
+    """The dashboard's answers, from the structs the admin API returns."""
+    _, components = msgspec.json.schema_components(
+        [TrafficReport, RequestList], ref_template="#/components/schemas/{name}"
+    )
+    return components
 
 
 def _text_query(name: str, description: str) -> dict[str, Any]:
@@ -801,6 +812,40 @@ def openapi_document() -> dict[str, Any]:
                 )
             },
             **_key_paths(plain),
+            "/admin/traffic": {
+                "get": {
+                    "summary": "Requests, errors, p50/p99 latency, tokens and spend over "
+                    "the last hour or day, in buckets (master key)",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        _text_query(
+                            "window",
+                            "1h (default: 60 buckets of 60 s) or 24h (96 buckets of 900 s)",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json(_ref("TrafficReport"), "The series, oldest bucket first"),
+                        **_errors(400, 401, 403),
+                    },
+                }
+            },
+            "/admin/requests": {
+                "get": {
+                    "summary": "The most recent requests, newest first, without bodies or "
+                    "secrets (master key)",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        _text_query("limit", "entries, 1 to 1000 (default 100)"),
+                        _text_query("status", "ok (status < 400) or error (status >= 400)"),
+                        _text_query("model", "only this model (as the client named it)"),
+                        _text_query("key", "only this key id (k-...)"),
+                    ],
+                    "responses": {
+                        "200": _json(_ref("RequestList"), "Recent requests"),
+                        **_errors(400, 401, 403),
+                    },
+                }
+            },
             "/admin/audit": {
                 "get": {
                     "summary": "The audit trail of admin changes, newest first (master key)",
@@ -882,6 +927,7 @@ def openapi_document() -> dict[str, Any]:
                 "OcrRequest": _OCR_REQUEST,
                 "OcrResponse": _OCR_RESPONSE,
                 **REQUEST_SCHEMAS,
+                **_admin_schemas(),
                 "Error": {
                     "type": "object",
                     "required": ["error"],

@@ -65,6 +65,8 @@ class ServerConfig(_Table, frozen=True):
     read_timeout_secs: Annotated[float, Meta(gt=0)] = 30.0
     max_connections: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
     shutdown_grace_secs: Annotated[float, Meta(ge=0)] = 30.0
+    # Extension: how many recent requests `GET /admin/requests` can show (0: none).
+    recent_requests: Annotated[int, Meta(ge=0, le=100_000)] = 1000
 
 
 class GeneralConfig(_Table, frozen=True):

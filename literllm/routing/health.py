@@ -69,6 +69,7 @@ class HealthProber:
                 healthy, reason = False, f"status {response.status}"
         except UpstreamError as error:
             healthy, reason = False, error.message
+        deployment.probed_ok = healthy
         changed = self._router.mark_endpoint(target.provider, target.base_url, healthy)
         if deployment.healthy != healthy and deployment not in changed:
             deployment.healthy = healthy

@@ -37,7 +37,15 @@ class DeploymentState(msgspec.Struct, frozen=True):
     cooldown_until: float | None
     in_flight: int
     latency_ms: float | None
+    """A moving average of this process's successful attempts (None before one)."""
     healthy: bool
+    """False while the health probe finds the deployment's endpoint down."""
+    provider: str = ""
+    health: str = "unknown"
+    """`unhealthy` (probe failing, or cooling down), `healthy` (a request or a probe
+    succeeded since start or the last cooldown), else `unknown`."""
+    cooling_down: bool = False
+    """Whether the deployment is in cooldown now (until `cooldown_until`)."""
 
 
 class Deployment:
@@ -67,6 +75,8 @@ class Deployment:
         self.endpoint = (target.provider, target.base_url)
         self.in_flight = 0
         self.latency: float | None = None
+        self.probed_ok = False
+        """The last health probe succeeded (health probes on)."""
         self.cooldown_until: float | None = None
         self.trial_running = False
         self.healthy = True
@@ -218,6 +228,12 @@ class Router:
         wall_until = None
         if until is not None and now < until:
             wall_until = round(self._clock.time() + (until - now), 3)
+        if state in ("unhealthy", "cooling_down"):
+            health = "unhealthy"
+        elif state == "healthy" and (deployment.latency is not None or deployment.probed_ok):
+            health = "healthy"
+        else:
+            health = "unknown"
         return DeploymentState(
             deployment=deployment.label,
             model=deployment.name,
@@ -227,4 +243,7 @@ class Router:
             in_flight=deployment.in_flight,
             latency_ms=None if deployment.latency is None else round(deployment.latency * 1000, 3),
             healthy=deployment.healthy,
+            provider=deployment.target.provider,
+            health=health,
+            cooling_down=state == "cooling_down",
         )

@@ -63,6 +63,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/admin/audit": {"GET": admin.audit},
     "/admin/models": {"GET": admin.models},
     "/admin/config": {"GET": admin.config},
+    "/admin/traffic": {"GET": admin.traffic},
+    "/admin/requests": {"GET": admin.recent_requests},
     "/v1/batches": {"GET": batches.list_batches, "POST": batches.create_batch},
     "/batches": {"GET": batches.list_batches, "POST": batches.create_batch},
     "/v1/files": {"GET": files.list_files, "POST": files.create_file},

@@ -18,13 +18,28 @@ __all__ = [
     "keys",
     "metrics",
     "models",
+    "recent_requests",
     "rotate_key",
     "spend",
+    "traffic",
     "update_key",
 ]
 
 _ADMIN_BODY_LIMIT = 65_536
 """Admin request bodies are small JSON objects."""
+
+
+def _query(request: Request) -> dict[str, str]:
+    """The query string's parameters, the last value of each."""
+    raw = request.scope.get("query_string", b"").decode("latin-1")
+    return {k: v[-1] for k, v in parse_qs(raw, keep_blank_values=True).items()}
+
+
+def _limit(query: dict[str, str]) -> int:
+    limit = query.get("limit", "100")
+    if not (limit.isascii() and limit.isdigit()) or len(limit) > 9:
+        raise BadRequestError("limit must be a whole number from 1 to 1000", param="limit")
+    return int(limit)
 
 
 def _key_id(request: Request) -> str:
@@ -132,6 +147,28 @@ async def audit(app: Gateway, request: Request, receive: Receive, send: Send) ->
         limit=int(limit),
         action=query.get("action"),
         target=query.get("target"),
+    )
+    request.outcome.key = "master"
+    await send_json(send, report)
+
+
+async def traffic(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    query = _query(request)
+    report = await app.proxy.admin.traffic(api_key=request.api_key(), window=query.get("window"))
+    request.outcome.key = "master"
+    await send_json(send, report)
+
+
+async def recent_requests(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
+    api_key = request.api_key()
+    app.proxy.admin.require_master(api_key)  # 401/403 before a word about the query
+    query = _query(request)
+    report = app.proxy.admin.requests(
+        api_key=api_key,
+        limit=_limit(query),
+        status=query.get("status"),
+        model=query.get("model"),
+        key=query.get("key"),
     )
     request.outcome.key = "master"
     await send_json(send, report)
