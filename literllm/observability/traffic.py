@@ -14,12 +14,13 @@ kept in memory, bounded whatever the load:
   key id and label, model, deployment, path, status, latency, tokens, cost, cache and
   error type. Never a body, a header or a secret.
 
-`record` is on every request's path and costs about a microsecond: the current buckets
-are remembered until their minute ends, the ring keeps plain tuples (turned into
+`record` is on every request's path and costs about a microsecond: it fills the bucket
+of the current minute only (remembered until the minute ends; the minute is added to its
+quarter hour when the next begins) and the ring keeps plain tuples (turned into
 `RequestEntry` only when read). Time comes from the injected clock.
 
-`pending()` hands over the counters added since the last call, per bucket (for a shared
-state backend to add up across processes: `literllm.observability.sharedtraffic`).
+`pending()` hands over the counts added since its last call, per minute, for a shared
+state backend to add up across processes (`literllm.observability.sharedtraffic`).
 """
 
 from __future__ import annotations
@@ -132,6 +133,13 @@ class BucketCounts(msgspec.Struct, array_like=True):
         self.completion_tokens += other.completion_tokens
         self.cost_usd += other.cost_usd
 
+    def subtract(self, other: BucketCounts) -> None:
+        self.requests -= other.requests
+        self.errors -= other.errors
+        self.prompt_tokens -= other.prompt_tokens
+        self.completion_tokens -= other.completion_tokens
+        self.cost_usd -= other.cost_usd
+
 
 class _Bucket:
     __slots__ = (
@@ -157,6 +165,16 @@ class _Bucket:
         return BucketCounts(
             self.requests, self.errors, self.prompt_tokens, self.completion_tokens, self.cost
         )
+
+    def add(self, other: _Bucket) -> None:
+        self.requests += other.requests
+        self.errors += other.errors
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost += other.cost
+        latency = self.latency
+        for index, count in other.latency.items():
+            latency[index] = latency.get(index, 0) + count
 
 
 def latency_bin(ms: float) -> int:
@@ -221,43 +239,36 @@ class _Tier:
             )
 
 
-_RequestRow = tuple[
-    float, str, str | None, str | None, str | None, str | None, str, int, float,
-    int | None, int | None, float | None, str | None, str | None, bool,
-]  # fmt: skip
+_RequestRow = tuple["Outcome", float, str, str, float]
+"""What the ring keeps of a request: its outcome, arrival, id, path and milliseconds."""
 
 
 class Traffic:
     """The series and the ring of one process. `capacity`: requests the ring keeps (0
-    keeps none). `share`: keep counters for `pending()` (a shared backend is set)."""
+    keeps none)."""
 
     __slots__ = (
         "_clock",
         "_current",
         "_day",
         "_ends",
+        "_handed",
         "_hour",
-        "_pending",
         "_ring",
-        "_share_cell",
         "capacity",
-        "share",
     )
 
-    def __init__(
-        self, clock: Clock, capacity: int = DEFAULT_CAPACITY, *, share: bool = False
-    ) -> None:
+    def __init__(self, clock: Clock, capacity: int = DEFAULT_CAPACITY) -> None:
         self._clock = clock
         self.capacity = capacity
-        self.share = share
         self._hour = _Tier(*WINDOWS["1h"])
         self._day = _Tier(*WINDOWS["24h"])
         self._ring: deque[_RequestRow] = deque(maxlen=capacity)
-        self._current: tuple[_Bucket, _Bucket] | None = None
-        self._ends = -math.inf  # when the current minute bucket ends
-        # minute start -> counts not yet handed to the shared backend
-        self._pending: dict[int, BucketCounts] = {}
-        self._share_cell: BucketCounts | None = None
+        # The minute being filled; the day's buckets get it when the next one begins.
+        self._current = _Bucket(-1)
+        self._ends = -math.inf
+        # What `pending` handed over: (minute index, counts of that minute then).
+        self._handed: tuple[int, BucketCounts] | None = None
 
     # -- the request path -------------------------------------------------------------
 
@@ -271,70 +282,91 @@ class Traffic:
         seconds: float,
     ) -> None:
         """Account one finished request: `arrived` is its wall-clock arrival, `seconds`
-        how long it took."""
+        how long it took. A clock stepping back counts in the current minute."""
         now = self._clock.time()
-        if now >= self._ends or now < self._ends - 60.0 or self._current is None:
-            current = self._roll(now)
-        else:
-            current = self._current
+        bucket = self._current if now < self._ends else self._roll(now)
         status = outcome.status
         usage = outcome.usage
         cost = outcome.cost
+        bucket.requests += 1
+        if status >= 400:
+            bucket.errors += 1
+        if usage is not None:
+            bucket.prompt_tokens += usage.prompt_tokens
+            bucket.completion_tokens += usage.completion_tokens
+        if cost:
+            bucket.cost += cost
         ms = seconds * 1000.0
-        index = latency_bin(ms)
-        for bucket in current:
-            bucket.requests += 1
-            if status >= 400:
-                bucket.errors += 1
-            if usage is not None:
-                bucket.prompt_tokens += usage.prompt_tokens
-                bucket.completion_tokens += usage.completion_tokens
-            if cost:
-                bucket.cost += cost
-            latency = bucket.latency
-            latency[index] = latency.get(index, 0) + 1
-        cell = self._share_cell
-        if cell is not None:
-            cell.requests += 1
-            if status >= 400:
-                cell.errors += 1
-            if usage is not None:
-                cell.prompt_tokens += usage.prompt_tokens
-                cell.completion_tokens += usage.completion_tokens
-            if cost:
-                cell.cost_usd += cost
+        index = (
+            math.floor(math.log2(ms) * BINS_PER_DOUBLING)
+            if _MIN_MS < ms < _MAX_MS
+            else latency_bin(ms)
+        )
+        latency = bucket.latency
+        latency[index] = latency.get(index, 0) + 1
         if self.capacity:
-            self._ring.append(
-                (
-                    arrived, request_id, outcome.key_id, outcome.key, outcome.model,
-                    outcome.deployment, endpoint, status, ms,
-                    None if usage is None else usage.prompt_tokens,
-                    None if usage is None else usage.completion_tokens,
-                    cost, outcome.cache, outcome.error_type, outcome.stream,
-                )
-            )  # fmt: skip
+            # the outcome itself: nothing changes it once its request is done
+            self._ring.append((outcome, arrived, request_id, endpoint, ms))
 
-    def _roll(self, now: float) -> tuple[_Bucket, _Bucket]:
+    def _roll(self, now: float) -> _Bucket:
+        """Start the minute of `now`, after adding the last one to its quarter hour."""
+        self._fold(self._current)
         minute = int(now // 60)
-        current = (self._hour.bucket(minute), self._day.bucket(int(now // self._day.seconds)))
-        self._current = current
+        self._current = current = self._hour.bucket(minute)
         self._ends = (minute + 1) * 60
-        if self.share:
-            cell = self._pending.get(minute * 60)
-            if cell is None:
-                cell = self._pending[minute * 60] = BucketCounts()
-            self._share_cell = cell
         return current
 
+    def _fold(self, minute: _Bucket) -> None:
+        if not minute.requests:
+            return
+        quarter = self._day.bucket(minute.index * 60 // self._day.seconds)
+        quarter.add(minute)
+
     def pending(self) -> dict[int, BucketCounts]:
-        """Counts added since the last call, by minute start (unix seconds), for the
-        shared backend to add up. Bounded: one entry per minute between two calls."""
-        out, self._pending = self._pending, {}
-        self._share_cell = None
-        self._ends = -math.inf  # the next request fetches a fresh cell
-        return {start: counts for start, counts in out.items() if counts.requests}
+        """The counts added since the last call, by minute start (unix seconds), for a
+        shared backend to add up across processes. Costs the request path nothing: it
+        compares the minutes of the last hour with what it handed over before (a
+        process that calls it less than hourly hands over only the last hour)."""
+        handed = self._handed
+        out: dict[int, BucketCounts] = {}
+        current = self._current
+        for bucket in self._hour.slots:
+            if bucket is None or not bucket.requests or bucket.index > current.index:
+                continue
+            if handed is not None and bucket.index < handed[0]:
+                continue
+            counts = bucket.counts()
+            if handed is not None and bucket.index == handed[0]:
+                counts.subtract(handed[1])
+                if not counts.requests and not counts.cost_usd:
+                    continue
+            out[bucket.index * 60] = counts
+        if current.index >= 0:
+            self._handed = (current.index, current.counts())
+        return out
 
     # -- reading ------------------------------------------------------------------------
+
+    def _window(self, window: str) -> Iterator[tuple[int, BucketCounts, list[dict[int, int]]]]:
+        """(start, counts, latency histograms) of each bucket of `window`, oldest first;
+        the day's last quarter hour includes the minute being filled."""
+        now = self._clock.time()
+        current = self._current
+        if window == "1h":
+            for start, bucket in self._hour.window(now):
+                if bucket is None:
+                    yield start, BucketCounts(), []
+                else:
+                    yield start, bucket.counts(), [bucket.latency]
+            return
+        live_start = current.index * 60 // self._day.seconds * self._day.seconds
+        for start, bucket in self._day.window(now):
+            counts = bucket.counts() if bucket is not None else BucketCounts()
+            histograms = [bucket.latency] if bucket is not None else []
+            if start == live_start and current.requests:
+                counts.add(current.counts())
+                histograms.append(current.latency)
+            yield start, counts, histograms
 
     def report(
         self, window: str, shared: Mapping[int, BucketCounts] | None = None
@@ -343,17 +375,12 @@ class Traffic:
         start -> counts every process added up), the counts come from it; the
         percentiles stay this process's."""
         seconds, _ = WINDOWS[window]
-        tier = self._hour if window == "1h" else self._day
         buckets: list[TrafficBucket] = []
-        histograms: list[dict[int, int]] = []
-        for start, bucket in tier.window(self._clock.time()):
-            p50, p99 = percentiles([bucket.latency]) if bucket is not None else (None, None)
-            if shared is not None:
-                counts = shared.get(start) or BucketCounts()
-            else:
-                counts = bucket.counts() if bucket is not None else BucketCounts()
-            if bucket is not None:
-                histograms.append(bucket.latency)
+        every: list[dict[int, int]] = []
+        for start, own, histograms in self._window(window):
+            counts = own if shared is None else shared.get(start) or BucketCounts()
+            p50, p99 = percentiles(histograms)
+            every.extend(histograms)
             buckets.append(
                 TrafficBucket(
                     start=start,
@@ -366,7 +393,7 @@ class Traffic:
                     cost_usd=round(counts.cost_usd, 10),
                 )
             )
-        p50, p99 = percentiles(histograms)
+        p50, p99 = percentiles(every)
         totals = TrafficTotals(
             requests=sum(b.requests for b in buckets),
             errors=sum(b.errors for b in buckets),
@@ -395,32 +422,34 @@ class Traffic:
         """The most recent requests, newest first: at most `limit`, only the failed
         (`error`: status >= 400) or the others (`ok`), of one model, of one key (its id)."""
         data: list[RequestEntry] = []
-        for row in reversed(self._ring):
+        for outcome, arrived, request_id, endpoint, ms in reversed(self._ring):
             if len(data) >= limit:
                 break
-            if status is not None and (row[7] >= 400) != (status == "error"):
+            failed = outcome.status >= 400
+            if status is not None and failed != (status == "error"):
                 continue
-            if model is not None and row[4] != model:
+            if model is not None and outcome.model != model:
                 continue
-            if key is not None and row[2] != key:
+            if key is not None and outcome.key_id != key:
                 continue
+            usage = outcome.usage
             data.append(
                 RequestEntry(
-                    time=round(row[0], 3),
-                    request_id=row[1],
-                    key_id=row[2],
-                    key_label=None if row[3] == "-" else row[3],
-                    model=None if row[4] == "-" else row[4],
-                    deployment=row[5],
-                    endpoint=row[6],
-                    status=row[7],
-                    latency_ms=round(row[8], 3),
-                    prompt_tokens=row[9],
-                    completion_tokens=row[10],
-                    cost_usd=row[11],
-                    cache=row[12] if row[12] in ("hit", "miss") else None,
-                    error_type=row[13],
-                    stream=row[14],
+                    time=round(arrived, 3),
+                    request_id=request_id,
+                    key_id=outcome.key_id,
+                    key_label=None if outcome.key == "-" else outcome.key,
+                    model=None if outcome.model == "-" else outcome.model,
+                    deployment=outcome.deployment,
+                    endpoint=endpoint,
+                    status=outcome.status,
+                    latency_ms=round(ms, 3),
+                    prompt_tokens=None if usage is None else usage.prompt_tokens,
+                    completion_tokens=None if usage is None else usage.completion_tokens,
+                    cost_usd=outcome.cost,
+                    cache=outcome.cache if outcome.cache in ("hit", "miss") else None,
+                    error_type=outcome.error_type,
+                    stream=outcome.stream,
                 )
             )
         return RequestList(data=data)
