@@ -30,6 +30,7 @@ from .observability.traffic import WINDOWS, RequestList, Traffic, TrafficReport
 from .routing import Router
 from .routing.router import DeploymentState
 from .services import Services
+from .state.sharedtraffic import SharedTraffic
 
 if TYPE_CHECKING:
     from .governance import GovernanceSnapshot
@@ -107,6 +108,7 @@ class AdminAPI:
         audit: AuditLog,
         *,
         traffic: Traffic | None = None,
+        shared_traffic: SharedTraffic | None = None,
         secrets: Callable[[], list[str]] = list,
     ) -> None:
         self._auth = auth
@@ -115,6 +117,7 @@ class AdminAPI:
         self._keys = keys
         self._audit_log = audit
         self._traffic = traffic if traffic is not None else Traffic(services.clock, 0)
+        self._shared_traffic = shared_traffic
         self._secrets = secrets
         self._redactor: Redactor | None = None
 
@@ -273,6 +276,8 @@ class AdminAPI:
                 param="window",
                 code="invalid_window",
             )
+        if self._shared_traffic is not None:
+            return await self._shared_traffic.report(window)
         return self._traffic.report(window)
 
     def requests(

@@ -67,6 +67,7 @@ from .routing.router import Deployment, DeploymentState
 from .services import Services
 from .state.base import HashRecord
 from .state.records import create_record_store
+from .state.sharedtraffic import CounterStore, SharedTraffic
 from .transport import Transport
 from .transport.dispatching import DispatchingTransport
 
@@ -197,6 +198,10 @@ class Proxy:
         """`/v1/batches` as calls: `create`, `list`, `retrieve`, `cancel`."""
         self.traffic = Traffic(clock, config.server.recent_requests)
         """Recent traffic of this process: the dashboard's series and request ring."""
+        store = governor.state
+        self._shared_traffic = (
+            SharedTraffic(self.traffic, store, clock) if isinstance(store, CounterStore) else None
+        )
         self.admin = AdminAPI(
             auth,
             services,
@@ -204,6 +209,7 @@ class Proxy:
             self._keys,
             AuditLog(records, clock),
             traffic=self.traffic,
+            shared_traffic=self._shared_traffic,
             secrets=self.secrets,
         )
         self._alerts = (
@@ -315,6 +321,8 @@ class Proxy:
             self._background.append(asyncio.create_task(self._keys.poll()))
         if self._alerts is not None:
             self._background.append(asyncio.create_task(self._alerts.run()))
+        if self._shared_traffic is not None:
+            self._background.append(asyncio.create_task(self._shared_traffic.run()))
         elif self._config.general.master_key:
             log.warning(
                 '[state] backend = "memory": keys created through /admin/keys vanish on '
@@ -353,6 +361,8 @@ class Proxy:
             await services.cache.aclose()
         if self._alerts is not None:
             await self._alerts.aclose()
+        if self._shared_traffic is not None:
+            await self._shared_traffic.flush()  # a failure keeps nothing: the process ends
         await services.governor.aclose()
         await self._keys.aclose()
         await services.transport.aclose()

@@ -10,6 +10,8 @@ atomic in Redis itself; Python never reads, modifies and writes back. Keys, unde
 - `<prefix>res:<cap>` hash of reservation id -> `amount|expires_at`, and
   `<prefix>resv:<id>` set of the caps a reservation holds; both expire with it.
 - `<prefix>spend` hash of cap name -> USD spent (never expires).
+- `<prefix>c:<name>` hashes of counters (`counters_add`, the dashboard's traffic per
+  minute and quarter hour), each expiring `ttl_seconds` after its last write.
 
 The reservation script derives cap keys from the prefix, so the store needs a single
 Redis (standalone, or a Sentinel/managed primary), not Redis Cluster. Spend is as
@@ -20,7 +22,7 @@ docs/deployment.md). Timestamps come from the gateway's clock: keep hosts NTP-sy
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -461,6 +463,39 @@ class RedisStateStore:
         name = self._prefix + "h:" + key
         values = await self._plain(lambda r: r.hgetall(name))
         return {_text(k): _text(v) for k, v in values.items()}
+
+    async def counters_add(
+        self, increments: Mapping[str, Mapping[str, int | float]], *, ttl_seconds: int
+    ) -> None:
+        """Add to the counters of several hashes (name -> field -> amount) in one round
+        trip; each hash expires `ttl_seconds` after its last write."""
+
+        async def operation(client: aioredis.Redis) -> None:
+            pipe = client.pipeline(transaction=False)
+            for key, fields in increments.items():
+                name = self._prefix + "c:" + key
+                for field, amount in fields.items():
+                    if isinstance(amount, int):
+                        pipe.hincrby(name, field, amount)
+                    else:
+                        pipe.hincrbyfloat(name, field, amount)
+                pipe.expire(name, ttl_seconds)
+            await pipe.execute()
+
+        if increments:
+            await self._plain(operation)
+
+    async def counters(self, keys: Sequence[str]) -> list[dict[str, float]]:
+        """The counters of each hash of `keys` (empty for an absent one), in order."""
+
+        async def operation(client: aioredis.Redis) -> list[Any]:
+            pipe = client.pipeline(transaction=False)
+            for key in keys:
+                pipe.hgetall(self._prefix + "c:" + key)
+            return list(await pipe.execute())
+
+        replies = await self._plain(operation)
+        return [{_text(k): float(_text(v)) for k, v in reply.items()} for reply in replies]
 
 
 T = TypeVar("T")
