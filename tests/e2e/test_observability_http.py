@@ -252,7 +252,10 @@ def test_metrics_count_the_requests_made(http: httpx.Client) -> None:
 
 # -- /admin/* ---------------------------------------------------------------------------
 
-ADMIN = ["/admin/keys", "/admin/spend", "/admin/models", "/admin/config"]
+ADMIN = [
+    "/admin/keys", "/admin/spend", "/admin/models", "/admin/config", "/admin/traffic",
+    "/admin/requests",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("path", ADMIN)

@@ -54,7 +54,10 @@ def test_keys_sent_as_model_leak_nowhere(caplog: pytest.LogCaptureFixture) -> No
                         seen.extend(f"{k}: {v}" for k, v in response.headers.items())
                     seen.append(httpx.get(server.url + f"/v1/models/{model}", headers=headers).text)
         master = {"authorization": f"Bearer {MASTER}"}
-        for path in ("/metrics", "/admin/keys", "/admin/spend", "/admin/models", "/admin/config"):
+        for path in (
+            "/metrics", "/admin/keys", "/admin/spend", "/admin/models", "/admin/config",
+            "/admin/traffic", "/admin/requests?limit=1000",
+        ):  # fmt: skip
             answer = httpx.get(server.url + path, headers=master)
             assert answer.status_code == 200
             seen.append(answer.text)
