@@ -78,6 +78,9 @@ class ResponsesAPI:
         except LiterLLMError as error:
             if outcome is not None:
                 outcome.model, outcome.key, outcome.status = model, key, error.status
+                outcome.error_type = error.error_type
+                if caller is not None:
+                    outcome.key_id = caller.identity
             self._services.metrics.observe_request(
                 model=model, deployment="-", key=key, status=error.status, duration=0.0
             )

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 
 from literllm import Proxy
 from literllm.config import parse_config
+from literllm.observability.traffic import Traffic
 from literllm.outcome import Outcome
+from literllm.state.base import StateUnavailableError
+from literllm.state.sharedtraffic import SharedTraffic
 from literllm.testing import FakeClock, FakeUpstream
 from literllm.types import Usage
 from tests.support.services import (  # noqa: F401 (fixtures)
@@ -96,3 +100,56 @@ async def test_an_unreachable_redis_falls_back_to_this_process(redis_process: Re
         report = await proxy.admin.traffic(api_key=MASTER)
         assert report.shared is False
         assert report.buckets[-1].requests == 1 and report.buckets[-1].prompt_tokens == 3
+
+
+class FlakyStore:
+    """A counter store that is down until told otherwise, adding up like Redis."""
+
+    def __init__(self) -> None:
+        self.down = True
+        self.hashes: dict[str, dict[str, float]] = {}
+        self.writes = 0
+
+    async def counters_add(
+        self, increments: Mapping[str, Mapping[str, int | float]], *, ttl_seconds: int
+    ) -> None:
+        if self.down:
+            raise StateUnavailableError("down")
+        self.writes += 1
+        for key, fields in increments.items():
+            target = self.hashes.setdefault(key, {})
+            for name, amount in fields.items():
+                target[name] = target.get(name, 0.0) + amount
+
+    async def counters(self, keys: Sequence[str]) -> list[dict[str, float]]:
+        if self.down:
+            raise StateUnavailableError("down")
+        return [dict(self.hashes.get(key, {})) for key in keys]
+
+
+async def test_counts_wait_while_the_store_is_down_and_are_handed_over_once() -> None:
+    clock = FakeClock(1_800_000_010.0)
+    traffic = Traffic(clock)
+    store = FlakyStore()
+    shared = SharedTraffic(traffic, store, clock)
+    traffic.record(finished(200, 4), request_id="a", endpoint="/v1/x", arrived=0.0, seconds=0.01)
+    assert await shared.flush() is False
+    assert (await shared.report("1h")).shared is False
+    clock.advance(60)
+    traffic.record(finished(503), request_id="b", endpoint="/v1/x", arrived=0.0, seconds=0.01)
+    store.down = False
+    report = await shared.report("1h")
+    assert report.shared is True
+    assert [b.requests for b in report.buckets[-2:]] == [1, 1]
+    assert report.totals.errors == 1 and report.totals.prompt_tokens == 4
+    assert await shared.flush() is True
+    assert (await shared.report("24h")).totals.requests == 2  # nothing counted twice
+    assert store.hashes["traffic:q:1800000000"]["requests"] == 2
+    clock.advance(7200)  # counts older than the hour that never reached the store are dropped
+    store.down = True
+    traffic.record(finished(200), request_id="c", endpoint="/v1/x", arrived=0.0, seconds=0.01)
+    await shared.flush()
+    clock.advance(3700)
+    store.down = False
+    await shared.flush()
+    assert "traffic:m:1800007260" not in store.hashes
