@@ -16,11 +16,12 @@ kept in memory, bounded whatever the load:
 
 `record` is on every request's path and costs about a microsecond: it fills the bucket
 of the current minute only (remembered until the minute ends; the minute is added to its
-quarter hour when the next begins) and the ring keeps plain tuples (turned into
-`RequestEntry` only when read). Time comes from the injected clock.
+quarter hour when the next begins) and the ring keeps the request's finished `Outcome`
+with its id, path, arrival and latency (turned into `RequestEntry` only when read).
+Time comes from the injected clock.
 
 `pending()` hands over the counts added since its last call, per minute, for a shared
-state backend to add up across processes (`literllm.observability.sharedtraffic`).
+state backend to add up across processes (`literllm.state.sharedtraffic`).
 """
 
 from __future__ import annotations
