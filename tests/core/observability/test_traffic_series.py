@@ -221,3 +221,21 @@ def test_pending_hands_over_each_count_once_per_minute() -> None:
     }
     assert traffic.report("1h").totals.requests == 4  # handing over does not take away
     assert Traffic(clock).pending() == {}
+
+
+def test_the_day_splits_at_quarter_hours_and_includes_the_live_minute() -> None:
+    clock = FakeClock(START + 14 * 60 + 59)  # the last second of the first quarter hour
+    traffic = Traffic(clock)
+    record(traffic, clock, outcome(), ms=5.0)
+    clock.advance(1)  # the second quarter hour begins
+    record(traffic, clock, outcome(502), ms=500.0)
+    record(traffic, clock, outcome(), ms=500.0)
+    day = traffic.report("24h").buckets
+    assert (day[-2].start, day[-2].requests, day[-2].errors) == (int(START), 1, 0)
+    assert (day[-1].start, day[-1].requests, day[-1].errors) == (int(START) + 900, 2, 1)
+    assert day[-2].p50_ms is not None and day[-2].p50_ms < 6
+    assert day[-1].p50_ms is not None and day[-1].p50_ms > 450
+    clock.advance(120)  # the live minute is folded when the next request comes
+    record(traffic, clock, outcome(), ms=5.0)
+    assert traffic.report("24h").buckets[-1].requests == 3
+    assert traffic.report("24h").totals.requests == 4
