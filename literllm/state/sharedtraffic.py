@@ -1,14 +1,15 @@
 """The dashboard's traffic counts added up across processes, in a shared state backend.
 
 Each process keeps its own `Traffic` (series and ring). Where the state backend is
-Redis, a background task hands the counts each process added (requests, errors, prompt
-and completion tokens, cost) to Redis every `interval` seconds, per minute and per
-quarter hour (`<prefix>c:traffic:m:<start>`, kept 2 hours; `<prefix>c:traffic:q:<start>`,
-kept 25 hours), in one pipelined round trip; nothing is added to a request's path.
+shared (Redis, or SQLite for the workers of one machine), a background task hands the
+counts each process added (requests, errors, prompt and completion tokens, cost) to it
+every `interval` seconds, per minute and per quarter hour (`traffic:m:<start>`, kept 2
+hours; `traffic:q:<start>`, kept 25 hours), in one round trip or transaction; nothing
+is added to a request's path.
 `report` flushes this process's latest counts first, then reads the window's buckets.
 
 What stays per process: latency percentiles (histograms do not add up cheaply), and the
-ring of recent requests. When Redis cannot be reached, counts wait (bounded: the
+ring of recent requests. When the store cannot be reached, counts wait (bounded: the
 minutes of the last hour) and `report` answers with this process's own counts
 (`shared: false`).
 """
@@ -36,7 +37,8 @@ FIELDS: Final = ("requests", "errors", "prompt_tokens", "completion_tokens", "co
 
 @runtime_checkable
 class CounterStore(Protocol):
-    """What a state store offers to add counters up across processes (Redis does)."""
+    """What a state store offers to add counters up across processes (Redis and SQLite
+    do; the memory store is one process's anyway)."""
 
     async def counters_add(
         self, increments: Mapping[str, Mapping[str, int | float]], *, ttl_seconds: int

@@ -1,5 +1,6 @@
 """`backend = "sqlite"`: state in one SQLite file; durable; shared by the processes of
-one machine (`liter-llm api --workers N`).
+one machine (`liter-llm api --workers N`). The dashboard's traffic counters
+(`counters_add`) live in table `counters`.
 
 All calls run on one dedicated thread per store, off the event loop. Each operation is
 one `BEGIN IMMEDIATE` transaction: SQLite's write lock makes check-and-write atomic
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
@@ -51,6 +52,10 @@ CREATE TABLE IF NOT EXISTS reservations (
 CREATE INDEX IF NOT EXISTS reservations_by_cap ON reservations (cap, expires_at);
 CREATE TABLE IF NOT EXISTS hashes (
     key TEXT NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (key, field)
+);
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT NOT NULL, field TEXT NOT NULL, value REAL NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (key, field)
 );
 """
 _UPSERT = (
@@ -274,6 +279,50 @@ class SQLiteStateStore:
         def operation(db: sqlite3.Connection) -> dict[str, str]:
             rows = db.execute("SELECT field, value FROM hashes WHERE key = ?", (key,))
             return {str(f): str(v) for f, v in rows}
+
+        return await self._run(operation)
+
+    async def counters_add(
+        self, increments: Mapping[str, Mapping[str, int | float]], *, ttl_seconds: int
+    ) -> None:
+        """Add to the counters of several hashes (name -> field -> amount) in one
+        transaction; a hash is dropped `ttl_seconds` (of the host's clock) after its last
+        write, when the next write comes."""
+        now = time.time()
+        rows = [
+            (key, field, float(amount), now + ttl_seconds)
+            for key, fields in increments.items()
+            for field, amount in fields.items()
+        ]
+
+        def operation(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM counters WHERE expires_at < ?", (now,))
+            db.executemany(
+                "INSERT INTO counters VALUES (?, ?, ?, ?) ON CONFLICT (key, field) DO UPDATE "
+                "SET value = value + excluded.value, expires_at = excluded.expires_at",
+                rows,
+            )
+
+        if rows:
+            await self._run(operation)
+
+    async def counters(self, keys: Sequence[str]) -> list[dict[str, float]]:
+        """The counters of each hash of `keys` (empty for an absent one), in order."""
+        now = time.time()
+
+        def operation(db: sqlite3.Connection) -> list[dict[str, float]]:
+            found: dict[str, dict[str, float]] = {}
+            for start in range(0, len(keys), 500):  # within SQLite's variable limit
+                chunk = keys[start : start + 500]
+                rows = db.execute(
+                    "SELECT key, field, value FROM counters WHERE expires_at >= ? AND key IN ("
+                    + ",".join("?" * len(chunk))
+                    + ")",
+                    (now, *chunk),
+                )
+                for key, field, value in rows:
+                    found.setdefault(str(key), {})[str(field)] = float(value)
+            return [found.get(key, {}) for key in keys]
 
         return await self._run(operation)
 

@@ -1,9 +1,13 @@
-"""Traffic counts added up across processes through a real Redis (two proxies here)."""
+"""Traffic counts added up across processes (two proxies here) through a real Redis or
+one SQLite file."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
 
 from literllm import Proxy
 from literllm.config import parse_config
@@ -22,15 +26,8 @@ from tests.support.services import (  # noqa: F401 (fixtures)
 MASTER = "sk-master-shared-0001"
 
 
-def proxy_on(url: str, prefix: str, clock: FakeClock) -> Proxy:
-    toml = f"""
-[general]
-master_key = "{MASTER}"
-
-[[models]]
-name = "chat"
-provider_model = "mock/echo"
-
+def redis_state(url: str, prefix: str) -> str:
+    return f"""
 [state]
 backend = "redis"
 
@@ -38,6 +35,17 @@ backend = "redis"
 url = "{url}"
 prefix = "{prefix}"
 """
+
+
+def proxy_on(state: str, clock: FakeClock) -> Proxy:
+    toml = f"""
+[general]
+master_key = "{MASTER}"
+
+[[models]]
+name = "chat"
+provider_model = "mock/echo"
+{state}"""
     config = parse_config(toml, "shared.toml", environ={})
     return Proxy.from_config(config, transport=FakeUpstream(clock), clock=clock, environ={})
 
@@ -56,10 +64,20 @@ def record(proxy: Proxy, outcome: Outcome, ms: float) -> None:
     )
 
 
-async def test_two_processes_see_the_same_counts(redis_url: str) -> None:
+@pytest.fixture(params=["redis", "sqlite"])
+def shared_state(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f'[state]\nbackend = "sqlite"\n[state.backend_config]\npath = "{tmp_path}/s.db"\n'
+    url = request.getfixturevalue("redis_url")
+    return redis_state(url, f"test-{uuid.uuid4().hex[:8]}:")
+
+
+async def test_two_processes_see_the_same_counts(shared_state: str) -> None:
     clock = FakeClock(1_800_000_010.0)
-    prefix = f"test-{uuid.uuid4().hex[:8]}:"
-    async with proxy_on(redis_url, prefix, clock) as one, proxy_on(redis_url, prefix, clock) as two:
+    async with (
+        proxy_on(shared_state, clock) as one,
+        proxy_on(shared_state, clock) as two,
+    ):
         record(one, finished(200, 10, 0.5), 10.0)
         record(one, finished(500), 20.0)
         record(two, finished(200, 5, 0.25), 1000.0)
@@ -94,7 +112,7 @@ async def test_two_processes_see_the_same_counts(redis_url: str) -> None:
 
 async def test_an_unreachable_redis_falls_back_to_this_process(redis_process: RedisServer) -> None:
     clock = FakeClock(1_800_000_010.0)
-    async with proxy_on(redis_process.url, "t:", clock) as proxy:
+    async with proxy_on(redis_state(redis_process.url, "t:"), clock) as proxy:
         record(proxy, finished(200, 3), 10.0)
         redis_process.stop()
         report = await proxy.admin.traffic(api_key=MASTER)
