@@ -5,6 +5,9 @@ comes out of them or of `/admin/config`."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -124,3 +127,61 @@ def test_traffic_and_recent_requests_show_what_the_sdk_did(gateways: Gateways) -
         shown = listed.text + admin.get("/admin/config").text + traffic.text
         assert MARK not in shown
         assert MARK not in admin.get("/admin/requests", params={"model": PROVIDER}).text
+
+
+def test_workers_sharing_sqlite_report_every_workers_traffic(
+    gateways: Gateways, tmp_path: Path
+) -> None:
+    text = f"""
+[server]
+host = "127.0.0.1"
+
+[general]
+master_key = "{MASTER}"
+
+[[models]]
+name = "chat"
+provider_model = "mock/echo"
+
+[state]
+backend = "sqlite"
+
+[state.backend_config]
+path = "{tmp_path / "state.db"}"
+"""
+    gateway = gateways.start(text, "--workers", "2")
+    body = {"model": "chat", "messages": HELLO}
+    auth = {"authorization": f"Bearer {MASTER}"}
+
+    def one_request(_: int) -> int:
+        # a connection of its own each, so that both workers get some
+        with httpx.Client(base_url=gateway.url, timeout=20) as client:
+            return client.post("/v1/chat/completions", json=body, headers=auth).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert list(pool.map(one_request, range(24))) == [200] * 24
+
+    def totals() -> dict[str, Any]:
+        with httpx.Client(base_url=gateway.url, timeout=10, headers=auth) as client:
+            report = client.get("/admin/traffic").json()
+        assert report["shared"] is True
+        return dict(report["totals"])
+
+    deadline = time.monotonic() + 20  # each worker hands its counts over every 5 s
+    while totals()["requests"] != 24:
+        assert time.monotonic() < deadline, totals()
+        time.sleep(0.2)
+    assert totals()["errors"] == 0
+
+    def ring_sizes(_: int) -> int:
+        with httpx.Client(base_url=gateway.url, timeout=10, headers=auth) as client:
+            return len(client.get("/admin/requests").json()["data"])
+
+    # each worker's ring holds its own requests: the two together are the 24 counted
+    seen: set[int] = set()
+    for _ in range(5):
+        with ThreadPoolExecutor(8) as pool:
+            seen.update(pool.map(ring_sizes, range(16)))
+        if len(seen) == 2:
+            break
+    assert len(seen) == 2 and sum(seen) == 24, seen
