@@ -27,6 +27,7 @@ from .cors import Cors
 from .http import Message, Receive, Request, Scope, Send, send_error
 from .openapi import openapi_document
 from .routes import ROUTES, dynamic_route
+from .static import StaticFiles
 
 __all__ = ["create_app"]
 
@@ -50,6 +51,7 @@ class App:
         self.cors = Cors(proxy.config.server.cors_origins)
         self.scrub = Redactor(proxy.secrets()).scrub
         self._openapi: bytes | None = None
+        self.ui = StaticFiles("literllm_server", "ui")
         self.draining = False
         # Request ids: a random per-process prefix and a counter (cheaper than uuid4).
         self._id_prefix = os.urandom(8).hex()

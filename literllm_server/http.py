@@ -21,6 +21,8 @@ from literllm import (
 if TYPE_CHECKING:
     from literllm import Proxy
 
+    from .static import StaticFiles
+
 __all__ = [
     "Gateway",
     "Handler",
@@ -55,6 +57,7 @@ class Gateway(Protocol):
     limit: int
     read_timeout: float
     draining: bool
+    ui: StaticFiles
 
     def scrub(self, text: str) -> str:
         """`text` with every secret the gateway knows replaced by `***`."""

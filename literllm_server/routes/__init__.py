@@ -17,6 +17,7 @@ from . import (
     models,
     ranking,
     responses,
+    ui,
 )
 
 __all__ = ["ROUTES", "dynamic_route"]
@@ -69,11 +70,14 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/batches": {"GET": batches.list_batches, "POST": batches.create_batch},
     "/v1/files": {"GET": files.list_files, "POST": files.create_file},
     "/files": {"GET": files.list_files, "POST": files.create_file},
+    "/ui": {"GET": ui.redirect},
 }
 
 
 def dynamic_route(path: str) -> dict[str, Handler] | None:
     """Routes with an id in the path."""
+    if path.startswith("/ui/"):
+        return {"GET": ui.asset}
     if path.startswith(("/v1/models/", "/models/")) and not path.endswith("/"):
         return {"GET": models.get_model}
     if path.startswith("/v1/responses/"):

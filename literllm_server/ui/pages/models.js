@@ -1,0 +1,59 @@
+// Every deployment of every pool: provider, health, cooldown, latency (GET /admin/models).
+import { api } from "../lib/api.js";
+import { badge, checkbox, fmt, h } from "../lib/dom.js";
+import { sortableTable } from "../lib/table.js";
+
+export const title = "Models";
+const REFRESH_MS = 5_000;
+
+export function stateBadge(d) {
+  switch (d.state) {
+    case "healthy":
+      return badge("healthy", "ok");
+    case "cooling_down": {
+      const left = d.cooldown_until ? Math.max(0, Math.round(d.cooldown_until - Date.now() / 1000)) : null;
+      return badge(left === null ? "cooling down" : `cooling down, ${left} s left`, "warn");
+    }
+    case "half_open":
+      return badge("on trial after cooldown", "warn");
+    case "unhealthy":
+      return badge("unhealthy (health probe failed)", "bad");
+    default:
+      return badge(d.state, "neutral");
+  }
+}
+
+export async function render(root, context) {
+  let auto = true;
+  const body = h("div");
+  const strategy = h("p", { class: "muted" });
+  root.append(
+    h("div", { class: "page-head" }, h("h1", null, "Models"),
+      checkbox(`Auto-refresh (${REFRESH_MS / 1000} s)`, true, (e) => { auto = e.target.checked; })),
+    strategy, body);
+
+  async function load() {
+    const report = await api("admin/models");
+    if (!context.active) return;
+    strategy.textContent = `Routing strategy: ${report.strategy}. ${report.pools.length} model names, ${report.pools.reduce((n, p) => n + p.deployments.length, 0)} deployments.`;
+    body.replaceChildren(...report.pools.map((pool) => h("section", { class: "pool" },
+      h("h2", null, pool.name),
+      pool.fallbacks.length ? h("p", { class: "muted small" }, `Falls back to: ${pool.fallbacks.join(", ")}`) : null,
+      sortableTable({
+        caption: `Deployments of ${pool.name}`,
+        rows: pool.deployments,
+        columns: [
+          { label: "Deployment", value: (d) => d.deployment, render: (d) => h("span", { class: "mono" }, d.deployment) },
+          { label: "Provider", value: (d) => d.provider_model.split("/")[0] },
+          { label: "Provider model", value: (d) => d.provider_model, render: (d) => h("span", { class: "mono" }, d.provider_model) },
+          { label: "Health", value: (d) => d.state, render: stateBadge },
+          { label: "Cooldown until", value: (d) => d.cooldown_until, render: (d) => (d.cooldown_until ? fmt.time(d.cooldown_until) : "–") },
+          { label: "In flight", value: (d) => d.in_flight, numeric: true },
+          { label: "Latency", value: (d) => d.latency_ms, render: (d) => fmt.ms(d.latency_ms), numeric: true },
+        ],
+      }))));
+  }
+
+  await load();
+  context.every(REFRESH_MS, () => { if (auto) load().catch(() => {}); });
+}
