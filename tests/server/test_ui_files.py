@@ -157,3 +157,45 @@ def test_files_of_other_kinds_in_the_folder_are_not_served(
     finally:
         sys.path.remove(str(package.parent))
         sys.modules.pop("uipkg", None)
+
+
+def _palettes() -> tuple[dict[str, str], dict[str, str]]:
+    css = (UI / "app.css").read_text()
+    light = css.split(":root {", 1)[1].split("}", 1)[0]
+    dark = css.split("@media (prefers-color-scheme: dark)", 1)[1].split("}", 1)[0]
+
+    def colours(block: str) -> dict[str, str]:
+        return dict(re.findall(r"--([\w-]+):\s*(#[0-9a-f]{6});", block))
+
+    return colours(light), colours(dark)
+
+
+def _contrast(a: str, b: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, bl = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * bl
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("palette", [0, 1], ids=["light", "dark"])
+def test_text_colours_meet_wcag_aa_contrast_in_light_and_dark(palette: int) -> None:
+    colours = _palettes()[palette]
+    pairs = [
+        ("text", "bg"),
+        ("text", "surface"),
+        ("muted", "bg"),
+        ("muted", "surface"),
+        ("accent", "surface"),
+        ("accent", "bg"),
+        ("accent-text", "accent"),
+        ("ok", "ok-bg"),
+        ("warn", "warn-bg"),
+        ("bad", "bad-bg"),
+        ("surface", "bad"),  # a danger button's label
+    ]
+    for foreground, background in pairs:
+        ratio = _contrast(colours[foreground], colours[background])
+        assert ratio >= 4.5, (foreground, background, round(ratio, 2))

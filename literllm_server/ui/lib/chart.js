@@ -35,7 +35,8 @@ export function chart({ title, series, data, categories = null, yFormat = fmt.sh
           stroke: color(s.color),
           fill: s.bars ? color(s.color) : null,
           width: s.bars ? 0 : 2,
-          points: { show: false },
+          // Dots where a line has too few values to be seen (one busy minute).
+          points: { show: (u, i) => u.data[i].filter((v) => v !== null && v !== undefined).length <= 3 && !s.bars, size: 6 },
           value: (u, v) => (s.format ?? yFormat)(v),
           paths: s.bars ? uPlot.paths.bars({ size: [0.7, 48] }) : undefined,
         })),
@@ -53,8 +54,17 @@ export function chart({ title, series, data, categories = null, yFormat = fmt.sh
     return new uPlot(options, data, plot);
   }
 
-  // Measured once it is in the page.
+  // Measured once it is in the page; drawn again in the other palette when the system
+  // switches between light and dark.
   requestAnimationFrame(() => observer.observe(plot));
+  const scheme = matchMedia("(prefers-color-scheme: dark)");
+  const repaint = () => {
+    if (!instance) return;
+    const width = instance.width;
+    instance.destroy();
+    instance = build(width);
+  };
+  scheme.addEventListener("change", repaint);
   return {
     element: box,
     update(next) {
@@ -63,6 +73,7 @@ export function chart({ title, series, data, categories = null, yFormat = fmt.sh
     },
     destroy() {
       observer.disconnect();
+      scheme.removeEventListener("change", repaint);
       if (instance) instance.destroy();
     },
   };

@@ -39,14 +39,25 @@ export const fmt = {
   int: (v) => (v === null || v === undefined ? "–" : integer.format(v)),
   num: (v) => (v === null || v === undefined ? "–" : decimal.format(v)),
   ms: (v) => (v === null || v === undefined ? "–" : `${v >= 100 ? integer.format(v) : decimal.format(v)} ms`),
-  pct: (v) => (v === null || v === undefined || Number.isNaN(v) ? "–" : `${decimal.format(v * 100)} %`),
+  pct: (v) => (v === null || v === undefined || Number.isNaN(v) ? "–" : `${decimal.format(v * 100)}%`),
   usd: (v) => {
     if (v === null || v === undefined) return "–";
     if (v !== 0 && Math.abs(v) < 0.01) return `$${v.toFixed(6)}`;
     return `$${v.toFixed(2)}`;
   },
-  rate: (v) => (v === null || v === undefined ? "–" : v < 10 ? v.toFixed(2) : decimal.format(v)),
+  rate: (v) => {
+    if (v === null || v === undefined) return "–";
+    if (v > 0 && v < 0.01) return v.toPrecision(2);
+    return v < 10 ? v.toFixed(2) : decimal.format(v);
+  },
   time: (seconds) => (seconds ? new Date(seconds * 1000).toLocaleTimeString([], { hour12: false }) : "–"),
+  // Today's times alone, older ones with their date.
+  when: (seconds) => {
+    if (!seconds) return "–";
+    const d = new Date(seconds * 1000);
+    const time = d.toLocaleTimeString([], { hour12: false });
+    return d.toDateString() === new Date().toDateString() ? time : `${d.toLocaleDateString("en-CA")} ${time}`;
+  },
   datetime: (seconds) => {
     if (!seconds) return "–";
     const d = new Date(seconds * 1000);
@@ -57,7 +68,7 @@ export const fmt = {
     const a = Math.abs(v);
     if (a >= 1e6) return `${decimal.format(v / 1e6)}M`;
     if (a >= 1e3) return `${decimal.format(v / 1e3)}k`;
-    return a > 0 && a < 0.01 ? v.toPrecision(2) : decimal.format(v);
+    return a > 0 && a < 1 ? String(Number(v.toPrecision(2))) : decimal.format(v);
   },
 };
 

@@ -7,7 +7,7 @@ export function sortableTable({ caption, columns, rows, sort = null, onSort = nu
   let order = sort; // { index, descending }
   const head = h("tr");
   const body = h("tbody");
-  const table = h("table", null, caption ? h("caption", null, caption) : null, h("thead", null, head), body);
+  const table = h("table", { class: "cards" }, caption ? h("caption", null, caption) : null, h("thead", null, head), body);
 
   const cells = columns.map((column, index) => {
     const th = h("th", { scope: "col", class: column.numeric ? "num" : null });
@@ -54,7 +54,7 @@ export function sortableTable({ caption, columns, rows, sort = null, onSort = nu
           h("tr", null, columns.map((column) => {
             const shown = column.render ? column.render(row) : column.value(row);
             const classes = [column.numeric ? "num" : "", column.wrap ? "wrap" : ""].join(" ").trim();
-            return h("td", { class: classes || null }, shown ?? "–");
+            return h("td", { class: classes || null, "data-label": column.label }, shown ?? "–");
           })))
         : [h("tr", null, h("td", { colspan: columns.length, class: "empty" }, empty))]),
     );

@@ -6,21 +6,31 @@ import { sortableTable } from "../lib/table.js";
 export const title = "Models";
 const REFRESH_MS = 5_000;
 
+function secondsLeft(d) {
+  return d.cooldown_until ? Math.max(0, Math.round(d.cooldown_until - Date.now() / 1000)) : null;
+}
+
+function coolingDown(d) {
+  return d.cooling_down ?? d.state === "cooling_down";
+}
+
+// Health as the gateway sees it: a request or probe succeeded (healthy), the probe fails
+// or the deployment is cooling down (unhealthy), or nothing has told yet (unknown).
 export function stateBadge(d) {
-  switch (d.state) {
-    case "healthy":
-      return badge("healthy", "ok");
-    case "cooling_down": {
-      const left = d.cooldown_until ? Math.max(0, Math.round(d.cooldown_until - Date.now() / 1000)) : null;
-      return badge(left === null ? "cooling down" : `cooling down, ${left} s left`, "warn");
-    }
-    case "half_open":
-      return badge("on trial after cooldown", "warn");
-    case "unhealthy":
-      return badge("unhealthy (health probe failed)", "bad");
-    default:
-      return badge(d.state, "neutral");
+  if (coolingDown(d)) {
+    const left = secondsLeft(d);
+    return badge(left === null ? "cooling down" : `cooling down, ${left} s left`, "warn");
   }
+  const health = d.health ?? (d.healthy ? "healthy" : "unhealthy");
+  if (health === "healthy") return badge(d.state === "half_open" ? "healthy (on trial)" : "healthy", "ok");
+  if (health === "unhealthy") return badge(d.healthy ? "unhealthy" : "unhealthy (probe failing)", "bad");
+  return badge("no traffic yet", "neutral");
+}
+
+function cooldown(d) {
+  if (!coolingDown(d)) return "no";
+  const left = secondsLeft(d);
+  return `until ${fmt.time(d.cooldown_until)}${left === null ? "" : ` (${left} s)`}`;
 }
 
 export async function render(root, context) {
@@ -44,10 +54,10 @@ export async function render(root, context) {
         rows: pool.deployments,
         columns: [
           { label: "Deployment", value: (d) => d.deployment, render: (d) => h("span", { class: "mono" }, d.deployment) },
-          { label: "Provider", value: (d) => d.provider_model.split("/")[0] },
+          { label: "Provider", value: (d) => d.provider || d.provider_model.split("/")[0] },
           { label: "Provider model", value: (d) => d.provider_model, render: (d) => h("span", { class: "mono" }, d.provider_model) },
-          { label: "Health", value: (d) => d.state, render: stateBadge },
-          { label: "Cooldown until", value: (d) => d.cooldown_until, render: (d) => (d.cooldown_until ? fmt.time(d.cooldown_until) : "–") },
+          { label: "Health", value: (d) => d.health ?? d.state, render: stateBadge },
+          { label: "Cooldown", value: (d) => d.cooldown_until, render: cooldown },
           { label: "In flight", value: (d) => d.in_flight, numeric: true },
           { label: "Latency", value: (d) => d.latency_ms, render: (d) => fmt.ms(d.latency_ms), numeric: true },
         ],

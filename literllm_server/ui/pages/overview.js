@@ -22,6 +22,7 @@ export async function render(root, context) {
       h("h1", null, "Overview"),
       h("div", { class: "toolbar" },
         h("div", { class: "segmented", role: "group", "aria-label": "Time window" }, hour, day),
+        h("button", { type: "button", class: "quiet", onclick: () => load() }, "Refresh"),
         checkbox(`Auto-refresh (${REFRESH_MS / 1000} s)`, true, (e) => { auto = e.target.checked; }),
         updated)),
     messages, tiles, charts,
@@ -106,10 +107,10 @@ export async function render(root, context) {
 
   function showDeployments(report) {
     const all = report.pools.flatMap((pool) => pool.deployments);
-    const healthy = all.filter((d) => d.state === "healthy").length;
+    const failing = all.filter((d) => (d.health ?? (d.state === "healthy" ? "healthy" : "unhealthy")) === "unhealthy").length;
     deployments.replaceChildren(
       h("p", null,
-        badge(`${healthy} of ${all.length} healthy`, healthy === all.length ? "ok" : "warn"), " ",
+        badge(failing ? `${failing} of ${all.length} unhealthy or cooling down` : `${all.length} deployments, none failing`, failing ? "warn" : "ok"), " ",
         h("a", { href: "#/models" }, "All deployments")),
       h("ul", { class: "deployments" }, all.map((d) =>
         h("li", null, h("span", { class: "mono" }, d.deployment), " ",

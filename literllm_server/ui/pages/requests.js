@@ -63,18 +63,17 @@ export async function render(root, context) {
       rows: report.data,
       empty: "No requests match yet: send one and it appears here.",
       columns: [
-        { label: "Time", value: (r) => r.time, render: (r) => fmt.datetime(r.time) },
+        { label: "Time", value: (r) => r.time, render: (r) => fmt.when(r.time) },
         { label: "Request id", value: (r) => r.request_id, render: (r) => h("span", { class: "mono small" }, r.request_id) },
         { label: "Key", value: (r) => r.key_label || r.key_id, render: (r) => r.key_label || (r.key_id ? h("span", { class: "mono" }, r.key_id) : "–") },
-        { label: "Model", value: (r) => r.model },
-        { label: "Deployment", value: (r) => r.deployment, render: (r) => (r.deployment ? h("span", { class: "mono" }, r.deployment) : "–") },
-        { label: "Endpoint", value: (r) => r.endpoint },
-        { label: "Status", value: (r) => r.status, render: (r) => (r.status === "ok"
-          ? badge("ok", "ok")
-          : h("span", null, badge(r.status, "bad"), r.error_type ? h("span", { class: "small" }, ` ${r.error_type}`) : null)) },
+        { label: "Model", value: (r) => r.model, render: (r) => (r.model ? h("span", null, r.model, r.deployment ? h("span", { class: "mono muted small" }, ` ${r.deployment}`) : null) : "–") },
+        { label: "Endpoint", value: (r) => r.endpoint, render: (r) => h("span", { class: "mono small" }, r.endpoint) },
+        { label: "Status", value: (r) => r.status, render: (r) => (r.status < 400
+          ? badge(String(r.status), "ok")
+          : h("span", null, badge(String(r.status), "bad"), r.error_type ? h("span", { class: "small" }, ` ${r.error_type}`) : null)) },
         { label: "Latency", value: (r) => r.latency_ms, numeric: true, render: (r) => fmt.ms(r.latency_ms) },
-        { label: "Tokens in", value: (r) => r.prompt_tokens, numeric: true, render: (r) => fmt.int(r.prompt_tokens) },
-        { label: "Tokens out", value: (r) => r.completion_tokens, numeric: true, render: (r) => fmt.int(r.completion_tokens) },
+        { label: "Tokens in / out", value: (r) => (r.prompt_tokens ?? 0) + (r.completion_tokens ?? 0), numeric: true,
+          render: (r) => (r.prompt_tokens === null && r.completion_tokens === null ? "–" : `${fmt.int(r.prompt_tokens)} / ${fmt.int(r.completion_tokens)}`) },
         { label: "Cost", value: (r) => r.cost_usd, numeric: true, render: (r) => fmt.usd(r.cost_usd) },
         { label: "Cache", value: (r) => r.cache, render: (r) => r.cache ?? "–" },
         { label: "Stream", value: (r) => (r.stream ? 1 : 0), render: (r) => (r.stream ? "yes" : "no") },
