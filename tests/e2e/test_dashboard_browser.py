@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 import openai
 import pytest
 
+from tests.support.paths import REPO
 from tests.support.process import Gateway, Gateways
 from tests.support.services import HttpUpstream, free_port, require_service
 
@@ -355,3 +357,38 @@ def test_every_page_renders_at_desktop_and_phone_width(
             assert width <= viewport["width"], (name, width)
             page.screenshot(path=site.shots / f"{name}-{scheme}-{size}.png", full_page=True)
         tab.close()
+
+
+def test_the_quick_start_shows_a_newcomer_their_requests_and_deployments(
+    browser: Any, site: Site, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The README's path: start the quick start, send a request, open /ui, sign in with
+    the master key written in examples/quickstart.toml, and see it all."""
+    quickstart = REPO / "examples" / "quickstart.toml"
+    settings = tomllib.loads(quickstart.read_text())
+    master, demo = settings["general"]["master_key"], settings["keys"][0]["key"]
+    gateways = Gateways(tmp_path_factory.mktemp("quickstart"))
+    try:
+        gateway = gateways.start(quickstart)
+        newcomer = Site(gateway, site.shots)
+        newcomer.chat("chat", "my first request", key=demo)
+        tab = Tab(browser, newcomer, viewport=DESKTOP)
+        tab.sign_in(master)
+        requests = tab.page.locator(".tile", has_text="Requests").first.locator(".value")
+        expect()(requests).to_have_text("1")
+        expect()(tab.page.locator(".tile", has_text="Spend").locator(".value")).to_have_text(
+            "$0.00"
+        )
+        page = tab.go("requests")
+        row = page.locator("tbody tr").first
+        expect()(row).to_contain_text("Demo virtual key")
+        expect()(row).to_contain_text("200")
+        page = tab.go("models")
+        for deployment in ("mock/echo", "mock/echo-2", "mock/echo-backup"):
+            expect()(page.get_by_role("cell", name=deployment, exact=True)).to_be_visible()
+        answered = page.locator("tbody tr", has=page.get_by_text("healthy", exact=True))
+        expect()(answered).to_have_count(1)  # the deployment that answered; the others wait
+        tab.go("spend")
+        tab.close()
+    finally:
+        gateways.close()

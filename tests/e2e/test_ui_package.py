@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.support.paths import REPO
 from tests.support.process import Gateways, clean_env, gateways_fixture  # noqa: F401
@@ -50,10 +51,14 @@ def build(kind: str, out: Path) -> Path:
     return out / done.stdout.strip().splitlines()[-1]
 
 
-def test_the_wheel_and_sdist_hold_every_dashboard_file(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build("wheel", tmp_path_factory.mktemp("dist"))
+
+
+def test_the_wheel_and_sdist_hold_every_dashboard_file(wheel: Path, tmp_path: Path) -> None:
     sources = ui_sources()
     assert "index.html" in sources and "vendor/uPlot-LICENSE.txt" in sources
-    wheel = build("wheel", tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         packaged = {
             name.removeprefix("literllm_server/ui/"): archive.read(name)
@@ -72,9 +77,8 @@ def test_the_wheel_and_sdist_hold_every_dashboard_file(tmp_path: Path) -> None:
 
 
 def test_a_gateway_installed_from_the_wheel_serves_the_dashboard(
-    tmp_path: Path, gateways: Gateways
+    wheel: Path, tmp_path: Path, gateways: Gateways
 ) -> None:
-    wheel = build("wheel", tmp_path / "dist")
     target = tmp_path / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), wheel],
