@@ -102,8 +102,8 @@ form.addEventListener("submit", async (event) => {
     await api("admin/models", { key });
     session.set(key);
     input.value = "";
-    if (!location.hash.startsWith("#/")) location.hash = "#/overview";
-    await show();
+    if (location.hash.startsWith("#/")) await show();
+    else location.hash = "#/overview"; // shown by the hashchange listener
     view.parentElement.focus();
   } catch (failure) {
     error.textContent = signInMessage(failure);

@@ -66,14 +66,16 @@ export async function render(root, context) {
     const seconds = report.buckets.length * report.bucket_seconds;
     const last = report.buckets[report.buckets.length - 1];
     const span = range === "1h" ? "last hour" : "last 24 hours";
+    // With a shared state backend the counts are every process's, percentiles this one's.
+    const scope = report.shared ? `${span}, all processes` : span;
     tiles.replaceChildren(
-      tile("Requests", fmt.int(t.requests), span),
+      tile("Requests", fmt.int(t.requests), scope),
       tile("Requests/s", fmt.rate(t.requests / seconds), last ? `last ${report.bucket_seconds / 60} min: ${fmt.rate(last.requests / report.bucket_seconds)}/s` : null),
       tile("Error rate", t.requests ? fmt.pct(t.errors / t.requests) : "–", `${fmt.int(t.errors)} errors`),
       tile("Latency p50", fmt.ms(t.p50_ms), span),
       tile("Latency p99", fmt.ms(t.p99_ms), span),
       tile("Tokens", fmt.int(t.prompt_tokens + t.completion_tokens), `${fmt.int(t.prompt_tokens)} in, ${fmt.int(t.completion_tokens)} out`),
-      tile("Spend", fmt.usd(t.cost_usd), span),
+      tile("Spend", fmt.usd(t.cost_usd), scope),
     );
     const b = report.buckets;
     const xs = b.map((x) => x.start);
