@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -212,6 +213,11 @@ def test_overview_counts_the_requests_sent_with_the_openai_sdk(tab: Tab, site: S
     assert page.locator(".chart canvas").count() == 4  # the four uPlot charts drew
     page.emulate_media(color_scheme="dark")  # redrawn in the dark palette
     expect()(page.locator(".chart canvas")).to_have_count(4)
+    page.get_by_role("button", name="Last day").click()
+    expect()(page.get_by_role("button", name="Last day")).to_have_attribute("aria-pressed", "true")
+    expect()(requests).to_have_text(str(before + 6))  # the same requests, in quarter hours
+    expect()(page.locator(".tile", has_text="Latency p99")).to_contain_text("last 24 hours")
+    expect()(page.locator(".chart canvas")).to_have_count(4)
     expect()(page.locator("ul.deployments")).to_contain_text("openai/gpt-4o")
 
 
@@ -230,6 +236,7 @@ def test_a_key_created_in_the_ui_works_until_it_is_revoked_there(tab: Tab, site:
     dialog.get_by_role("button", name="Copy key").click()
     expect()(dialog.get_by_role("status")).to_have_text("Copied.")
     assert page.evaluate("navigator.clipboard.readText()") == secret
+    page.screenshot(path=site.shots / "keys-created-light-1280.png")
     dialog.get_by_role("button", name="Done").click()
     row = page.get_by_role("row", name=re.compile("made in the browser"))
     expect()(row).to_contain_text("30")
@@ -328,9 +335,30 @@ def test_keyboard_alone_signs_in_and_moves_between_pages(tab: Tab) -> None:
     expect()(page.get_by_role("button", name="Create key")).to_be_focused()
 
 
+@pytest.fixture(scope="module")
+def runtime_key(site: Site) -> str:
+    """A runtime key with limits, so the keys page shows one beside the file's."""
+    created = httpx.post(
+        f"{site.url}/admin/keys",
+        headers={"authorization": f"Bearer {MASTER}"},
+        json={
+            "description": "ci pipeline",
+            "models": ["chat"],
+            "rpm": 60,
+            "budget_limit": 25,
+            "budget_duration": "1mo",
+        },
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    secret = str(created.json()["key"])
+    site.chat("chat", "nightly run", key=secret)
+    return secret
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_every_page_renders_at_desktop_and_phone_width(
-    browser: Any, site: Site, scheme: str
+    browser: Any, site: Site, runtime_key: str, scheme: str
 ) -> None:
     for viewport, size in ((DESKTOP, "1280"), (PHONE, "phone")):
         tab = Tab(browser, site, scheme=scheme, viewport=viewport)
