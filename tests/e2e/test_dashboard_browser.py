@@ -278,6 +278,12 @@ def test_a_failed_request_is_found_in_the_requests_page(tab: Tab, site: Site) ->
     expect()(page.locator("tbody tr", has_text=re.compile(r"\b200\b"))).to_have_count(0)
     page.get_by_label("Status").select_option("")
     expect()(page.locator("tbody tr", has_text="gpt-4o").first).to_be_visible()
+    page.get_by_label("Model").select_option("chat")
+    expect()(page.locator("tbody tr", has_text="gpt-4o")).to_have_count(0)
+    expect()(page.locator("tbody tr", has_text="chat").first).to_be_visible()
+    page.get_by_label("Model").select_option("")
+    page.get_by_label("Key", exact=True).select_option("master")
+    expect()(page.locator("tbody tr").first).to_contain_text("No requests match")
 
 
 def test_spend_by_model_sorts_and_exports_csv(tab: Tab, site: Site) -> None:
@@ -297,6 +303,15 @@ def test_spend_by_model_sorts_and_exports_csv(tab: Tab, site: Site) -> None:
     text = Path(download.value.path()).read_text()
     assert text.splitlines()[0] == "model,spend"
     assert "openai/gpt-4o," in text
+    page.get_by_label("Split by day").check()
+    page.get_by_role("button", name="Show").click()
+    expect()(page.get_by_role("columnheader", name="Day (UTC)")).to_be_visible()
+    today = page.evaluate("new Date().toISOString().slice(0, 10)")
+    expect()(page.locator("tbody tr", has_text="openai/gpt-4o")).to_contain_text(today)
+    page.get_by_label("Group by").select_option("team")
+    page.get_by_label("Split by day").uncheck()
+    page.get_by_role("button", name="Show").click()
+    expect()(page.locator("tbody tr", has_text="research")).to_contain_text("$0.0")
 
 
 def test_keyboard_alone_signs_in_and_moves_between_pages(tab: Tab) -> None:
