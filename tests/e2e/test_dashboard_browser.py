@@ -282,6 +282,15 @@ def test_a_failed_request_is_found_in_the_requests_page(tab: Tab, site: Site) ->
     expect()(page.locator("tbody tr", has_text="gpt-4o")).to_have_count(0)
     expect()(page.locator("tbody tr", has_text="chat").first).to_be_visible()
     page.get_by_label("Model").select_option("")
+    latency = page.get_by_role("columnheader", name="Latency")
+    latency.get_by_role("button").click()
+    expect()(latency).to_have_attribute("aria-sort", "descending")
+    listed = int(page.get_by_role("caption").inner_text().split()[0])
+    site.chat("chat", "one more")
+    page.get_by_role("button", name="Filter").click()  # what auto-refresh does
+    expect()(page.get_by_role("caption")).to_have_text(f"{listed + 1} requests")
+    expect()(page.locator("tbody tr", has_text="one more")).to_have_count(0)  # no bodies
+    expect()(latency).to_have_attribute("aria-sort", "descending")  # the sort is kept
     page.get_by_label("Key", exact=True).select_option("master")
     expect()(page.locator("tbody tr").first).to_contain_text("No requests match")
 

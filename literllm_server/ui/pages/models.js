@@ -42,15 +42,25 @@ export async function render(root, context) {
       checkbox(`Auto-refresh (${REFRESH_MS / 1000} s)`, true, (e) => { auto = e.target.checked; })),
     strategy, body);
 
+  const orders = new Map(); // each pool's sort, kept across refreshes
+  let shown = null;
+
   async function load() {
     const report = await api("admin/models");
     if (!context.active) return;
+    // Redrawn only when something changed, so a refresh does not take the keyboard's
+    // focus away from a table for nothing (a cooldown's countdown always changes).
+    const seen = JSON.stringify(report);
+    if (seen === shown && !report.pools.some((p) => p.deployments.some((d) => d.cooldown_until))) return;
+    shown = seen;
     strategy.textContent = `Routing strategy: ${report.strategy}. ${report.pools.length} model names, ${report.pools.reduce((n, p) => n + p.deployments.length, 0)} deployments.`;
     body.replaceChildren(...report.pools.map((pool) => h("section", { class: "pool" },
       h("h2", null, pool.name),
       pool.fallbacks.length ? h("p", { class: "muted small" }, `Falls back to: ${pool.fallbacks.join(", ")}`) : null,
       sortableTable({
         caption: `Deployments of ${pool.name}`,
+        sort: orders.get(pool.name) ?? null,
+        onSort: (next) => orders.set(pool.name, next),
         rows: pool.deployments,
         columns: [
           { label: "Deployment", value: (d) => d.deployment, render: (d) => h("span", { class: "mono" }, d.deployment) },

@@ -12,6 +12,7 @@ function option(value, label) {
 
 export async function render(root, context) {
   let order = null; // the sort chosen, kept across refreshes
+  let shown = null;
   let auto = true;
   const status = h("select", null, option("", "any"), option("ok", "succeeded"), option("error", "failed"));
   const model = h("select", null, option("", "any"));
@@ -49,6 +50,7 @@ export async function render(root, context) {
       report = await api(`admin/requests?${params}`);
     } catch (failure) {
       if (!context.active) return;
+      shown = null;
       listing.replaceChildren(notice(failure.status === 404
         ? "This gateway does not list requests (GET /admin/requests is missing): upgrade it to see them."
         : failure.message, failure.status !== 404));
@@ -56,6 +58,10 @@ export async function render(root, context) {
     }
     if (!context.active) return;
     updated.textContent = `Updated ${new Date().toLocaleTimeString([], { hour12: false })}`;
+    // Redrawn only when the list changed: a refresh keeps the keyboard's place otherwise.
+    const seen = JSON.stringify(report.data);
+    if (seen === shown) return;
+    shown = seen;
     listing.replaceChildren(sortableTable({
       caption: report.data.length === 1 ? "1 request" : `${report.data.length} requests`,
       sort: order,
