@@ -27,7 +27,7 @@ from .providers import ChatResult
 from .providers.openai_shape import embeddings_as_base64
 from .results import ChatStream, Response
 from .routing.dispatch import AttemptLog
-from .routing.inbound import Inbound
+from .routing.inbound import Inbound, TranslatedStream
 from .routing.router import Deployment
 from .routing.streaming import OpenedStream, open_chat_stream
 from .types import Usage
@@ -379,17 +379,26 @@ class Exchange:
     async def stream(self) -> ChatStream:
         self.outcome.stream = True
         try:
-            if self.hooks is not None:  # hooks: before_request
-                self._hooked(await self.hooks.before_request(self.request))
+            hooks = self.hooks
+            if hooks is not None:  # hooks: before_request
+                self._hooked(await hooks.before_request(self.request))
+                if self.inbound is not None and hooks.streams:
+                    self.inbound.defer_translation = True  # the hooks see chat chunks
             stream = await self._stream()
-            if self.hooks is not None:  # hooks: on_stream_chunk
-                stream = self.hooks.wrap_stream(stream)
+            if hooks is not None:  # hooks: on_stream_chunk
+                stream = self._hooked_stream(hooks, stream)
             return stream
         except BaseException as error:
             if self.admission is not None:
                 await self.admission.release()
             self._finish(error)
             raise
+
+    def _hooked_stream(self, hooks: Hooks, stream: ChatStream) -> ChatStream:
+        opened = self.inbound.opened if self.inbound is not None else None
+        if isinstance(opened, TranslatedStream):
+            return hooks.wrap_stream(stream, opened)
+        return hooks.wrap_stream(stream, usage=lambda: opened.usage if opened else None)
 
     async def _stream(self) -> ChatStream:
         services = self.services

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 
@@ -25,6 +25,7 @@ from ..clock import Clock
 from ..errors import LiterLLMError
 from ..outcome import Outcome
 from ..results import ChatStream, Response
+from ..types import Usage
 from .base import (
     Completion,
     EndStream,
@@ -33,6 +34,9 @@ from .base import (
     hook_name,
     points_of,
 )
+
+if TYPE_CHECKING:
+    from .stream import Translation
 
 __all__ = ["HookSet", "Hooks", "Registered"]
 
@@ -281,22 +285,41 @@ class Hooks:
                 self._failed(registered, "after_response", error)
         return Response(_encode(body), response.headers, response.status)
 
-    def wrap_stream(self, stream: ChatStream) -> ChatStream:
+    @property
+    def streams(self) -> bool:
+        """Whether `on_stream_chunk` hooks apply (a translated stream then defers its
+        translation to `wrap_stream`)."""
+        return bool(self.plan.stream)
+
+    def wrap_stream(
+        self,
+        stream: ChatStream,
+        translation: Translation | None = None,
+        usage: Callable[[], Usage | None] | None = None,
+    ) -> ChatStream:
+        """`stream` through the `on_stream_chunk` hooks. `translation`: the stream
+        carries chat chunks to be sent as another protocol's events; `usage`: the usage
+        so far, for the ending of a native Anthropic stream."""
         if not self.plan.stream:
             return stream
-        if self.ctx.protocol != "openai":
-            # The items are another protocol's framed SSE events, not chat chunks.
+        from .stream import filtered
+
+        if translation is None and self.ctx.protocol == "anthropic":
+            from .native_stream import native_messages
+
+            batches = native_messages(self, stream, usage or (lambda: None))
+            return ChatStream(batches, stream.headers, stream.aclose)
+        if translation is None and self.ctx.protocol != "openai":
+            # Another protocol's native events with no text bridge yet.
             if not self.owner.warned_streams:
                 self.owner.warned_streams = True
                 log.warning(
-                    "on_stream_chunk hooks do not run on %s streams yet; their events "
+                    "on_stream_chunk hooks do not run on native %s streams; their events "
                     "pass unchanged",
                     self.ctx.protocol,
                 )
             return stream
-        from .stream import filtered
-
-        return ChatStream(filtered(self, stream), stream.headers, stream.aclose)
+        return ChatStream(filtered(self, stream, translation), stream.headers, stream.aclose)
 
     async def chunk(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:
         """One upstream chunk through every stream hook, in order."""

@@ -1,15 +1,20 @@
-"""A chat stream passed through `on_stream_chunk` hooks.
+"""A stream passed through `on_stream_chunk` hooks, which always see OpenAI chat chunks.
 
 Each upstream batch is decoded chunk by chunk, handed to the hooks and re-encoded;
 batches a hook held back entirely are not sent (an SSE event is never empty). On
 `EndStream` the chunks released so far are followed by one closing chunk with the
 hook's `finish_reason`, and the upstream stream is closed (and settled) at once.
+
+A stream translated for another inbound protocol (`/v1/messages`, `/v1/responses` to a
+chat-completions provider) reaches the hooks untranslated: the hooks see the
+provider's chat chunks, and what they pass on is translated to the client's events
+here (`Translation`), so a closing chunk becomes that protocol's own ending.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 
@@ -19,13 +24,36 @@ from .base import EndStream
 if TYPE_CHECKING:
     from .runner import Hooks
 
-__all__ = ["filtered"]
+__all__ = ["Translation", "closing_chunk", "filtered"]
 
 _decode = msgspec.json.decode
 _encode = msgspec.json.Encoder().encode
 
 
-async def filtered(hooks: Hooks, stream: ChatStream) -> AsyncGenerator[list[bytes], None]:
+class Translation(Protocol):
+    """Chat chunks to the client's framed events, one event an item."""
+
+    def translate(self, chunk: Mapping[str, Any]) -> list[bytes]: ...
+
+    def finish(self) -> list[bytes]: ...
+
+
+class _Encode:
+    """The OpenAI protocol: a chunk is sent as its JSON."""
+
+    @staticmethod
+    def translate(chunk: Mapping[str, Any]) -> list[bytes]:
+        return [_encode(chunk)]
+
+    @staticmethod
+    def finish() -> list[bytes]:
+        return []
+
+
+async def filtered(
+    hooks: Hooks, stream: ChatStream, translation: Translation | None = None
+) -> AsyncGenerator[list[bytes], None]:
+    into: Translation = translation if translation is not None else _Encode()
     last: dict[str, Any] = {}
     try:
         async for batch in stream.batches():
@@ -35,25 +63,28 @@ async def filtered(hooks: Hooks, stream: ChatStream) -> AsyncGenerator[list[byte
                     chunk = _decode(raw)
                     if isinstance(chunk, dict):
                         last = chunk
-                        out.extend(_encode(c) for c in await hooks.chunk(chunk))
-                    else:
+                        for passed in await hooks.chunk(chunk):
+                            out.extend(into.translate(passed))
+                    elif translation is None:
                         out.append(raw)
             except EndStream as end:
-                out.append(_encode(_closing(last, end.finish_reason)))
+                out.extend(into.translate(closing_chunk(last, end.finish_reason)))
+                out.extend(into.finish())
                 yield out
                 await stream.aclose()
                 return
             if out:
                 yield out
-        tail = await hooks.stream_end()
-        if tail:
-            yield [_encode(c) for c in tail]
+        out = [event for passed in await hooks.stream_end() for event in into.translate(passed)]
+        out.extend(into.finish())
+        if out:
+            yield out
     except EndStream as end:
-        yield [_encode(_closing(last, end.finish_reason))]
+        yield [*into.translate(closing_chunk(last, end.finish_reason)), *into.finish()]
         await stream.aclose()
 
 
-def _closing(last: dict[str, Any], finish_reason: str) -> dict[str, Any]:
+def closing_chunk(last: Mapping[str, Any], finish_reason: str) -> dict[str, Any]:
     """A final chunk in OpenAI's shape, with the id and model of the stream."""
     choices = last.get("choices") or [{"index": 0}]
     return {

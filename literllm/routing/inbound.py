@@ -43,6 +43,11 @@ class Inbound(Protocol):
     cacheable: bool
     """Whether a stored answer may be replayed (not when each answer gets its own
     stored identity, as Responses do)."""
+    defer_translation: bool
+    """Set before a stream opens when stream hooks apply: a translated stream then
+    hands on the provider's chat chunks and the hooks translate what they pass on."""
+    opened: StreamDecoder | None
+    """The decoder of the latest attempt (the stream's, once it opened)."""
 
     def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest: ...
 
@@ -55,11 +60,18 @@ class Inbound(Protocol):
 
 
 class TranslatedStream:
-    """A provider's chat chunks, re-encoded as another protocol's events."""
+    """A provider's chat chunks, re-encoded as another protocol's events.
 
-    def __init__(self, inner: StreamDecoder, encoder: EventEncoder) -> None:
+    `deferred`: `feed`/`close` return the chat chunks untranslated, and whoever reads
+    them (the stream hooks) calls `translate` on each chunk it passes on and `finish`
+    at the end."""
+
+    def __init__(
+        self, inner: StreamDecoder, encoder: EventEncoder, *, deferred: bool = False
+    ) -> None:
         self._inner = inner
         self._encoder = encoder
+        self.deferred = deferred
         self.usage: Usage | None = None
         self.response_id: str | None = None
         self.model: str | None = None
@@ -73,19 +85,33 @@ class TranslatedStream:
         self.finish_reasons = inner.finish_reasons
 
     def feed(self, data: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        for chunk in self._inner.feed(data):
-            out.extend(self._encoder.feed(_decode.decode(chunk)))
+        chunks = self._inner.feed(data)
         self._sync()
+        if self.deferred:
+            return chunks
+        out: list[bytes] = []
+        for chunk in chunks:
+            out.extend(self._encoder.feed(_decode.decode(chunk)))
         return out
 
     def close(self) -> list[bytes]:
-        out: list[bytes] = []
-        for chunk in self._inner.close():
-            out.extend(self._encoder.feed(_decode.decode(chunk)))
+        chunks = self._inner.close()
         self._sync()
+        if self.deferred:
+            return chunks
+        out: list[bytes] = []
+        for chunk in chunks:
+            out.extend(self._encoder.feed(_decode.decode(chunk)))
         out.extend(self._encoder.finish(self._inner.usage))
         return out
+
+    def translate(self, chunk: Mapping[str, Any]) -> list[bytes]:
+        """One decoded chat chunk as the client's events (deferred streams)."""
+        return self._encoder.feed(chunk)
+
+    def finish(self) -> list[bytes]:
+        """The closing events (deferred streams), with the usage read so far."""
+        return self._encoder.finish(self.usage)
 
 
 def _native(adapter: Adapter) -> AnthropicAdapter | None:
@@ -104,6 +130,8 @@ class MessagesInbound:
         self.headers = headers
         self.prompt_tokens = prompt_tokens
         self._chat: dict[str, Any] | None = None
+        self.defer_translation = False
+        self.opened: StreamDecoder | None = None
 
     def chat(self) -> dict[str, Any]:
         """The body as a chat request (translated once, on the first translated attempt)."""
@@ -135,12 +163,17 @@ class MessagesInbound:
 
     def decoder(self, adapter: Adapter, target: Target) -> StreamDecoder:
         native = _native(adapter)
+        decoder: StreamDecoder
         if native is not None:
-            return NativeMessagesDecoder(native, target)
-        inner = adapter.stream_decoder(target, include_usage=True)
-        return TranslatedStream(
-            inner, MessagesEventEncoder(model=target.model, input_tokens=self.prompt_tokens)
-        )
+            decoder = NativeMessagesDecoder(native, target)
+        else:
+            decoder = TranslatedStream(
+                adapter.stream_decoder(target, include_usage=True),
+                MessagesEventEncoder(model=target.model, input_tokens=self.prompt_tokens),
+                deferred=self.defer_translation,
+            )
+        self.opened = decoder
+        return decoder
 
 
 class ResponsesInbound:
@@ -164,6 +197,8 @@ class ResponsesInbound:
         self.created_at = created_at
         self.response: dict[str, Any] | None = None
         self._encoder: ResponsesEventEncoder | None = None
+        self.defer_translation = False
+        self.opened: StreamDecoder | None = None
 
     def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest:
         return adapter.chat_request(target, dict(self._chat), stream=stream)
@@ -194,7 +229,8 @@ class ResponsesInbound:
             self.body, response_id=self.response_id, created_at=self.created_at, model=target.model
         )
         inner = adapter.stream_decoder(target, include_usage=True)
-        return TranslatedStream(inner, self._encoder)
+        self.opened = TranslatedStream(inner, self._encoder, deferred=self.defer_translation)
+        return self.opened
 
     def streamed_response(self) -> dict[str, Any] | None:
         """The final Response object of a stream that ran to its end."""

@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from literllm import Proxy
-from literllm.hooks import Hook, RequestContext
+from literllm.hooks import Hook, RequestContext, RequestRejected
 from literllm.testing import FakeUpstream, Reply, StreamReply
 from tests.core.hooks.sample_hooks import Tagger
 from tests.core.hooks.test_hooks_inprocess import MODELS, answer, chunk
@@ -24,11 +24,23 @@ from tests.support.process import Gateway, run_cli
 from tests.support.server import ServerThread
 
 EMAIL = "jane.doe@example.com"
+HELLO = [{"role": "user", "content": "hello"}]
 GUARDRAILS = """
 [[guardrails]]
 type = "patterns"
 models = ["gpt"]
 """
+
+
+class Halt(Hook):
+    """Refuses a stream mid-way when a chunk says "halt"."""
+
+    async def on_stream_chunk(
+        self, ctx: RequestContext, chunk: dict[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        if "halt" in str(chunk.get("choices")):
+            raise RequestRejected("halted mid-stream", status=403)
+        return None
 
 
 class Crash(Hook):
@@ -48,7 +60,7 @@ def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
         config(MODELS + GUARDRAILS),
         transport=upstream,
         environ={},
-        hooks=[Tagger(forbidden="weather", status=403), Crash()],
+        hooks=[Tagger(forbidden="weather", status=403), Crash(), Halt()],
     )
     with ServerThread(proxy) as running:
         yield running
@@ -156,6 +168,85 @@ def test_responses_are_redacted_both_ways(server: ServerThread, upstream: FakeUp
     result = client(server).responses.create(model="gpt", input=f"I am {EMAIL}", store=False)
     assert result.output_text == "mail [EMAIL]"
     assert EMAIL not in json.dumps(upstream.bodies()[0])
+
+
+def sse_events(server: ServerThread, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    headers = {"authorization": f"Bearer {MASTER}"}
+    with httpx.stream("POST", server.url + path, json=body, headers=headers, timeout=10) as r:
+        assert r.status_code == 200
+        text = r.read().decode()
+    return [
+        json.loads(line[6:])
+        for line in text.splitlines()
+        if line.startswith("data: ") and line != "data: [DONE]"
+    ]
+
+
+def split_stream(text: str, size: int = 3) -> StreamReply:
+    pieces = [chunk(text[i : i + size]) for i in range(0, len(text), size)]
+    return StreamReply([chunk("", role=True), *pieces, chunk(None, "stop")])
+
+
+def test_messages_stream_is_redacted_across_chunk_boundaries(
+    server: ServerThread, upstream: FakeUpstream
+) -> None:
+    upstream.script(split_stream(f"write to {EMAIL} please"))
+    with (
+        anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0) as claude,
+        claude.messages.stream(
+            model="gpt", max_tokens=50, messages=[{"role": "user", "content": "?"}]
+        ) as stream,
+    ):
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert text == "write to [EMAIL] please"
+    assert final.stop_reason == "end_turn"
+
+
+def test_messages_stream_rejected_mid_way_ends_with_an_anthropic_error_event(
+    server: ServerThread, upstream: FakeUpstream
+) -> None:
+    upstream.script(split_stream("one two halt three", 5))
+    body = {"model": "gpt", "max_tokens": 50, "stream": True, "messages": HELLO}
+    events = sse_events(server, "/v1/messages", body)
+    assert events[0]["type"] == "message_start"
+    assert events[-1] == {
+        "type": "error",
+        "error": {"type": "permission_error", "message": "halted mid-stream"},
+    }
+    upstream.script(split_stream("one two halt three", 5))
+    with (
+        anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0) as claude,
+        pytest.raises(anthropic.APIStatusError),
+        claude.messages.stream(model="gpt", max_tokens=50, messages=HELLO) as stream,
+    ):
+        "".join(stream.text_stream)
+
+
+def test_responses_stream_is_redacted_across_chunk_boundaries(
+    server: ServerThread, upstream: FakeUpstream
+) -> None:
+    upstream.script(split_stream(f"write to {EMAIL} please"))
+    with (
+        client(server) as openai_client,
+        openai_client.responses.stream(model="gpt", input="?", store=False) as stream,
+    ):
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert "".join(deltas) == "write to [EMAIL] please"
+    assert final.output_text == "write to [EMAIL] please"
+
+
+def test_responses_stream_rejected_mid_way_has_an_error_event_in_sequence(
+    server: ServerThread, upstream: FakeUpstream
+) -> None:
+    upstream.script(split_stream("one two halt three", 5))
+    body = {"model": "gpt", "input": "?", "stream": True, "store": False}
+    events = sse_events(server, "/v1/responses", body)
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert events[-1]["type"] == "error"
+    assert events[-1]["code"] == "content_blocked"
+    assert events[-1]["message"] == "halted mid-stream"
 
 
 # -- a real `liter-llm api` process ----------------------------------------------------

@@ -218,27 +218,6 @@ def test_bad_guardrail_settings_are_located(table: str, expected: str) -> None:
     assert expected in caught.value.detail
 
 
-async def test_messages_stream_passes_unchanged_with_a_warning(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    upstream = FakeUpstream()
-    upstream.script(StreamReply([chunk("", role=True), chunk("hello"), chunk(None, "stop")]))
-    body = {
-        "model": "gpt",
-        "max_tokens": 20,
-        "stream": True,
-        "messages": [{"role": "user", "content": f"I am {EMAIL}"}],
-    }
-    async with proxy(PATTERNS, upstream) as p:
-        stream = await p.messages(body, api_key=MASTER)
-        assert not isinstance(stream, Response)
-        async with stream:
-            events = b"".join([e async for e in stream])
-    assert b"hello" in events and b"message_stop" in events
-    assert "[EMAIL]" in str(upstream.bodies()[0]["messages"])  # the prompt is still redacted
-    assert any("do not run on anthropic streams" in r.getMessage() for r in caplog.records)
-
-
 async def test_text_completions_are_redacted_json_and_streamed() -> None:
     # The openai deployment gets completions as chat; the client sees text completions.
     upstream = FakeUpstream()
