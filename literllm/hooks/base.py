@@ -7,8 +7,12 @@ configuration mistake. Hooks are shared by every request, so keep per-request st
 
 from __future__ import annotations
 
+import dis
+import inspect
 from collections.abc import Mapping
 from typing import Any
+
+import msgspec
 
 from ..errors import LiterLLMError
 from ..types import Usage
@@ -110,65 +114,30 @@ class RequestContext:
         self._caller: object = None  # the gateway's own calls on the caller's behalf
 
 
-class Completion:
+class Completion(msgspec.Struct, kw_only=True):
     """What a request became, for `on_complete` (and the sinks): always filled in.
 
     `status` is the HTTP status; `error` the message of the error it ended with, if
-    any. `response` is the answer's JSON (non-streaming requests that succeeded).
+    any. `response` is the answer's JSON (non-streaming requests that succeeded, for a
+    hook whose `wants_response` is true). Built for every finished request a hook
+    logs, so a struct (cheap to build), keyword arguments only.
     """
 
-    __slots__ = (
-        "cache",
-        "cost",
-        "deployment",
-        "error",
-        "key",
-        "key_id",
-        "kind",
-        "latency",
-        "model",
-        "provider_model",
-        "response",
-        "started_at",
-        "status",
-        "stream",
-        "usage",
-    )
-
-    def __init__(
-        self,
-        *,
-        kind: str,
-        model: str,
-        key: str,
-        key_id: str,
-        status: int,
-        latency: float,
-        started_at: float,
-        stream: bool = False,
-        usage: Usage | None = None,
-        cost: float | None = None,
-        deployment: str | None = None,
-        provider_model: str | None = None,
-        cache: str | None = None,
-        error: str | None = None,
-        response: dict[str, Any] | None = None,
-    ) -> None:
-        self.kind = kind
-        self.model = model
-        self.key = key
-        self.key_id = key_id
-        self.status = status
-        self.latency = latency
-        self.started_at = started_at
-        self.stream = stream
-        self.usage = usage
-        self.cost = cost
-        self.deployment = deployment
-        self.provider_model = provider_model
-        self.cache = cache
-        self.error = error
-        self.response = response
+    kind: str
+    model: str
+    key: str
+    key_id: str
+    status: int
+    latency: float
+    started_at: float
+    stream: bool = False
+    usage: Usage | None = None
+    cost: float | None = None
+    deployment: str | None = None
+    provider_model: str | None = None
+    cache: str | None = None
+    error: str | None = None
+    response: dict[str, Any] | None = None
 
 
 class Hook:
@@ -226,6 +195,21 @@ def points_of(hook: object) -> list[str]:
             continue
         found.append(point)
     return found
+
+
+_SUSPENDING = frozenset(
+    {"YIELD_VALUE", "SEND", "GET_AWAITABLE", "GET_AITER", "GET_ANEXT", "BEFORE_ASYNC_WITH"}
+)
+
+
+def never_suspends(method: object) -> bool:
+    """Whether `method` is an `async def` with no `await`, `async for` or `async with`:
+    calling it runs it to the end at once (so it needs no task of its own)."""
+    function = getattr(method, "__func__", method)
+    code = getattr(function, "__code__", None)
+    if code is None or not code.co_flags & inspect.CO_COROUTINE:
+        return False
+    return not any(i.opname in _SUSPENDING for i in dis.get_instructions(code))
 
 
 def hook_name(hook: object) -> str:

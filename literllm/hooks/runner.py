@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
@@ -32,6 +32,7 @@ from .base import (
     HookFailedError,
     RequestContext,
     hook_name,
+    never_suspends,
     points_of,
 )
 
@@ -53,7 +54,7 @@ _encode = msgspec.json.Encoder().encode
 class Registered:
     """One hook with where it applies and what its failure does."""
 
-    __slots__ = ("hook", "keys", "kinds", "models", "name", "on_failure", "points")
+    __slots__ = ("hook", "inline", "keys", "kinds", "models", "name", "on_failure", "points")
 
     def __init__(
         self,
@@ -80,6 +81,12 @@ class Registered:
         self.on_failure = on_failure
         kinds = getattr(hook, "kinds", None)
         self.kinds: frozenset[str] | None = frozenset(kinds) if kinds is not None else None
+        logging_points = [p for p in ("on_complete", "on_error") if p in self.points]
+        self.inline = (
+            bool(logging_points)
+            and not getattr(hook, "wants_response", False)
+            and all(never_suspends(getattr(hook, p)) for p in logging_points)
+        )
 
     def applies(self, key_names: tuple[str, ...], model: str) -> bool:
         if self.models and model not in self.models:
@@ -87,17 +94,36 @@ class Registered:
         return not self.keys or not self.keys.isdisjoint(key_names)
 
 
+class _Calls:
+    """The `on_error` and `on_complete` hooks of a plan that run one way (inline or
+    queued)."""
+
+    __slots__ = ("complete", "error", "wants_response")
+
+    def __init__(self, complete: list[Registered], error: list[Registered]) -> None:
+        self.complete = complete
+        self.error = error
+        self.wants_response = any(getattr(r.hook, "wants_response", False) for r in complete)
+
+    def due(self, error: BaseException | None) -> bool:
+        return bool(self.complete) or (error is not None and bool(self.error))
+
+
 class _Plan:
     """The hooks of one (key, model), split by point."""
 
-    __slots__ = ("after", "before", "complete", "error", "stream")
+    __slots__ = ("after", "before", "inline", "queued", "stream")
 
     def __init__(self, chosen: list[Registered]) -> None:
         self.before = [r for r in chosen if "before_request" in r.points]
         self.after = [r for r in chosen if "after_response" in r.points]
         self.stream = [r for r in chosen if "on_stream_chunk" in r.points]
-        self.complete = [r for r in chosen if "on_complete" in r.points]
-        self.error = [r for r in chosen if "on_error" in r.points]
+        complete = [r for r in chosen if "on_complete" in r.points]
+        error = [r for r in chosen if "on_error" in r.points]
+        self.inline = _Calls([r for r in complete if r.inline], [r for r in error if r.inline])
+        self.queued = _Calls(
+            [r for r in complete if not r.inline], [r for r in error if not r.inline]
+        )
 
 
 class HookSet:
@@ -116,7 +142,7 @@ class HookSet:
         self._plans: dict[tuple[str, str], _Plan | None] = {}
         self._queue: deque[_Finished] = deque()
         self._wake: asyncio.Future[None] | None = None
-        self._idle: asyncio.Event | None = None
+        self._drained: asyncio.Future[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.dropped = 0
         self.warned_streams = False
@@ -168,12 +194,18 @@ class HookSet:
 
     async def drain(self) -> None:
         """Wait until every queued `on_complete` / `on_error` call has run."""
-        if self._idle is not None:
-            await self._idle.wait()
+        while self._queue or self._busy():
+            if self._drained is None or self._drained.done():
+                self._drained = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._drained)
+
+    def _busy(self) -> bool:
+        """Whether the worker is running a call (not asleep waiting for one)."""
+        return self._worker is not None and (self._wake is None or self._wake.done())
 
     async def aclose(self) -> None:
         await self.drain()
-        worker, self._worker = self._worker, None
+        worker = self._worker
         if worker is not None:
             worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -194,27 +226,33 @@ class HookSet:
             queue.popleft()
             self.dropped += 1
         queue.append(finished)
-        if self._idle is not None:
-            self._idle.clear()
-        if self._worker is None:
-            self._idle = asyncio.Event()
-            self._worker = asyncio.get_running_loop().create_task(self._work())
-        else:
-            wake = self._wake
-            if wake is not None and not wake.done():
+        wake = self._wake
+        if wake is not None:
+            if not wake.done():
                 wake.set_result(None)
+        elif self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._work())
 
     async def _work(self) -> None:
+        """Run the queued calls in order; asleep (one future) while there are none.
+        Requests that finish in the same event-loop iteration share one wake-up."""
         queue = self._queue
-        idle = self._idle
-        assert idle is not None
         loop = asyncio.get_running_loop()
-        while True:
-            while queue:
-                await _notify(self, queue.popleft())
-            idle.set()
-            self._wake = loop.create_future()
-            await self._wake
+        try:
+            while True:
+                self._wake = None
+                while queue:
+                    await _notify(self, queue.popleft())
+                self._wake = loop.create_future()
+                drained = self._drained
+                if drained is not None and not drained.done():
+                    drained.set_result(None)
+                await self._wake
+        finally:  # cancelled (closing): a later call starts a new worker
+            self._wake = self._worker = None
+            drained = self._drained
+            if drained is not None and not drained.done():
+                drained.set_result(None)
 
 
 class Hooks:
@@ -367,19 +405,26 @@ class Hooks:
         return released
 
     def finish(self, outcome: Outcome, error: BaseException | None, body: bytes | None) -> None:
-        """Queue `on_complete` (and `on_error`); they run after the answer is sent."""
+        """Run `on_error` / `on_complete`: at once for hooks that cannot suspend (their
+        methods contain no `await`), queued for the background task for the others."""
         plan = self.plan
-        if plan.complete or (error is not None and plan.error):
-            owner = self.owner
-            owner.enqueue((plan, self.ctx, outcome, error, body, owner.clock.monotonic()))
+        inline, queued = plan.inline, plan.queued
+        if not (inline.due(error) or queued.due(error)):
+            return
+        owner = self.owner
+        ended = owner.clock.monotonic()
+        if inline.due(error):
+            _notify_inline(owner, inline, self.ctx, outcome, error, body, ended)
+        if queued.due(error):
+            owner.enqueue((queued, self.ctx, outcome, error, body, ended))
 
 
-_Finished = tuple[_Plan, RequestContext, Outcome, BaseException | None, bytes | None, float]
+_Finished = tuple[_Calls, RequestContext, Outcome, BaseException | None, bytes | None, float]
 
 
 def _completion(
     owner: HookSet,
-    plan: _Plan,
+    plan: _Calls,
     ctx: RequestContext,
     outcome: Outcome,
     error: BaseException | None,
@@ -387,9 +432,7 @@ def _completion(
     ended: float,
 ) -> Completion:
     latency = max(0.0, ended - outcome.started)
-    wants_body = body is not None and any(
-        getattr(r.hook, "wants_response", False) for r in plan.complete
-    )
+    wants_body = body is not None and plan.wants_response
     return Completion(
         kind=ctx.kind,
         model=ctx.model,
@@ -415,6 +458,46 @@ def _json_object(body: bytes) -> dict[str, Any] | None:
     except msgspec.DecodeError:
         return None
     return value if isinstance(value, dict) else None
+
+
+def _run(call: Coroutine[Any, Any, None]) -> None:
+    """Run a call that cannot suspend (see `never_suspends`) to its end."""
+    try:
+        call.send(None)
+    except StopIteration:
+        return
+    call.close()  # unreachable: its method has no await
+    raise RuntimeError("an inline hook call suspended")
+
+
+def _notify_inline(
+    owner: HookSet,
+    calls: _Calls,
+    ctx: RequestContext,
+    outcome: Outcome,
+    error: BaseException | None,
+    body: bytes | None,
+    ended: float,
+) -> None:
+    """`_notify` for hooks whose methods never suspend, without a coroutine of its own."""
+    if error is not None:
+        for registered in calls.error:
+            try:
+                _run(registered.hook.on_error(ctx, error))  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("hook %s failed in on_error (ignored)", registered.name)
+    if not calls.complete:
+        return
+    try:
+        completion = _completion(owner, calls, ctx, outcome, error, body, ended)
+    except Exception:
+        log.exception("could not describe a finished request for on_complete")
+        return
+    for registered in calls.complete:
+        try:
+            _run(registered.hook.on_complete(ctx, completion))  # type: ignore[attr-defined]
+        except Exception:
+            log.exception("hook %s failed in on_complete (ignored)", registered.name)
 
 
 async def _notify(owner: HookSet, finished: _Finished) -> None:
