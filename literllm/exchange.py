@@ -243,7 +243,7 @@ class Exchange:
             if self.hooks is not None:  # hooks: before_request
                 self._hooked(await self.hooks.before_request(self.request))
             response = await self._complete()
-            if self.hooks is not None:  # hooks: after_response
+            if self.hooks is not None and self.settle_record is None:  # hooks: after_response
                 response = await self.hooks.after_response(response)
             return response
         except BaseException as exc:
@@ -283,12 +283,12 @@ class Exchange:
         result = await services.dispatcher.run(self.model, routes, self._attempt, self.log)
         deployment = self.log.deployment
         assert deployment is not None
-        line = self.settle_record
+        answer, line, refused = await self._line_answer(result.body)
         cost = await admission.settle(
             provider_model=deployment.provider_model,
             usage=result.usage,
             cost=result.cost if isinstance(result, OperationResult) else None,
-            record=(lambda c: line(result.body, c)) if line is not None else None,
+            record=(lambda c: line(answer, c)) if line is not None else None,
         )
         tracked = cost if services.config.general.enable_cost_tracking else None
         self.outcome.usage = result.usage
@@ -303,27 +303,46 @@ class Exchange:
         )
         if cache is not None and cache_key is not None and may_write:
             await cache.set(cache_key, result.body)
+        if refused is not None:
+            raise refused
         headers = self._headers(cost)
         if self.outcome.cache is not None:
             headers["x-literllm-cache"] = self.outcome.cache
         if isinstance(result, OperationResult):
-            return Response(result.body, headers, content_type=result.content_type)
-        return Response(result.body, headers)
+            return Response(answer, headers, content_type=result.content_type)
+        return Response(answer, headers)
+
+    async def _line_answer(
+        self, body: bytes
+    ) -> tuple[bytes, Callable[[bytes, float], HashRecord] | None, LiterLLMError | None]:
+        """A batch line's record is written with its spend, so `after_response` hooks
+        run on it before settlement: (the answer as they left it, the record to write,
+        their refusal). A refused line writes no record here (its error is written by
+        the batch) and is charged, like any answer refused after it came."""
+        line = self.settle_record
+        if line is None or self.hooks is None:
+            return body, line, None
+        try:
+            return (await self.hooks.after_response(Response(body, {}))).body, line, None
+        except LiterLLMError as refused:
+            return body, None, refused
 
     async def _cache_hit(self, admission: Admission, cached: bytes) -> Response:
         self.span.cache_hit()
         self.services.metrics.cache_hit(self.model)
-        line = self.settle_record
+        answer, line, refused = await self._line_answer(cached)
         await admission.settle(
             provider_model=None,
             usage=None,
-            record=(lambda c: line(cached, c)) if line is not None else None,
+            record=(lambda c: line(answer, c)) if line is not None else None,
         )
         self.outcome.cache = "hit"
         self.outcome.cost = 0.0
+        if refused is not None:
+            raise refused
         headers = self._headers(0.0)
         headers["x-literllm-cache"] = "hit"
-        return Response(cached, headers)
+        return Response(answer, headers)
 
     async def _attempt(self, deployment: Deployment) -> ChatResult:
         await self._reserve(deployment)

@@ -109,7 +109,8 @@ class ResponsesAPI:
             stream = await exchange.stream()
             return _storing(stream, inbound.streamed_response, keep)
         answer = await exchange.complete()
-        await keep(inbound.response)
+        # stored as answered: after_response hooks may have changed it (redacted it)
+        await keep(answer.json() if exchange.hooks is not None else inbound.response)
         return answer
 
     async def _record(self, response_id: str, api_key: str | None) -> dict[str, Any]:
