@@ -3,6 +3,7 @@ and a user-written hook loaded from config by a real `liter-llm api` process."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import textwrap
 from collections.abc import Iterator
@@ -54,16 +55,46 @@ def upstream() -> FakeUpstream:
     return FakeUpstream()
 
 
+class Errors(Hook):
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+
+    async def on_error(self, ctx: RequestContext, error: BaseException) -> None:
+        self.errors.append((ctx.kind, type(error).__name__))
+
+
 @pytest.fixture
-def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
+def tagger() -> Tagger:
+    return Tagger(forbidden="weather", status=403)
+
+
+@pytest.fixture
+def errors() -> Errors:
+    return Errors()
+
+
+@pytest.fixture
+def server(upstream: FakeUpstream, tagger: Tagger, errors: Errors) -> Iterator[ServerThread]:
     proxy = Proxy.from_config(
         config(MODELS + GUARDRAILS),
         transport=upstream,
         environ={},
-        hooks=[Tagger(forbidden="weather", status=403), Crash(), Halt()],
+        hooks=[tagger, Crash(), Halt(), errors],
     )
     with ServerThread(proxy) as running:
         yield running
+
+
+@pytest.fixture
+def sdk(server: ServerThread) -> Iterator[openai.OpenAI]:
+    with client(server) as opened:
+        yield opened
+
+
+@pytest.fixture
+def claude(server: ServerThread) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0) as opened:
+        yield opened
 
 
 def client(server: ServerThread) -> openai.OpenAI:
@@ -79,9 +110,9 @@ def post(server: ServerThread, body: dict[str, Any]) -> httpx.Response:
     )
 
 
-def test_json_chat_is_modified_both_ways(server: ServerThread, upstream: FakeUpstream) -> None:
+def test_json_chat_is_modified_both_ways(upstream: FakeUpstream, sdk: openai.OpenAI) -> None:
     upstream.script(Reply(json=answer(f"mail {EMAIL}")))
-    result = client(server).chat.completions.create(
+    result = sdk.chat.completions.create(
         model="gpt", messages=[{"role": "user", "content": f"I am {EMAIL}"}]
     )
     assert result.choices[0].message.content == "mail [EMAIL]"
@@ -90,7 +121,9 @@ def test_json_chat_is_modified_both_ways(server: ServerThread, upstream: FakeUps
     assert sent[1]["content"] == "I am [EMAIL]"
 
 
-def test_rejection_is_an_openai_error_with_the_chosen_status(server: ServerThread) -> None:
+def test_rejection_is_an_openai_error_with_the_chosen_status(
+    server: ServerThread, sdk: openai.OpenAI
+) -> None:
     response = post(server, {"model": "chat", "messages": [{"role": "user", "content": "weather"}]})
     assert response.status_code == 403
     assert response.json() == {
@@ -102,9 +135,7 @@ def test_rejection_is_an_openai_error_with_the_chosen_status(server: ServerThrea
         }
     }
     with pytest.raises(openai.PermissionDeniedError):
-        client(server).chat.completions.create(
-            model="chat", messages=[{"role": "user", "content": "weather"}]
-        )
+        sdk.chat.completions.create(model="chat", messages=[{"role": "user", "content": "weather"}])
 
 
 def test_failing_hook_is_a_500_without_its_reason(server: ServerThread) -> None:
@@ -116,13 +147,13 @@ def test_failing_hook_is_a_500_without_its_reason(server: ServerThread) -> None:
 
 
 def test_stream_is_redacted_across_chunk_boundaries(
-    server: ServerThread, upstream: FakeUpstream
+    upstream: FakeUpstream, sdk: openai.OpenAI
 ) -> None:
     text = f"write to {EMAIL} please"
     events = [chunk("", role=True), *[chunk(text[i : i + 3]) for i in range(0, len(text), 3)]]
     upstream.script(StreamReply([*events, chunk(None, "stop")]))
     chunks = list(
-        client(server).chat.completions.create(
+        sdk.chat.completions.create(
             model="gpt", stream=True, messages=[{"role": "user", "content": "?"}]
         )
     )
@@ -142,10 +173,9 @@ def test_stream_rejected_before_it_opens(server: ServerThread) -> None:
 
 
 def test_messages_are_redacted_both_ways_and_rejected_anthropic_style(
-    server: ServerThread, upstream: FakeUpstream
+    upstream: FakeUpstream, claude: anthropic.Anthropic
 ) -> None:
     upstream.script(Reply(json=answer(f"mail {EMAIL}")))
-    claude = anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0)
     message = claude.messages.create(
         model="gpt", max_tokens=50, messages=[{"role": "user", "content": f"I am {EMAIL}"}]
     )
@@ -163,11 +193,21 @@ def test_messages_are_redacted_both_ways_and_rejected_anthropic_style(
     }
 
 
-def test_responses_are_redacted_both_ways(server: ServerThread, upstream: FakeUpstream) -> None:
+def test_responses_are_redacted_both_ways_and_rejected_openai_style(
+    server: ServerThread, upstream: FakeUpstream, sdk: openai.OpenAI
+) -> None:
     upstream.script(Reply(json=answer(f"mail {EMAIL}")))
-    result = client(server).responses.create(model="gpt", input=f"I am {EMAIL}", store=False)
+    result = sdk.responses.create(model="gpt", input=f"I am {EMAIL}", store=False)
     assert result.output_text == "mail [EMAIL]"
     assert EMAIL not in json.dumps(upstream.bodies()[0])
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        sdk.responses.create(model="gpt", input="the weather?", store=False)
+    assert caught.value.body == {
+        "message": "this topic is not allowed here",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": "content_blocked",
+    }
 
 
 def sse_events(server: ServerThread, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -188,15 +228,12 @@ def split_stream(text: str, size: int = 3) -> StreamReply:
 
 
 def test_messages_stream_is_redacted_across_chunk_boundaries(
-    server: ServerThread, upstream: FakeUpstream
+    upstream: FakeUpstream, claude: anthropic.Anthropic
 ) -> None:
     upstream.script(split_stream(f"write to {EMAIL} please"))
-    with (
-        anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0) as claude,
-        claude.messages.stream(
-            model="gpt", max_tokens=50, messages=[{"role": "user", "content": "?"}]
-        ) as stream,
-    ):
+    with claude.messages.stream(
+        model="gpt", max_tokens=50, messages=[{"role": "user", "content": "?"}]
+    ) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert text == "write to [EMAIL] please"
@@ -204,7 +241,7 @@ def test_messages_stream_is_redacted_across_chunk_boundaries(
 
 
 def test_messages_stream_rejected_mid_way_ends_with_an_anthropic_error_event(
-    server: ServerThread, upstream: FakeUpstream
+    server: ServerThread, upstream: FakeUpstream, claude: anthropic.Anthropic
 ) -> None:
     upstream.script(split_stream("one two halt three", 5))
     body = {"model": "gpt", "max_tokens": 50, "stream": True, "messages": HELLO}
@@ -216,7 +253,6 @@ def test_messages_stream_rejected_mid_way_ends_with_an_anthropic_error_event(
     }
     upstream.script(split_stream("one two halt three", 5))
     with (
-        anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0) as claude,
         pytest.raises(anthropic.APIStatusError),
         claude.messages.stream(model="gpt", max_tokens=50, messages=HELLO) as stream,
     ):
@@ -224,13 +260,10 @@ def test_messages_stream_rejected_mid_way_ends_with_an_anthropic_error_event(
 
 
 def test_responses_stream_is_redacted_across_chunk_boundaries(
-    server: ServerThread, upstream: FakeUpstream
+    upstream: FakeUpstream, sdk: openai.OpenAI
 ) -> None:
     upstream.script(split_stream(f"write to {EMAIL} please"))
-    with (
-        client(server) as openai_client,
-        openai_client.responses.stream(model="gpt", input="?", store=False) as stream,
-    ):
+    with sdk.responses.stream(model="gpt", input="?", store=False) as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
     assert "".join(deltas) == "write to [EMAIL] please"
@@ -247,6 +280,48 @@ def test_responses_stream_rejected_mid_way_has_an_error_event_in_sequence(
     assert events[-1]["type"] == "error"
     assert events[-1]["code"] == "content_blocked"
     assert events[-1]["message"] == "halted mid-stream"
+
+
+def test_on_complete_and_on_error_over_http_for_every_protocol(
+    server: ServerThread, upstream: FakeUpstream, tagger: Tagger, errors: Errors
+) -> None:
+    upstream.script(
+        Reply(json=answer("a")),
+        split_stream("b"),
+        Reply(json=answer("c")),
+        split_stream("d"),
+        Reply(json=answer("e")),
+        split_stream("f"),
+        Reply(status=400, json={"error": {"message": "bad upstream request"}}),
+    )
+    headers = {"authorization": f"Bearer {MASTER}"}
+    chat = {"model": "gpt", "messages": HELLO}
+    message = {"model": "gpt", "max_tokens": 9, "messages": HELLO}
+    response = {"model": "gpt", "input": "hello", "store": False}
+    for path, body in (
+        ("/v1/chat/completions", chat),
+        ("/v1/chat/completions", {**chat, "stream": True}),
+        ("/v1/messages", message),
+        ("/v1/messages", {**message, "stream": True}),
+        ("/v1/responses", response),
+        ("/v1/responses", {**response, "stream": True}),
+        ("/v1/chat/completions", chat),
+    ):
+        httpx.post(server.url + path, json=body, headers=headers, timeout=10).read()
+    assert server.loop is not None
+    asyncio.run_coroutine_threadsafe(server.proxy.drain_hooks(), server.loop).result(10)
+    done = [(c.kind, c.status, c.stream) for c in tagger.completions]
+    assert done == [
+        ("chat", 200, False),
+        ("chat", 200, True),
+        ("messages", 200, False),
+        ("messages", 200, True),
+        ("responses", 200, False),
+        ("responses", 200, True),
+        ("chat", 400, False),
+    ]
+    assert all(c.key == "master" and c.usage is not None for c in tagger.completions[:6])
+    assert errors.errors == [("chat", "UpstreamError")]
 
 
 # -- a real `liter-llm api` process ----------------------------------------------------

@@ -190,6 +190,35 @@ async def test_max_input_tokens_per_key() -> None:
     assert response.status == 200
 
 
+async def test_max_input_tokens_per_model_with_several_entries() -> None:
+    toml = """
+[[guardrails]]
+type = "max_input_tokens"
+models = ["chat"]
+[guardrails.settings]
+max_input_tokens = 20
+
+[[guardrails]]
+type = "max_input_tokens"
+models = ["embed"]
+[guardrails.settings]
+max_input_tokens = 500
+status = 413
+"""
+    words = "word " * 100  # about 125 tokens by the gateway's estimate
+    async with proxy(toml) as p:
+        with pytest.raises(RequestRejected) as caught:
+            await p.chat(
+                {"model": "chat", "messages": [{"role": "user", "content": words}]}, api_key=MASTER
+            )
+        embedded = await p.embeddings({"model": "embed", "input": words}, api_key=MASTER)
+        with pytest.raises(RequestRejected) as too_long:
+            await p.embeddings({"model": "embed", "input": words * 10}, api_key=MASTER)
+    assert caught.value.code == "max_input_tokens_exceeded" and caught.value.status == 400
+    assert embedded.status == 200
+    assert too_long.value.status == 413
+
+
 async def test_guardrail_scoped_to_a_model() -> None:
     toml = PATTERNS + 'models = ["gpt"]\n'
     upstream = FakeUpstream()
