@@ -145,7 +145,6 @@ class HookSet:
         self._drained: asyncio.Future[None] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.dropped = 0
-        self.warned_streams = False
 
     def __bool__(self) -> bool:
         return bool(self.hooks)
@@ -347,16 +346,10 @@ class Hooks:
 
             batches = native_messages(self, stream, usage or (lambda: None))
             return ChatStream(batches, stream.headers, stream.aclose)
-        if translation is None and self.ctx.protocol != "openai":
-            # Another protocol's native events with no text bridge yet.
-            if not self.owner.warned_streams:
-                self.owner.warned_streams = True
-                log.warning(
-                    "on_stream_chunk hooks do not run on native %s streams; their events "
-                    "pass unchanged",
-                    self.ctx.protocol,
-                )
-            return stream
+        if translation is None and self.ctx.protocol == "responses":
+            from .native_responses import native_responses
+
+            return ChatStream(native_responses(self, stream), stream.headers, stream.aclose)
         return ChatStream(filtered(self, stream, translation), stream.headers, stream.aclose)
 
     async def chunk(self, chunk: dict[str, Any]) -> list[dict[str, Any]]:

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from literllm import ChatStream, Proxy
+from literllm.auth import Caller
 from literllm.errors import LiterLLMError
-from literllm.hooks import EndStream, Hook, RequestContext, RequestRejected
+from literllm.hooks import EndStream, Hook, RequestContext, RequestRejected, build_hooks
 from literllm.testing import FakeClock, FakeUpstream, StreamReply
 from tests.core.hooks.test_hooks_inprocess import MODELS, chunk
 from tests.support.configs import MASTER, config
@@ -308,3 +309,129 @@ async def test_native_anthropic_block_action_leaks_nothing() -> None:
     events = parse(raw)
     assert "4111" not in anthropic_text(events)
     assert events[-2]["delta"]["stop_reason"] == "refusal"
+
+
+# -- /v1/responses passed through natively (events as an OpenAI upstream sends them) ---
+
+
+def responses_native_events(text: str, size: int = 3) -> list[bytes]:
+    """A native Responses stream: a reasoning item, then one message with `text`."""
+    response = {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1,
+        "status": "in_progress",
+        "model": "gpt-4o",
+        "output": [],
+        "usage": None,
+    }
+    message = {"id": "msg_1", "type": "message", "status": "in_progress", "role": "assistant"}
+    where = {"item_id": "msg_1", "output_index": 1, "content_index": 0}
+    reasoning = {"id": "rs_1", "type": "reasoning", "summary": []}
+    events: list[dict[str, Any]] = [
+        {"type": "response.created", "response": response},
+        {"type": "response.in_progress", "response": response},
+        {"type": "response.output_item.added", "output_index": 0, "item": reasoning},
+        {"type": "response.output_item.done", "output_index": 0, "item": reasoning},
+        {
+            "type": "response.output_item.added",
+            "output_index": 1,
+            "item": {**message, "content": []},
+        },
+        {
+            "type": "response.content_part.added",
+            **where,
+            "part": {"type": "output_text", "text": "", "annotations": []},
+        },
+        *[
+            {"type": "response.output_text.delta", **where, "delta": piece, "logprobs": []}
+            for piece in split(text, size)
+        ],
+        {"type": "response.output_text.done", **where, "text": text, "logprobs": []},
+        {
+            "type": "response.content_part.done",
+            **where,
+            "part": {"type": "output_text", "text": text, "annotations": []},
+        },
+    ]
+    block = {"type": "output_text", "text": text, "annotations": []}
+    item = {**message, "status": "completed", "content": [block]}
+    events.append({"type": "response.output_item.done", "output_index": 1, "item": item})
+    final = {**response, "status": "completed", "output": [reasoning, item]}
+    events.append({"type": "response.completed", "response": final})
+    return [
+        f"event: {e['type']}\ndata: {json.dumps({**e, 'sequence_number': n})}\n\n".encode()
+        for n, e in enumerate(events)
+    ]
+
+
+async def through_hooks(events: list[bytes], toml: str, *hooks: object) -> list[bytes]:
+    """`events` as a native `/v1/responses` stream through the gateway's hooks."""
+
+    async def batches() -> Any:
+        for event in events:
+            yield [event]
+
+    async def close() -> None:
+        return None
+
+    hook_set = build_hooks(
+        config(MODELS + toml), hooks, clock=FakeClock(), estimate_tokens=lambda _body: 0
+    )
+    assert hook_set is not None
+    caller = Caller(is_master=True, key=None, identity="master", description="master")
+    selected = hook_set.select(caller, {"model": "gpt", "input": "hi"}, "responses", None)
+    assert selected is not None
+    stream = selected.wrap_stream(ChatStream(batches(), {}, close))
+    async with stream:
+        return [e async for e in stream]
+
+
+@pytest.mark.parametrize("size", [1, 4, 9])
+async def test_native_responses_stream_is_redacted_in_every_event(size: int) -> None:
+    raw = await through_hooks(responses_native_events(TEXT, size), PATTERNS)
+    events = parse(raw)
+    expected = "write to [EMAIL] or pay [CARD], thanks"
+    assert responses_text(events) == expected
+    assert EMAIL not in b"".join(raw).decode() and "4111" not in b"".join(raw).decode()
+    assert next(e for e in events if e["type"] == "response.output_text.done")["text"] == expected
+    final = events[-1]
+    assert final["type"] == "response.completed"
+    assert final["response"]["output"][1]["content"][0]["text"] == expected
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert events[2]["item"]["type"] == "reasoning"  # other items pass unchanged
+
+
+async def test_native_responses_hooks_see_each_text_part_as_a_choice() -> None:
+    seen = Seen()
+    await through_hooks(responses_native_events("hello", 2), "", seen)
+    assert [c["choices"][0]["delta"].get("content") for c in seen.chunks] == [
+        "he",
+        "ll",
+        "o",
+        None,
+    ]
+    assert seen.chunks[-1]["choices"][0] == {"index": 1, "delta": {}, "finish_reason": "stop"}
+    assert seen.chunks[0]["id"] == "resp_1" and seen.chunks[0]["model"] == "gpt-4o"
+
+
+async def test_native_responses_end_stream_is_an_incomplete_response_in_sequence() -> None:
+    raw = await through_hooks(responses_native_events("one two three", 2), "", Seen(end_on="tw"))
+    events = parse(raw)
+    assert "three" not in responses_text(events)
+    assert [e["type"] for e in events[-4:]] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.incomplete",
+    ]
+    final = events[-1]["response"]
+    assert final["incomplete_details"] == {"reason": "content_filter"}
+    assert final["output"][-1]["content"][0]["text"] == responses_text(events)
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+
+
+async def test_native_responses_block_action_leaks_nothing() -> None:
+    raw = await through_hooks(responses_native_events(f"the card is {CARD} ok", 3), BLOCK)
+    assert "4111" not in b"".join(raw).decode()
+    assert parse(raw)[-1]["type"] == "response.incomplete"
