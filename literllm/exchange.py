@@ -240,11 +240,12 @@ class Exchange:
         error: BaseException | None = None
         response: Response | None = None
         try:
-            if self.hooks is not None:  # hooks: before_request
+            if self.hooks is not None and self.hooks.plan.before:  # hooks: before_request
                 self._hooked(await self.hooks.before_request(self.request))
             response = await self._complete()
-            if self.hooks is not None and self.settle_record is None:  # hooks: after_response
-                response = await self.hooks.after_response(response)
+            hooks = self.hooks
+            if hooks is not None and hooks.plan.after and self.settle_record is None:
+                response = await hooks.after_response(response)  # hooks: after_response
             return response
         except BaseException as exc:
             error = exc
@@ -283,7 +284,9 @@ class Exchange:
         result = await services.dispatcher.run(self.model, routes, self._attempt, self.log)
         deployment = self.log.deployment
         assert deployment is not None
-        answer, line, refused = await self._line_answer(result.body)
+        answer, line, refused = result.body, self.settle_record, None
+        if line is not None and self.hooks is not None:  # hooks: a batch line's answer
+            answer, line, refused = await self._line_answer(answer)
         cost = await admission.settle(
             provider_model=deployment.provider_model,
             usage=result.usage,
@@ -320,8 +323,7 @@ class Exchange:
         their refusal). A refused line writes no record here (its error is written by
         the batch) and is charged, like any answer refused after it came."""
         line = self.settle_record
-        if line is None or self.hooks is None:
-            return body, line, None
+        assert line is not None and self.hooks is not None
         try:
             return (await self.hooks.after_response(Response(body, {}))).body, line, None
         except LiterLLMError as refused:
@@ -330,7 +332,9 @@ class Exchange:
     async def _cache_hit(self, admission: Admission, cached: bytes) -> Response:
         self.span.cache_hit()
         self.services.metrics.cache_hit(self.model)
-        answer, line, refused = await self._line_answer(cached)
+        answer, line, refused = cached, self.settle_record, None
+        if line is not None and self.hooks is not None:  # hooks: a batch line's answer
+            answer, line, refused = await self._line_answer(answer)
         await admission.settle(
             provider_model=None,
             usage=None,
@@ -400,7 +404,8 @@ class Exchange:
         try:
             hooks = self.hooks
             if hooks is not None:  # hooks: before_request
-                self._hooked(await hooks.before_request(self.request))
+                if hooks.plan.before:
+                    self._hooked(await hooks.before_request(self.request))
                 if self.inbound is not None and hooks.streams:
                     self.inbound.defer_translation = True  # the hooks see chat chunks
             stream = await self._stream()
