@@ -105,9 +105,6 @@ class _Calls:
         self.error = error
         self.wants_response = any(getattr(r.hook, "wants_response", False) for r in complete)
 
-    def due(self, error: BaseException | None) -> bool:
-        return bool(self.complete) or (error is not None and bool(self.error))
-
 
 class _Plan:
     """The hooks of one (key, model), split by point."""
@@ -402,13 +399,15 @@ class Hooks:
         methods contain no `await`), queued for the background task for the others."""
         plan = self.plan
         inline, queued = plan.inline, plan.queued
-        if not (inline.due(error) or queued.due(error)):
+        now = inline.complete or (error is not None and inline.error)
+        later = queued.complete or (error is not None and queued.error)
+        if not (now or later):
             return
         owner = self.owner
         ended = owner.clock.monotonic()
-        if inline.due(error):
+        if now:
             _notify_inline(owner, inline, self.ctx, outcome, error, body, ended)
-        if queued.due(error):
+        if later:
             owner.enqueue((queued, self.ctx, outcome, error, body, ended))
 
 
