@@ -533,6 +533,15 @@ class Proxy:
         validate_messages(request, count_tokens=True)
         caller.check_model(request["model"])
         services = self._services
+        # hooks: before_request only (the prompt may go to Anthropic to be counted);
+        # no upstream model answers, so no other point runs
+        hooks = (
+            services.hooks.select(caller, request, "count_tokens", headers)
+            if services.hooks is not None
+            else None
+        )
+        if hooks is not None and hooks.plan.before:
+            request = await hooks.before_request(request)
         return await count_tokens(services.resolver, services.transport, request, headers)
 
     # -- the other endpoints -------------------------------------------------------------

@@ -46,7 +46,7 @@ log = logging.getLogger("literllm.hooks")
 OnFailure = Literal["fail", "skip"]
 _MEMO_LIMIT = 4096
 _QUEUE_LIMIT = 10_000
-_PROTOCOLS = {"messages": "anthropic", "responses": "responses"}
+_PROTOCOLS = {"messages": "anthropic", "count_tokens": "anthropic", "responses": "responses"}
 _decode = msgspec.json.decode
 _encode = msgspec.json.Encoder().encode
 

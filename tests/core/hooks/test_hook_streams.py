@@ -12,7 +12,7 @@ from literllm import ChatStream, Proxy
 from literllm.auth import Caller
 from literllm.errors import LiterLLMError
 from literllm.hooks import EndStream, Hook, RequestContext, RequestRejected, build_hooks
-from literllm.testing import FakeClock, FakeUpstream, StreamReply
+from literllm.testing import FakeClock, FakeUpstream, Reply, StreamReply
 from tests.core.hooks.test_hooks_inprocess import MODELS, chunk
 from tests.support.configs import MASTER, config
 
@@ -435,3 +435,22 @@ async def test_native_responses_block_action_leaks_nothing() -> None:
     raw = await through_hooks(responses_native_events(f"the card is {CARD} ok", 3), BLOCK)
     assert "4111" not in b"".join(raw).decode()
     assert parse(raw)[-1]["type"] == "response.incomplete"
+
+
+# -- /v1/messages/count_tokens: the prompt may leave the gateway, so before_request runs
+
+
+async def test_count_tokens_runs_before_request_hooks() -> None:
+    upstream = FakeUpstream()
+    upstream.script(Reply(json={"input_tokens": 12}), url="count_tokens")
+    body = {"model": "claude", "messages": [{"role": "user", "content": f"I am {EMAIL}"}]}
+    async with gateway(PATTERNS, upstream=upstream) as p:
+        counted = await p.count_tokens(json.dumps(body).encode(), api_key=MASTER)
+    refused = gateway(BLOCK, upstream=upstream)
+    assert counted.json() == {"input_tokens": 12}
+    (sent,) = upstream.bodies()
+    assert EMAIL not in json.dumps(sent) and "[EMAIL]" in json.dumps(sent)
+    async with refused as p:
+        with pytest.raises(RequestRejected):
+            await p.count_tokens(body, api_key=MASTER)
+    assert len(upstream.bodies()) == 1  # the blocked prompt was not sent to be counted
