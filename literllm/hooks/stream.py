@@ -9,6 +9,7 @@ A stream translated for another inbound protocol (`/v1/messages`, `/v1/responses
 chat-completions provider) reaches the hooks untranslated: the hooks see the
 provider's chat chunks, and what they pass on is translated to the client's events
 here (`Translation`), so a closing chunk becomes that protocol's own ending.
+Items that are not JSON objects (the audio of a speech stream) pass unchanged.
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ async def filtered(
             out: list[bytes] = []
             try:
                 for raw in batch:
-                    chunk = _decode(raw)
+                    try:
+                        chunk = _decode(raw)
+                    except msgspec.DecodeError:  # not a chunk: audio bytes of a speech stream
+                        chunk = None
                     if isinstance(chunk, dict):
                         last = chunk
                         for passed in await hooks.chunk(chunk):

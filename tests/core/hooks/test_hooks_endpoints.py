@@ -275,3 +275,14 @@ async def test_a_stream_hook_failure_fails_the_stream_by_default() -> None:
             async with stream:
                 [e async for e in stream]
     assert caught.value.status == 500 and caught.value.code == "hook_failed"
+
+
+async def test_a_speech_stream_passes_stream_hooks_unchanged() -> None:
+    guarded = TOML + '\n[[guardrails]]\ntype = "patterns"\n'  # a stream hook on every model
+    async with Proxy.from_config(config(guarded), transport=FakeUpstream(), clock=FakeClock()) as p:
+        speech = await p.audio_speech(
+            {"model": "tts", "input": "hello", "voice": "alloy", "response_format": "wav"},
+            api_key=MASTER,
+        )
+        audio = b"".join([c async for c in speech])
+    assert audio.startswith(b"RIFF") and len(audio) > 44
