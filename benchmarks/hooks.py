@@ -3,8 +3,9 @@
 Calls `Proxy.chat` in-process with a transport that answers after one event-loop turn
 (as a socket read would: the background `on_complete` worker then runs between
 requests, as in a server), in interleaved rounds (so drift hits every variant alike),
-and reports the minimum and the median of the rounds' CPU per request and their
-difference to the gateway without hooks. The guardrail is also timed alone.
+each round in another order, and reports the minimum and the median of the rounds'
+CPU per request and their difference to the gateway without hooks. The hook steps
+and the guardrail are also timed alone.
 
     .venv/bin/python -m benchmarks.hooks [--requests N] [--rounds R]
 """
@@ -94,6 +95,13 @@ async def per_request(proxy: Proxy, body: dict[str, Any], requests: int) -> floa
     return (time.process_time() - started) / requests
 
 
+def rotated(variants: dict[str, Any], turn: int) -> list[tuple[str, Any]]:
+    """The variants in a different order each round (none always runs first)."""
+    items = list(variants.items())
+    shift = turn % len(items)
+    return items[shift:] + items[:shift]
+
+
 async def run(requests: int, rounds: int) -> dict[str, list[float]]:
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": PROMPT}]}
     proxies = {
@@ -107,8 +115,8 @@ async def run(requests: int, rounds: int) -> dict[str, list[float]]:
         await proxy.start()
         await per_request(proxy, body, min(requests, 2000))  # warm up
     try:
-        for _ in range(rounds):
-            for name, proxy in proxies.items():
+        for turn in range(rounds):
+            for name, proxy in rotated(proxies, turn):
                 samples[name].append(await per_request(proxy, body, requests))
     finally:
         for proxy in proxies.values():
@@ -152,8 +160,8 @@ async def machinery_rounds(requests: int, rounds: int) -> dict[str, list[float]]
         "no-op before_request + awaiting on_complete": QueuedNoOp(),
     }
     samples: dict[str, list[float]] = {name: [] for name in variants}
-    for _ in range(rounds):
-        for name, hook in variants.items():
+    for turn in range(rounds):
+        for name, hook in rotated(variants, turn):
             samples[name].append(await machinery(hook, requests))
     return samples
 
