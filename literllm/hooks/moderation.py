@@ -1,5 +1,6 @@
 """The `moderation` guardrail: a moderation model reads the prompt (and, if asked, the
-answer) and what it flags is refused.
+answer) and what it flags is refused. A streamed answer is held until it ends, then
+checked whole (a flagged one ends with `finish_reason: "content_filter"`, unsent).
 
 The check runs through the gateway's own `/v1/moderations` path (`moderate`, given by
 the `Proxy`): same routing, limits and spend accounting, charged to the caller's key.
@@ -12,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..config.guardrails import ModerationSettings
-from .base import Hook, RequestContext, RequestRejected
+from .base import EndStream, Hook, RequestContext, RequestRejected
 from .patterns import walk_answer, walk_request
 
 __all__ = ["Moderate", "ModerationGuardrail"]
@@ -43,6 +44,23 @@ class ModerationGuardrail(Hook):
         walk_answer(body, _collect(texts))
         await self._check(ctx, texts, "answer")
 
+    async def on_stream_chunk(
+        self, ctx: RequestContext, chunk: dict[str, Any]
+    ) -> list[dict[str, Any]] | None:
+        """With `check_output`, a stream's chunks are held until it ends and checked
+        whole: a flagged answer is never sent (registered only then)."""
+        ctx.state.setdefault(self, []).append(chunk)
+        return []
+
+    async def on_stream_end(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        held: list[dict[str, Any]] = ctx.state.pop(self, [])
+        text = "".join(_streamed_text(chunk) for chunk in held)
+        try:
+            await self._check(ctx, [text], "answer")
+        except RequestRejected:
+            raise EndStream("content_filter") from None
+        return held
+
     async def _check(self, ctx: RequestContext, texts: list[str], where: str) -> None:
         texts = [t for t in texts if t.strip()]
         if not texts:
@@ -55,6 +73,18 @@ class ModerationGuardrail(Hook):
                 status=self.settings.status,
                 code="content_flagged",
             )
+
+
+def _streamed_text(chunk: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for choice in chunk.get("choices") or ():
+        if not isinstance(choice, dict):
+            continue
+        delta = choice.get("delta")
+        text = delta.get("content") if isinstance(delta, dict) else choice.get("text")
+        if isinstance(text, str):
+            parts.append(text)
+    return "".join(parts)
 
 
 def _collect(texts: list[str]) -> Callable[[str], str]:

@@ -57,9 +57,15 @@ def build_hooks(
             assert isinstance(settings, TokenLimitSettings)
             hook = InputTokenLimit(settings, estimate_tokens)
         hook.name = f"guardrails[{index}]:{guardrail.type}"
+        points = None
+        if isinstance(settings, ModerationSettings):  # the answer only when asked
+            points = ["before_request"]
+            if settings.check_output:
+                points += ["after_response", "on_stream_chunk"]
         registered.append(
             Registered(
                 hook,
+                points=points,
                 keys=guardrail.keys,
                 models=guardrail.models,
                 on_failure=guardrail.on_failure,

@@ -351,3 +351,33 @@ def test_moderation_model_must_be_configured() -> None:
     text = MODELS + MODERATION.replace('model = "mod"', 'model = "nope"')
     with pytest.raises(ConfigError, match='moderation model "nope" is not a'):
         config(text)
+
+
+@pytest.mark.parametrize("flagged", [True, False])
+async def test_moderation_checks_a_streamed_answer_before_sending_it(flagged: bool) -> None:
+    upstream = FakeUpstream()
+    upstream.script(
+        Reply(json=moderation(False)),
+        StreamReply([chunk("", role=True), chunk("bad "), chunk("answer"), chunk(None, "stop")]),
+        Reply(json=moderation(flagged)),
+    )
+    async with proxy(MODERATION, upstream) as p:
+        stream = await p.chat_stream(
+            {"model": "gpt", "messages": [{"role": "user", "content": "hello"}]}, api_key=MASTER
+        )
+        async with stream:
+            chunks = [c async for c in stream.json_chunks()]
+    assert upstream.bodies()[2]["input"] == ["bad answer"]
+    if flagged:
+        assert text_of(chunks) == ""  # nothing of the answer was sent
+        assert chunks[-1]["choices"][0]["finish_reason"] == "content_filter"
+    else:
+        assert text_of(chunks) == "bad answer"
+        assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+
+
+async def test_moderation_without_check_output_leaves_answers_and_streams_alone() -> None:
+    toml = MODERATION.replace("check_output = true", "check_output = false")
+    async with proxy(toml) as p:
+        (registered,) = p._hooks.hooks if p._hooks is not None else ()
+    assert registered.points == frozenset({"before_request"})
