@@ -411,3 +411,26 @@ def test_bad_hook_path_stops_startup_with_file_and_line(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert f"{toml}:9:1:" in result.stderr
     assert 'has no attribute "nothing_here"' in result.stderr
+
+
+def test_native_anthropic_stream_is_redacted_for_the_anthropic_sdk() -> None:
+    from tests.core.hooks.test_hook_streams import CLAUDE, anthropic_events
+
+    upstream = FakeUpstream()
+    upstream.script(anthropic_events(f"write to {EMAIL} please", 4))
+    proxy = Proxy.from_config(
+        config(MODELS + CLAUDE + '\n[[guardrails]]\ntype = "patterns"\n'),
+        transport=upstream,
+        environ={},
+    )
+    with (
+        ServerThread(proxy) as running,
+        anthropic.Anthropic(base_url=running.url, api_key=MASTER, max_retries=0) as claude,
+        claude.messages.stream(model="claude", max_tokens=50, messages=HELLO) as stream,
+    ):
+        text = "".join(stream.text_stream)
+        final = stream.get_final_message()
+    assert upstream.requests[0].url.endswith("/messages")  # passed through natively
+    assert text == "write to [EMAIL] please"
+    assert [b.type for b in final.content] == ["thinking", "text"]
+    assert final.stop_reason == "end_turn"
