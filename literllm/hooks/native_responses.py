@@ -14,7 +14,8 @@ the events the client gets, from 0.
 
 `EndStream` closes the open text part and its item, then ends with
 `response.incomplete` (`incomplete_details.reason`: `max_output_tokens` for a
-`length` finish, else `content_filter`); the upstream is closed and settled.
+`length` finish, else `content_filter`); the upstream is closed and settled. The final
+Response object as sent is left in `Hooks.final_response` (to be stored).
 """
 
 from __future__ import annotations
@@ -163,6 +164,7 @@ class _Native:
                 for position, item in enumerate(response.get("output") or ()):
                     if isinstance(item, dict):
                         self.rewrite_item(position, item)
+                self.hooks.final_response = response
         self.emit(event, out)
 
     async def tail(self, out: list[bytes]) -> None:
@@ -229,6 +231,7 @@ class _Native:
             "incomplete_details": {"reason": reason},
             "output": [self.done[i] for i in sorted(self.done)],
         }
+        self.hooks.final_response = response
         self.emit({"type": "response.incomplete", "response": response}, out)
 
 

@@ -254,12 +254,15 @@ class HookSet:
 class Hooks:
     """The hooks that apply to one request, bound to its `RequestContext`."""
 
-    __slots__ = ("ctx", "owner", "plan")
+    __slots__ = ("ctx", "final_response", "owner", "plan")
 
     def __init__(self, owner: HookSet, plan: _Plan, ctx: RequestContext) -> None:
         self.owner = owner
         self.plan = plan
         self.ctx = ctx
+        self.final_response: dict[str, Any] | None = None
+        """A native Responses stream's final Response object as the hooks left it
+        (what to store, rather than the upstream's)."""
 
     def _failed(self, registered: Registered, point: str, error: Exception) -> None:
         """Log a hook's failure; raise `HookFailedError` unless it is to be skipped."""

@@ -365,7 +365,9 @@ def responses_native_events(text: str, size: int = 3) -> list[bytes]:
     ]
 
 
-async def through_hooks(events: list[bytes], toml: str, *hooks: object) -> list[bytes]:
+async def through_hooks(
+    events: list[bytes], toml: str, *hooks: object, final: list[Any] | None = None
+) -> list[bytes]:
     """`events` as a native `/v1/responses` stream through the gateway's hooks."""
 
     async def batches() -> Any:
@@ -384,20 +386,24 @@ async def through_hooks(events: list[bytes], toml: str, *hooks: object) -> list[
     assert selected is not None
     stream = selected.wrap_stream(ChatStream(batches(), {}, close))
     async with stream:
-        return [e async for e in stream]
+        sent = [e async for e in stream]
+    if final is not None:
+        final.append(selected.final_response)
+    return sent
 
 
 @pytest.mark.parametrize("size", [1, 4, 9])
 async def test_native_responses_stream_is_redacted_in_every_event(size: int) -> None:
-    raw = await through_hooks(responses_native_events(TEXT, size), PATTERNS)
+    final: list[Any] = []
+    raw = await through_hooks(responses_native_events(TEXT, size), PATTERNS, final=final)
     events = parse(raw)
     expected = "write to [EMAIL] or pay [CARD], thanks"
     assert responses_text(events) == expected
     assert EMAIL not in b"".join(raw).decode() and "4111" not in b"".join(raw).decode()
     assert next(e for e in events if e["type"] == "response.output_text.done")["text"] == expected
-    final = events[-1]
-    assert final["type"] == "response.completed"
-    assert final["response"]["output"][1]["content"][0]["text"] == expected
+    assert events[-1]["type"] == "response.completed"
+    assert events[-1]["response"]["output"][1]["content"][0]["text"] == expected
+    assert final == [events[-1]["response"]]  # what to store
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert events[2]["item"]["type"] == "reasoning"  # other items pass unchanged
 
