@@ -128,7 +128,7 @@ class Exchange:
             key=None if self.caller.is_master else self.caller.key,
             model=self.model,
             estimated_tokens=estimate_request_tokens(
-                self.request, prompt_tokens=self.prompt_tokens
+                self.request, prompt_tokens=self.prompt_tokens, generates=self.inbound is not None
             ),
             prompt_tokens=self.prompt_tokens,
         )
@@ -140,7 +140,12 @@ class Exchange:
         assert self.admission is not None
         governor = self.services.governor
         pm = deployment.provider_model
-        requested = self.request.get("max_completion_tokens") or self.request.get("max_tokens")
+        request = self.request
+        requested = (
+            request.get("max_completion_tokens")
+            or request.get("max_tokens")
+            or request.get("max_output_tokens")  # Responses
+        )
         cap = governor.output_cap(pm, requested if isinstance(requested, int) else None)
         # A call priced by unit (images, characters, pages) holds its price up front.
         unit_cost = (

@@ -10,25 +10,32 @@ responses; the master key sees all.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import msgspec
 
 from .auth import Authenticator, Caller
 from .errors import BadRequestError, LiterLLMError
 from .exchange import Exchange
 from .outcome import Outcome
-from .protocols.responses import input_items, new_id, responses_to_chat
+from .protocols.responses import input_items, new_id, with_history
 from .protocols.responses import validate_responses as _validate
 from .requests import decode_body
 from .results import ChatStream, Response
 from .routing.inbound import ResponsesInbound
 from .state.base import HashRecord
+from .storage.responses import ResponseDeleted, ResponseItemList, StoredResponse
 
 if TYPE_CHECKING:
     from .services import Services
     from .storage.responses import ResponseStore
 
 __all__ = ["ResponsesAPI"]
+
+_log = logging.getLogger("literllm.responses")
+_decode = msgspec.json.decode
 
 
 class ResponsesAPI:
@@ -65,6 +72,7 @@ class ResponsesAPI:
             _validate(request)
             caller.check_model(model)
             history: list[dict[str, Any]] = []
+            previous_source: str | None = None
             previous = request.get("previous_response_id")
             if previous:
                 record = await self._store.get(previous, self._owner(caller))
@@ -73,8 +81,8 @@ class ResponsesAPI:
                     *record.get("input", ()),
                     *record["response"].get("output", ()),
                 ]
-            items = input_items(request)
-            chat = responses_to_chat({**request, "input": items}, history)
+                source = record.get("source")
+                previous_source = source if isinstance(source, str) else None
         except LiterLLMError as error:
             if outcome is not None:
                 outcome.model, outcome.key, outcome.status = model, key, error.status
@@ -85,50 +93,77 @@ class ResponsesAPI:
                 model=model, deployment="-", key=key, status=error.status, duration=0.0
             )
             raise
+        # Hooks see (and may change in place) the conversation: the earlier turns'
+        # items, then the request's input. Stored history is what they left.
+        request = with_history(request, history)
         inbound = ResponsesInbound(
             request,
-            chat,
+            history,
+            previous_source=previous_source,
             response_id=new_id("resp_"),
             created_at=int(self._services.clock.time()),
         )
-        exchange = Exchange(self._services, caller, chat, "responses", headers, outcome, inbound)
+        exchange = Exchange(self._services, caller, request, "responses", headers, outcome, inbound)
         exchange.settle_record = settle_record
         store = request.get("store", True) is not False
 
         async def keep(response: dict[str, Any] | None) -> None:
-            if store and response is not None:
-                record = {
-                    "owner": caller.identity,
-                    "response": response,
-                    "input": items,
-                    "history": history,
-                }
+            if not store or response is None:
+                return
+            record = {
+                "owner": caller.identity,
+                "response": response,
+                "input": input_items({"input": inbound.own_input()}),
+                "history": [item for item in request.get("input") or () if id(item) in earlier],
+            }
+            if inbound.source is None:
                 await self._store.put(response["id"], record)
+                return
+            # An upstream's id: never let it overwrite a record (another key's, even).
+            record["source"] = inbound.source
+            if not await self._store.put_new(response.get("id"), record):
+                _log.warning(
+                    "a response from %s was not stored: its id is malformed or already taken",
+                    exchange.log.deployment.label if exchange.log.deployment else "-",
+                )
 
+        def final() -> dict[str, Any] | None:
+            """A stream's final Response as the client got it: as stream hooks left it
+            when they rewrote a native stream, else as relayed or translated."""
+            hooks = exchange.hooks
+            if hooks is not None and hooks.streams and inbound.native_stream:
+                return hooks.final_response
+            return inbound.streamed_response()
+
+        earlier = {id(item) for item in history}
         if request.get("stream") is True:
             stream = await exchange.stream()
-            return _storing(stream, inbound.streamed_response, keep)
+            return _storing(stream, final, keep)
         answer = await exchange.complete()
-        # stored as answered: after_response hooks may have changed it (redacted it)
-        await keep(answer.json() if exchange.hooks is not None else inbound.response)
+        # what the client got (after any after_response hook), not what came upstream
+        if inbound.response is not None and exchange.hooks is not None:
+            await keep(_decode(answer.body))
+        else:
+            await keep(inbound.response)
         return answer
 
     async def _record(self, response_id: str, api_key: str | None) -> dict[str, Any]:
         caller = self._auth.authenticate(api_key)
         return await self._store.get(response_id, self._owner(caller))
 
-    async def retrieve(self, response_id: str, *, api_key: str | None) -> dict[str, Any]:
+    async def retrieve(self, response_id: str, *, api_key: str | None) -> StoredResponse:
         """`GET /v1/responses/{id}`: the stored Response object."""
         record = await self._record(response_id, api_key)
-        response: dict[str, Any] = record["response"]
-        return response
+        return StoredResponse.from_dict(record["response"])
 
-    async def delete(self, response_id: str, *, api_key: str | None) -> dict[str, Any]:
+    async def delete(self, response_id: str, *, api_key: str | None) -> ResponseDeleted:
+        """`DELETE /v1/responses/{id}`: the gateway's record (an OpenAI upstream keeps
+        its own copy of a natively passed response until it expires there)."""
         caller = self._auth.authenticate(api_key)
         await self._store.delete(response_id, self._owner(caller))
-        return {"id": response_id, "object": "response", "deleted": True}
+        return ResponseDeleted(id=response_id, object="response", deleted=True)
 
-    async def cancel(self, response_id: str, *, api_key: str | None) -> dict[str, Any]:
+    async def cancel(self, response_id: str, *, api_key: str | None) -> NoReturn:
         """Only background responses can be cancelled, and the gateway runs none."""
         await self._record(response_id, api_key)
         raise BadRequestError(
@@ -145,7 +180,7 @@ class ResponsesAPI:
         limit: int = 20,
         order: str = "desc",
         after: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ResponseItemList:
         """`GET /v1/responses/{id}/input_items`: the items the model was given (the
         conversation before it and the request's input), paginated like OpenAI's."""
         if order not in ("asc", "desc"):
@@ -164,13 +199,13 @@ class ResponsesAPI:
             ids = [i["id"] for i in items]
             items = items[ids.index(after) + 1 :] if after in ids else []
         page = items[:limit]
-        return {
-            "object": "list",
-            "data": page,
-            "first_id": page[0]["id"] if page else None,
-            "last_id": page[-1]["id"] if page else None,
-            "has_more": len(items) > limit,
-        }
+        return ResponseItemList(
+            object="list",
+            data=page,
+            first_id=page[0]["id"] if page else None,
+            last_id=page[-1]["id"] if page else None,
+            has_more=len(items) > limit,
+        )
 
 
 def _storing(

@@ -27,9 +27,10 @@ OTHER = "(other)"
 
 
 def end_user_of(body: Mapping[str, Any]) -> str | None:
-    """The end user a request names: `user`, else `metadata.user_id`; None for none, an
+    """The end user a request names: `user` (or Responses' `safety_identifier`), else
+    `metadata.user_id`; None for none, an
     empty or non-string value. Longer names are cut to `MAX_END_USER_CHARS`."""
-    user = body.get("user")
+    user = body.get("user") or body.get("safety_identifier")  # the latter: Responses
     if not isinstance(user, str) or not user:
         metadata = body.get("metadata")
         user = metadata.get("user_id") if isinstance(metadata, dict) else None

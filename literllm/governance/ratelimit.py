@@ -58,14 +58,18 @@ def estimate_request_tokens(
     *,
     default_output_tokens: int = DEFAULT_OUTPUT_TOKENS,
     prompt_tokens: int | None = None,
+    generates: bool = False,
 ) -> int:
     """Tokens to reserve: the prompt estimate plus the requested output cap
-    (`max_completion_tokens`, else `max_tokens`, else `default_output_tokens`).
-    Embeddings (an `input` without output) reserve the prompt estimate only."""
-    requested = body.get("max_completion_tokens", body.get("max_tokens"))
+    (`max_completion_tokens`, else `max_tokens`, else `max_output_tokens`, else
+    `default_output_tokens`). Embeddings (an `input` without output) reserve the prompt
+    estimate only; `generates` says a body with `input` asks for output (Responses)."""
+    requested = body.get(
+        "max_completion_tokens", body.get("max_tokens", body.get("max_output_tokens"))
+    )
     if isinstance(requested, int) and not isinstance(requested, bool) and requested >= 0:
         output = requested
-    elif "messages" in body or "prompt" in body:
+    elif generates or "messages" in body or "prompt" in body:
         output = default_output_tokens
     else:
         output = 0

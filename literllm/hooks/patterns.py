@@ -195,6 +195,8 @@ def walk_request(body: dict[str, Any], rewrite: Callable[[str], str]) -> None:
                 if isinstance(item, dict):  # Anthropic system blocks, Responses input items
                     if isinstance(item.get("text"), str):
                         item["text"] = rewrite(item["text"])
+                    if isinstance(item.get("output"), str):  # a function_call_output
+                        item["output"] = rewrite(item["output"])
                     _rewrite_content(item, rewrite)
 
 

@@ -93,6 +93,7 @@ _PARAMS: Final = MappingProxyType(
         "presence_penalty": ("gen_ai.request.presence_penalty", "float"),
         "max_completion_tokens": ("gen_ai.request.max_tokens", "int"),
         "max_tokens": ("gen_ai.request.max_tokens", "int"),
+        "max_output_tokens": ("gen_ai.request.max_tokens", "int"),
         "seed": ("gen_ai.request.seed", "int"),
         "dimensions": ("gen_ai.embeddings.dimension.count", "int"),
         "n": ("gen_ai.request.choice.count", "count"),

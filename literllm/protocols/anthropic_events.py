@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 
 from ..types import Usage
-from .anthropic_messages import message_id, stop_reason, usage_object
+from .anthropic_messages import message_id, stop_details, stop_reason, usage_object
 
 __all__ = ["MessagesEventEncoder", "sse_event"]
 
@@ -30,8 +30,11 @@ def sse_event(event: dict[str, Any]) -> bytes:
 class MessagesEventEncoder:
     """Feed decoded chat chunks in order; `finish` once the upstream stream ended."""
 
-    def __init__(self, *, model: str, input_tokens: int = 0) -> None:
+    def __init__(
+        self, *, model: str, input_tokens: int = 0, stop_sequences: list[str] | None = None
+    ) -> None:
         self._model = model
+        self._stop_sequences = stop_sequences
         self._input_tokens = input_tokens
         self._started = False
         self._finished = False
@@ -122,8 +125,9 @@ class MessagesEventEncoder:
                 out,
             )
 
-    def finish(self, usage: Usage | None = None) -> list[bytes]:
-        """The closing events; `usage` (the upstream's final count) wins over chunks'."""
+    def finish(self, usage: Usage | None = None, stop_sequence: str | None = None) -> list[bytes]:
+        """The closing events; `usage` (the upstream's final count) wins over chunks'.
+        `stop_sequence`: see `anthropic_messages.stop_details`."""
         if self._finished:
             return []
         self._finished = True
@@ -136,11 +140,12 @@ class MessagesEventEncoder:
         reason = stop_reason(self._finish_reason)
         if reason == "end_turn" and self._tool_blocks:
             reason = "tool_use"
+        reason, matched = stop_details(reason, stop_sequence, self._stop_sequences)
         out.append(
             sse_event(
                 {
                     "type": "message_delta",
-                    "delta": {"stop_reason": reason, "stop_sequence": None},
+                    "delta": {"stop_reason": reason, "stop_sequence": matched},
                     "usage": usage_object(self.usage),
                 }
             )

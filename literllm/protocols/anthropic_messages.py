@@ -9,7 +9,7 @@ target cannot honour is refused with 400 rather than dropped; docs/protocols.md 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -21,6 +21,7 @@ __all__ = [
     "chat_to_message",
     "message_id",
     "messages_to_chat",
+    "stop_details",
     "stop_reason",
     "usage_object",
     "validate_messages",
@@ -45,6 +46,11 @@ _KNOWN = frozenset(
         "tool_choice",
         "thinking",
         "service_tier",
+        # only tunes Anthropic's servers (clearing old tool results to save tokens): the
+        # target gets the context as sent, the answer does not depend on it; dropped
+        "context_management",
+        "output_format",
+        "output_config",
     }
 )
 _STOP_REASON = {
@@ -233,8 +239,10 @@ def _tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for i, tool in enumerate(tools):
         if tool.get("type") not in (None, "custom"):
             raise _refuse(
-                f"tools.{i}: Anthropic server tool {tool.get('type')!r} runs only on an "
-                "Anthropic upstream",
+                f"tools.{i}: Anthropic-defined tool {tool.get('type')!r} works only on an "
+                "Anthropic upstream (server tools run there; bash, text editor and computer "
+                "use follow schemas only Claude models know); declare it as a custom tool "
+                "with an input_schema, or route this model to Anthropic",
                 "tools",
             )
         function: dict[str, Any] = {
@@ -243,6 +251,8 @@ def _tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         if tool.get("description"):
             function["description"] = tool["description"]
+        if isinstance(tool.get("strict"), bool):
+            function["strict"] = tool["strict"]
         out.append({"type": "function", "function": function})
     return out
 
@@ -266,12 +276,41 @@ def _tool_choice(choice: Mapping[str, Any], chat: dict[str, Any]) -> None:
 
 
 def _reasoning_effort(thinking: Any) -> str | None:
-    if not isinstance(thinking, dict) or thinking.get("type") in (None, "disabled"):
+    # adaptive: the model decides how much to think; the target's default does that
+    if not isinstance(thinking, dict) or thinking.get("type") in (None, "disabled", "adaptive"):
         return None
     if thinking.get("type") != "enabled":
         raise _refuse(f"thinking.type {thinking.get('type')!r} cannot be translated", "thinking")
     budget = thinking.get("budget_tokens") or 0
     return "low" if budget <= 4096 else "medium" if budget <= 16384 else "high"
+
+
+def _response_format(body: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Structured outputs (`output_format`, or `output_config.format`) as chat's
+    `response_format`; `output_config.effort` only tunes how hard the model works and
+    is dropped."""
+    fmt = body.get("output_format")
+    param = "output_format"
+    config = body.get("output_config")
+    if config is not None:
+        if not isinstance(config, dict):
+            raise BadRequestError("output_config: must be an object", param="output_config")
+        for name in config:
+            if name not in ("format", "effort"):
+                raise _refuse(f"output_config.{name}: cannot be translated", "output_config")
+        if config.get("format") is not None:
+            fmt, param = config["format"], "output_config"
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        raise _refuse(f"{param}: only type 'json_schema' can be translated", param)
+    schema = fmt.get("schema")
+    if not isinstance(schema, dict):
+        raise BadRequestError(f"{param}.schema: must be a JSON schema object", param=param)
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": schema, "strict": True},
+    }
 
 
 def messages_to_chat(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -317,6 +356,9 @@ def messages_to_chat(body: Mapping[str, Any]) -> dict[str, Any]:
     effort = _reasoning_effort(body.get("thinking"))
     if effort is not None:
         chat["reasoning_effort"] = effort
+    response_format = _response_format(body)
+    if response_format is not None:
+        chat["response_format"] = response_format
     metadata = body.get("metadata")
     if isinstance(metadata, dict) and isinstance(metadata.get("user_id"), str):
         chat["user"] = metadata["user_id"]
@@ -364,8 +406,29 @@ def _arguments(raw: Any) -> Any:
     return value if isinstance(value, dict) else {"value": value}
 
 
-def chat_to_message(chat: Mapping[str, Any], usage: Usage | None, *, model: str) -> dict[str, Any]:
-    """An OpenAI chat completion as an Anthropic message (first choice)."""
+def stop_details(
+    reason: str, stop_sequence: str | None, requested: Sequence[str] | None
+) -> tuple[str, str | None]:
+    """(`stop_reason`, `stop_sequence`): `stop_sequence` when the provider said a stop
+    sequence ended the answer (`stop_sequence` not None); the matched string is the one
+    it named, else the only one requested, else unknown (None)."""
+    if reason != "end_turn" or stop_sequence is None:
+        return reason, None
+    if stop_sequence:
+        return "stop_sequence", stop_sequence
+    return "stop_sequence", requested[0] if requested and len(requested) == 1 else None
+
+
+def chat_to_message(
+    chat: Mapping[str, Any],
+    usage: Usage | None,
+    *,
+    model: str,
+    stop_sequence: str | None = None,
+    requested: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """An OpenAI chat completion as an Anthropic message (first choice). `stop_sequence`
+    and `requested` (the request's `stop_sequences`): see `stop_details`."""
     choices = chat.get("choices") or [{}]
     choice = choices[0] if isinstance(choices[0], dict) else {}
     message = choice.get("message") or {}
@@ -394,6 +457,7 @@ def chat_to_message(chat: Mapping[str, Any], usage: Usage | None, *, model: str)
     reason = stop_reason(choice.get("finish_reason"))
     if reason == "end_turn" and any(b["type"] == "tool_use" for b in content):
         reason = "tool_use"
+    reason, matched = stop_details(reason, stop_sequence, requested)
     chat_id = chat.get("id")
     return {
         "id": "msg_" + chat_id if isinstance(chat_id, str) and chat_id else message_id(),
@@ -402,6 +466,6 @@ def chat_to_message(chat: Mapping[str, Any], usage: Usage | None, *, model: str)
         "model": model,
         "content": content,
         "stop_reason": reason,
-        "stop_sequence": None,
+        "stop_sequence": matched,
         "usage": usage_object(usage),
     }

@@ -21,11 +21,13 @@ from ..types import Usage
 __all__ = [
     "chat_to_output",
     "input_items",
+    "native_history",
     "new_id",
     "response_object",
     "responses_to_chat",
     "usage_object",
     "validate_responses",
+    "with_history",
 ]
 
 _encode = msgspec.json.Encoder().encode
@@ -83,6 +85,8 @@ def _refuse(message: str, param: str) -> BadRequestError:
 
 
 def validate_responses(body: Mapping[str, Any]) -> None:
+    """What every target needs (a native one included); what only a translation
+    cannot carry is refused by `responses_to_chat`."""
     try:
         msgspec.convert(body, _Shape)
     except msgspec.ValidationError as exc:
@@ -98,15 +102,36 @@ def validate_responses(body: Mapping[str, Any]) -> None:
             param="max_output_tokens",
             code="invalid_value",
         )
-    for name in body:
-        if name not in _KNOWN:
-            raise _refuse(f"'{name}' is not supported by this gateway's Responses API", name)
     if body.get("background"):
         raise _refuse(
             "background responses are not supported; send background: false", "background"
         )
+    if body.get("conversation") is not None:
+        raise _refuse(
+            "'conversation' is not supported: the gateway keeps conversations itself; "
+            "continue one with previous_response_id",
+            "conversation",
+        )
+    raw = body.get("input")
+    for index, item in enumerate(raw if isinstance(raw, list) else ()):
+        if item.get("type") == "item_reference":
+            raise _refuse(
+                f"input.{index}: item references are not supported; send the item itself "
+                "or continue with previous_response_id",
+                f"input.{index}",
+            )
+
+
+def _check_translatable(body: Mapping[str, Any]) -> None:
+    for name in body:
+        if name not in _KNOWN:
+            raise _refuse(
+                f"'{name}' cannot be translated for this model's provider (only OpenAI "
+                "deployments take the Responses API natively)",
+                name,
+            )
     if body.get("truncation") not in (None, "disabled"):
-        raise _refuse("only truncation 'disabled' is supported", "truncation")
+        raise _refuse("only truncation 'disabled' can be translated", "truncation")
 
 
 def input_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -135,6 +160,58 @@ def input_items(body: Mapping[str, Any]) -> list[dict[str, Any]]:
             item.setdefault("status", "completed")
         items.append(item)
     return items
+
+
+def with_history(body: dict[str, Any], history: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The request with the earlier turns' items (`previous_response_id`'s conversation)
+    before its own input: what hooks see, and what goes upstream when the upstream
+    cannot continue the conversation itself. `body` itself when there is no history."""
+    if not history:
+        return body
+    raw = body.get("input")
+    own: list[Any] = (
+        [{"type": "message", "role": "user", "content": raw}]
+        if isinstance(raw, str)
+        else list(raw or ())
+    )
+    return {**body, "input": [*history, *own]}
+
+
+def native_history(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Earlier turns' items as input for an upstream that did not store them: messages,
+    function calls and their outputs, without the ids another upstream (or the gateway)
+    gave them; reasoning and built-in tool calls (bound to the upstream and model that
+    made them) are left out."""
+    out: list[dict[str, Any]] = []
+    for item in items:
+        kind = item.get("type", "message")
+        if kind == "message":
+            content = item.get("content")
+            if item.get("role") == "assistant" and isinstance(content, list):
+                content = "".join(
+                    str(p.get("text") or p.get("refusal") or "")
+                    for p in content
+                    if isinstance(p, dict)
+                )
+            out.append({"type": "message", "role": item.get("role"), "content": content})
+        elif kind == "function_call":
+            out.append(
+                {
+                    "type": "function_call",
+                    "call_id": item.get("call_id"),
+                    "name": item.get("name"),
+                    "arguments": item.get("arguments") or "{}",
+                }
+            )
+        elif kind == "function_call_output":
+            out.append(
+                {
+                    "type": "function_call_output",
+                    "call_id": item.get("call_id"),
+                    "output": item.get("output"),
+                }
+            )
+    return out
 
 
 # -- request: Responses -> chat ----------------------------------------------------------
@@ -166,11 +243,20 @@ def _content(content: Any, param: str) -> str | list[dict[str, Any]]:
     return parts
 
 
-def _messages(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+_PLAIN_ITEMS = frozenset({"message", "function_call", "function_call_output", "reasoning"})
+
+
+def _messages(items: Sequence[Mapping[str, Any]], earlier: int = 0) -> list[dict[str, Any]]:
+    """`items[:earlier]` are earlier turns' items: built-in tool calls an OpenAI
+    deployment made there (web searches...) are left out, their results being in the
+    answer's text; in the request's own input they are refused."""
     out: list[dict[str, Any]] = []
-    for index, item in enumerate(items):
-        param = f"input.{index}"
+    for position, item in enumerate(items):
+        index = position - earlier
+        param = f"input.{index}" if index >= 0 else "previous_response_id"
         kind = item.get("type", "message")
+        if index < 0 and kind not in _PLAIN_ITEMS:
+            continue
         if kind == "message":
             role = item.get("role")
             if role == "developer":
@@ -270,11 +356,13 @@ def _response_format(text: Any) -> dict[str, Any] | None:
 def responses_to_chat(
     body: Mapping[str, Any], history: Sequence[Mapping[str, Any]] = ()
 ) -> dict[str, Any]:
-    """A Responses request (after earlier turns' items in `history`) as a chat request."""
+    """A Responses request (after earlier turns' items in `history`) as a chat request;
+    what chat completions cannot carry is refused with 400 (`not_translatable`)."""
+    _check_translatable(body)
     messages: list[dict[str, Any]] = []
     if body.get("instructions"):
         messages.append({"role": "system", "content": body["instructions"]})
-    messages.extend(_messages([*history, *input_items(body)]))
+    messages.extend(_messages([*history, *input_items(body)], len(history)))
     chat: dict[str, Any] = {"model": body["model"], "messages": messages}
     if body.get("max_output_tokens") is not None:
         chat["max_completion_tokens"] = body["max_output_tokens"]

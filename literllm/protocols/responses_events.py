@@ -194,7 +194,7 @@ class ResponsesEventEncoder:
                 delta=arguments,
             )
 
-    def finish(self, usage: Usage | None = None) -> list[bytes]:
+    def finish(self, usage: Usage | None = None, stop_sequence: str | None = None) -> list[bytes]:
         if self.response is not None:
             return []
         out: list[bytes] = []

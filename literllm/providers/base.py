@@ -94,6 +94,9 @@ class ChatResult(msgspec.Struct, kw_only=True):
     model: str | None = None
     response_id: str | None = None
     finish_reasons: list[str] = msgspec.field(default_factory=list)
+    stop_sequence: str | None = None
+    """Set when the provider says a stop sequence ended the answer (which OpenAI's
+    `finish_reason: "stop"` cannot tell): the sequence, or "" when it does not say which."""
 
 
 class EmbeddingResult(msgspec.Struct, kw_only=True):

@@ -139,9 +139,12 @@ class BedrockAdapter:
         usage = bedrock_usage(raw.get("usage") or {})
         request_id = _header(response.headers, "x-amzn-requestid")
         response_id = "chatcmpl-" + request_id if request_id else new_id()
-        return single_choice_result(
+        result = single_choice_result(
             response_id=response_id, model=target.model, message=message, finish=finish, usage=usage
         )
+        if raw.get("stopReason") == "stop_sequence":
+            result.stop_sequence = ""  # Converse says one matched, not which
+        return result
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> BedrockStreamDecoder:
         return BedrockStreamDecoder(

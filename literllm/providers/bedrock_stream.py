@@ -76,6 +76,8 @@ class BedrockStreamDecoder:
         self.response_id: str | None = new_id()
         self.model: str | None = target.model
         self.finish_reasons: list[str] = []
+        self.stop_sequence: str | None = None
+        """"" once the provider said a stop sequence ended the answer (not which)."""
 
     def feed(self, data: bytes) -> list[bytes]:
         from botocore.eventstream import ParserError
@@ -150,6 +152,8 @@ class BedrockStreamDecoder:
         if event_type == "messageStop":
             finish = bedrock_finish(event.get("stopReason"))
             self.finish_reasons.append(finish)
+            if event.get("stopReason") == "stop_sequence":
+                self.stop_sequence = ""
             return [self._chunk({}, finish)]
         if event_type == "metadata":
             self._done = True

@@ -198,9 +198,12 @@ class CohereAdapter:
         finish = cohere_finish(raw.get("finish_reason"), called_tools=bool(tool_calls))
         usage = cohere_usage(raw.get("usage") or {})
         response_id = raw.get("id") or new_id()
-        return single_choice_result(
+        result = single_choice_result(
             response_id=response_id, model=target.model, message=answer, finish=finish, usage=usage
         )
+        if raw.get("finish_reason") == "STOP_SEQUENCE":
+            result.stop_sequence = ""  # Cohere says one matched, not which
+        return result
 
     def stream_decoder(self, target: Target, *, include_usage: bool) -> CohereStreamDecoder:
         return CohereStreamDecoder(

@@ -66,6 +66,8 @@ class CohereStreamDecoder(SSEChunkDecoder):
         self.response_id: str | None = None
         self.model: str | None = target.model
         self.finish_reasons: list[str] = []
+        self.stop_sequence: str | None = None
+        """"" once the provider said a stop sequence ended the answer (not which)."""
 
     def _complete(self) -> bool:
         return self._done
@@ -120,6 +122,8 @@ class CohereStreamDecoder(SSEChunkDecoder):
         self._done = True
         finish = cohere_finish(delta.get("finish_reason"), called_tools=self._called_tools)
         self.finish_reasons.append(finish)
+        if delta.get("finish_reason") == "STOP_SEQUENCE":
+            self.stop_sequence = ""
         self.usage = cohere_usage(delta.get("usage") or {})
         out = [self._chunk({}, finish)]
         if self._include_usage:

@@ -2,10 +2,10 @@
 
 An `Inbound` decides, once the deployment of an attempt is known, whether the
 client's body goes upstream natively (an Anthropic Messages body to an Anthropic
-deployment) or is translated to chat completions for the deployment's adapter and
-the answer translated back. Either way the exchange gets a `ChatResult` whose body
-is in the client's protocol, and stream decoders whose output is the client's SSE
-events, framed.
+deployment, a Responses body to OpenAI) or is translated to chat completions for the
+deployment's adapter and the answer translated back. Either way the exchange gets a
+`ChatResult` whose body is in the client's protocol, and stream decoders whose output
+is the client's SSE events, framed.
 """
 
 from __future__ import annotations
@@ -17,12 +17,25 @@ import msgspec
 
 from ..protocols.anthropic_events import MessagesEventEncoder
 from ..protocols.anthropic_messages import chat_to_message, messages_to_chat
-from ..protocols.responses import chat_to_output, response_object
+from ..protocols.responses import (
+    chat_to_output,
+    native_history,
+    response_object,
+    responses_to_chat,
+)
 from ..protocols.responses_events import ResponsesEventEncoder
 from ..providers import ChatResult, StreamDecoder, Target
 from ..providers.anthropic import AnthropicAdapter
 from ..providers.anthropic_native import NativeMessagesDecoder, native_request, native_result
 from ..providers.base import Adapter
+from ..providers.openai import OpenAIAdapter
+from ..providers.openai_responses import (
+    NativeResponsesDecoder,
+    native_responses_request,
+    native_responses_result,
+    responses_source,
+    serves_responses,
+)
 from ..types import UpstreamRequest, UpstreamResponse, Usage
 
 __all__ = ["Inbound", "MessagesInbound", "ResponsesInbound", "TranslatedStream"]
@@ -36,7 +49,8 @@ class EventEncoder(Protocol):
 
     def feed(self, chunk: Mapping[str, Any]) -> list[bytes]: ...
 
-    def finish(self, usage: Usage | None = None) -> list[bytes]: ...
+    def finish(self, usage: Usage | None = None, stop_sequence: str | None = None) -> list[bytes]:
+        """The closing events; `stop_sequence` as `ChatResult.stop_sequence`."""
 
 
 class Inbound(Protocol):
@@ -102,7 +116,7 @@ class TranslatedStream:
         out: list[bytes] = []
         for chunk in chunks:
             out.extend(self._encoder.feed(_decode.decode(chunk)))
-        out.extend(self._encoder.finish(self._inner.usage))
+        out.extend(self._encoder.finish(self._inner.usage, self.stop_sequence()))
         return out
 
     def translate(self, chunk: Mapping[str, Any]) -> list[bytes]:
@@ -111,7 +125,12 @@ class TranslatedStream:
 
     def finish(self) -> list[bytes]:
         """The closing events (deferred streams), with the usage read so far."""
-        return self._encoder.finish(self.usage)
+        return self._encoder.finish(self.usage, self.stop_sequence())
+
+    def stop_sequence(self) -> str | None:
+        """As `ChatResult.stop_sequence`, from decoders that can tell."""
+        found: str | None = getattr(self._inner, "stop_sequence", None)
+        return found
 
 
 def _native(adapter: Adapter) -> AnthropicAdapter | None:
@@ -151,7 +170,11 @@ class MessagesInbound:
             return native_result(native, target, response)
         chat = adapter.chat_response(target, response)
         message = chat_to_message(
-            _decode.decode(chat.body), chat.usage, model=chat.model or target.model
+            _decode.decode(chat.body),
+            chat.usage,
+            model=chat.model or target.model,
+            stop_sequence=chat.stop_sequence,
+            requested=self.body.get("stop_sequences"),
         )
         return ChatResult(
             body=_encode(message),
@@ -167,9 +190,14 @@ class MessagesInbound:
         if native is not None:
             decoder = NativeMessagesDecoder(native, target)
         else:
+            encoder = MessagesEventEncoder(
+                model=target.model,
+                input_tokens=self.prompt_tokens,
+                stop_sequences=self.body.get("stop_sequences"),
+            )
             decoder = TranslatedStream(
                 adapter.stream_decoder(target, include_usage=True),
-                MessagesEventEncoder(model=target.model, input_tokens=self.prompt_tokens),
+                encoder,
                 deferred=self.defer_translation,
             )
         self.opened = decoder
@@ -177,33 +205,93 @@ class MessagesInbound:
 
 
 class ResponsesInbound:
-    """`POST /v1/responses`, translated to chat completions for every provider (the
-    gateway keeps conversation state itself). After the answer, `response` is the
-    Response object (for storage)."""
+    """`POST /v1/responses`: native to a deployment that serves the Responses API
+    (OpenAI), translated to chat completions for every other.
+
+    `body` is the request as hooks left it, its `input` led by the earlier turns'
+    items (`history`, the stored conversation of `previous_response_id`). An upstream
+    that stored that previous response itself (same provider, endpoint and credential:
+    `previous_source`) gets `previous_response_id` and the new input only; any other
+    native upstream gets the whole conversation as input. After the answer, `response`
+    is the Response object and `source` who stored it upstream (None: nobody)."""
 
     cacheable = False
 
     def __init__(
         self,
-        body: Mapping[str, Any],
-        chat: dict[str, Any],
+        body: dict[str, Any],
+        history: list[dict[str, Any]],
         *,
+        previous_source: str | None,
         response_id: str,
         created_at: int,
     ) -> None:
         self.body = body
-        self._chat = chat
+        self.history = history
+        self.previous_source = previous_source
         self.response_id = response_id
         self.created_at = created_at
         self.response: dict[str, Any] | None = None
+        self.source: str | None = None
+        self._chat: dict[str, Any] | None = None
         self._encoder: ResponsesEventEncoder | None = None
         self.defer_translation = False
         self.opened: StreamDecoder | None = None
+        self._native: NativeResponsesDecoder | None = None
+
+    def own_input(self) -> Any:
+        """The request's own `input` (without the earlier turns' items)."""
+        raw = self.body.get("input")
+        if not self.history:
+            return raw
+        earlier = {id(item) for item in self.history}
+        return [item for item in raw or () if id(item) not in earlier]
+
+    def _earlier(self) -> list[dict[str, Any]]:
+        if not self.history:
+            return []
+        earlier = {id(item) for item in self.history}
+        return [item for item in self.body.get("input") or () if id(item) in earlier]
+
+    def _native_body(self, target: Target) -> dict[str, Any]:
+        body = self.body
+        if not self.history:
+            return body
+        if self.previous_source is not None and self.previous_source == responses_source(target):
+            own = self.own_input()
+            if len(own) == 1 and own[0] == {
+                "type": "message",
+                "role": "user",
+                "content": own[0].get("content"),
+            }:
+                own = own[0]["content"]  # as the client wrote it (see `with_history`)
+            return {**body, "input": own}
+        native = {k: v for k, v in body.items() if k != "previous_response_id"}
+        native["input"] = [*native_history(self._earlier()), *self.own_input()]
+        return native
+
+    def chat(self) -> dict[str, Any]:
+        """The request as chat completions (translated once, on the first translated
+        attempt)."""
+        if self._chat is None:
+            body = {**self.body, "input": self.own_input()}
+            body.pop("previous_response_id", None)
+            self._chat = responses_to_chat(body, self._earlier())
+        return dict(self._chat)
 
     def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest:
-        return adapter.chat_request(target, dict(self._chat), stream=stream)
+        native = _responses_native(adapter, target)
+        if native is not None:
+            return native_responses_request(native, target, self._native_body(target))
+        return adapter.chat_request(target, self.chat(), stream=stream)
 
     def result(self, adapter: Adapter, target: Target, response: UpstreamResponse) -> ChatResult:
+        native = _responses_native(adapter, target)
+        if native is not None:
+            result, self.response = native_responses_result(native, target, response)
+            self.source = responses_source(target)
+            return result
+        self.source = None
         chat = adapter.chat_response(target, response)
         output, finish = chat_to_output(_decode.decode(chat.body))
         self.response = response_object(
@@ -225,6 +313,15 @@ class ResponsesInbound:
         )
 
     def decoder(self, adapter: Adapter, target: Target) -> StreamDecoder:
+        native = _responses_native(adapter, target)
+        if native is not None:
+            self._encoder = None
+            self._native = NativeResponsesDecoder(native, target)
+            self.source = responses_source(target)
+            self.opened = self._native
+            return self._native
+        self._native = None
+        self.source = None
         self._encoder = ResponsesEventEncoder(
             self.body, response_id=self.response_id, created_at=self.created_at, model=target.model
         )
@@ -232,6 +329,19 @@ class ResponsesInbound:
         self.opened = TranslatedStream(inner, self._encoder, deferred=self.defer_translation)
         return self.opened
 
+    @property
+    def native_stream(self) -> bool:
+        """Whether the stream that opened is relayed natively."""
+        return self._native is not None
+
     def streamed_response(self) -> dict[str, Any] | None:
         """The final Response object of a stream that ran to its end."""
+        if self._native is not None:
+            return self._native.response
         return self._encoder.response if self._encoder is not None else None
+
+
+def _responses_native(adapter: Adapter, target: Target) -> OpenAIAdapter | None:
+    if isinstance(adapter, OpenAIAdapter) and serves_responses(adapter, target):
+        return adapter
+    return None

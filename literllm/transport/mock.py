@@ -1,4 +1,5 @@
-"""An in-process OpenAI-compatible upstream: deterministic echo chat, streams, embeddings.
+"""An in-process OpenAI-compatible upstream: deterministic echo chat, streams, embeddings,
+and the Responses API (`mock_responses`).
 
 It backs the built-in `mock` provider (`provider_model = "mock/anything"`) and is the
 default behaviour of `literllm.testing.FakeUpstream`. Token counts are estimates (about
@@ -188,7 +189,13 @@ def _error(status: int, message: str) -> UpstreamResponse:
 
 
 class MockUpstream:
-    """A `Transport` that answers OpenAI-style requests in-process."""
+    """A `Transport` that answers OpenAI-style requests in-process (chat completions,
+    embeddings, media, and the Responses API with its stored responses)."""
+
+    def __init__(self) -> None:
+        from .mock_responses import MockResponses
+
+        self.responses = MockResponses()
 
     async def send(self, request: UpstreamRequest, *, timeout: float) -> UpstreamResponse:
         media = mock_media.answer(request)
@@ -202,7 +209,12 @@ class MockUpstream:
             return UpstreamResponse(200, _JSON, _encode(chat_completion(body)))
         if request.url.endswith("/embeddings"):
             return UpstreamResponse(200, _JSON, _encode(embeddings(body)))
-        return _error(404, "the mock provider answers chat completions and embeddings only")
+        if request.url.endswith("/responses"):
+            status, answer = self.responses.create(body)
+            return UpstreamResponse(status, _JSON, _encode(answer))
+        return _error(
+            404, "the mock provider answers chat completions, responses and embeddings only"
+        )
 
     async def open_stream(self, request: UpstreamRequest, *, timeout: float) -> _MockStream:
         upload = mock_media.stream_upload(request)
@@ -215,6 +227,9 @@ class MockUpstream:
         media = mock_media.stream(request.url, body)
         if media is not None:
             return _MockStream(200, media[0], content_type=media[1])
+        if request.url.endswith("/responses"):
+            status, events = self.responses.events(body)
+            return _MockStream(status, events if status == 200 else [], b"".join(events))
         payloads = [b"data: " + _encode(c) + b"\n\n" for c in chat_chunks(body)]
         payloads.append(b"data: [DONE]\n\n")
         return _MockStream(200, payloads)

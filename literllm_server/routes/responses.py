@@ -50,7 +50,7 @@ async def create(app: Gateway, request: Request, receive: Receive, send: Send) -
 
 async def retrieve(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     found = await app.proxy.responses.retrieve(_response_id(request), api_key=request.api_key())
-    await send_json(send, found)
+    await send_json(send, found.to_dict())  # as the client got it, every field
 
 
 async def delete(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
@@ -59,8 +59,7 @@ async def delete(app: Gateway, request: Request, receive: Receive, send: Send) -
 
 
 async def cancel(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
-    answer = await app.proxy.responses.cancel(_response_id(request), api_key=request.api_key())
-    await send_json(send, answer)
+    await app.proxy.responses.cancel(_response_id(request), api_key=request.api_key())
 
 
 async def input_items(app: Gateway, request: Request, receive: Receive, send: Send) -> None:

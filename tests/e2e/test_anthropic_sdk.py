@@ -385,6 +385,32 @@ def test_claude_code_sized_request_round_trips(
     assert chat["user"] == "user_abc_account_def_session_ghi"
 
 
+def test_claude_code_betas_on_a_translated_target(
+    client: anthropic.Anthropic, upstream: FakeUpstream
+) -> None:
+    """Context management (advisory) is dropped; a server tool is still refused."""
+    _translated_upstream(upstream)
+    params = claude_code_sized_request()
+    edits = {"edits": [{"type": "clear_tool_uses_20250919"}]}
+    beta = {"anthropic-beta": "context-management-2025-06-27,interleaved-thinking-2025-05-14"}
+    answer = client.messages.create(
+        model="gpt",
+        **params,
+        extra_headers=beta,
+        extra_body={"context_management": edits, "thinking": {"type": "adaptive"}},
+    )
+    assert answer.stop_reason == "tool_use"
+    chat = upstream.bodies()[-1]
+    assert "context_management" not in chat and "thinking" not in chat
+    assert len(chat["tools"]) == 24
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        client.messages.create(
+            model="gpt",
+            **{**params, "tools": [{"type": "web_search_20250305", "name": "web_search"}]},
+        )
+    assert "only on an Anthropic upstream" in refused.value.message
+
+
 def test_error_mid_stream_arrives_as_anthropics_error_event(
     client: anthropic.Anthropic, upstream: FakeUpstream
 ) -> None:

@@ -26,10 +26,17 @@ from tests.support.server import ServerThread
 
 EMAIL = "jane.doe@example.com"
 HELLO = [{"role": "user", "content": "hello"}]
+COMPAT = """
+[[models]]
+name = "compat"
+provider_model = "openrouter/openai/gpt-4o"
+api_key = "sk-upstream-compat-0001"
+base_url = "https://compat.test/v1"
+"""
 GUARDRAILS = """
 [[guardrails]]
 type = "patterns"
-models = ["gpt"]
+models = ["gpt", "compat"]
 """
 
 
@@ -46,7 +53,7 @@ class Halt(Hook):
 
 class Crash(Hook):
     async def before_request(self, ctx: RequestContext) -> None:
-        if "crash" in str(ctx.body["messages"]):
+        if "crash" in str(ctx.body.get("messages", ctx.body.get("input"))):
             raise RuntimeError("hook bug with a detail the client must not see")
 
 
@@ -76,7 +83,7 @@ def errors() -> Errors:
 @pytest.fixture
 def server(upstream: FakeUpstream, tagger: Tagger, errors: Errors) -> Iterator[ServerThread]:
     proxy = Proxy.from_config(
-        config(MODELS + GUARDRAILS),
+        config(MODELS + COMPAT + GUARDRAILS),
         transport=upstream,
         environ={},
         hooks=[tagger, Crash(), Halt(), errors],
@@ -197,11 +204,11 @@ def test_responses_are_redacted_both_ways_and_rejected_openai_style(
     server: ServerThread, upstream: FakeUpstream, sdk: openai.OpenAI
 ) -> None:
     upstream.script(Reply(json=answer(f"mail {EMAIL}")))
-    result = sdk.responses.create(model="gpt", input=f"I am {EMAIL}", store=False)
+    result = sdk.responses.create(model="compat", input=f"I am {EMAIL}", store=False)
     assert result.output_text == "mail [EMAIL]"
     assert EMAIL not in json.dumps(upstream.bodies()[0])
     with pytest.raises(openai.PermissionDeniedError) as caught:
-        sdk.responses.create(model="gpt", input="the weather?", store=False)
+        sdk.responses.create(model="compat", input="the weather?", store=False)
     assert caught.value.body == {
         "message": "this topic is not allowed here",
         "type": "invalid_request_error",
@@ -263,7 +270,7 @@ def test_responses_stream_is_redacted_across_chunk_boundaries(
     upstream: FakeUpstream, sdk: openai.OpenAI
 ) -> None:
     upstream.script(split_stream(f"write to {EMAIL} please"))
-    with sdk.responses.stream(model="gpt", input="?", store=False) as stream:
+    with sdk.responses.stream(model="compat", input="?", store=False) as stream:
         deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
         final = stream.get_final_response()
     assert "".join(deltas) == "write to [EMAIL] please"
@@ -274,7 +281,7 @@ def test_responses_stream_rejected_mid_way_has_an_error_event_in_sequence(
     server: ServerThread, upstream: FakeUpstream
 ) -> None:
     upstream.script(split_stream("one two halt three", 5))
-    body = {"model": "gpt", "input": "?", "stream": True, "store": False}
+    body = {"model": "compat", "input": "?", "stream": True, "store": False}
     events = sse_events(server, "/v1/responses", body)
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert events[-1]["type"] == "error"
@@ -297,7 +304,7 @@ def test_on_complete_and_on_error_over_http_for_every_protocol(
     headers = {"authorization": f"Bearer {MASTER}"}
     chat = {"model": "gpt", "messages": HELLO}
     message = {"model": "gpt", "max_tokens": 9, "messages": HELLO}
-    response = {"model": "gpt", "input": "hello", "store": False}
+    response = {"model": "compat", "input": "hello", "store": False}
     for path, body in (
         ("/v1/chat/completions", chat),
         ("/v1/chat/completions", {**chat, "stream": True}),
@@ -322,6 +329,39 @@ def test_on_complete_and_on_error_over_http_for_every_protocol(
     ]
     assert all(c.key == "master" and c.usage is not None for c in tagger.completions[:6])
     assert errors.errors == [("chat", "UpstreamError")]
+
+
+def response_json(text: str) -> dict[str, Any]:
+    """An OpenAI Responses answer (the gpt deployment takes Responses natively)."""
+    item = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "status": "completed",
+        "content": [{"type": "output_text", "text": text, "annotations": []}],
+    }
+    usage = {"input_tokens": 5, "output_tokens": 3, "total_tokens": 8}
+    return {
+        "id": "resp_upstream1",
+        "object": "response",
+        "status": "completed",
+        "model": "gpt-4o",
+        "output": [item],
+        "usage": usage,
+    }
+
+
+def test_native_responses_are_redacted_both_ways_and_stored_redacted(
+    server: ServerThread, upstream: FakeUpstream
+) -> None:
+    upstream.script(Reply(json=response_json(f"mail {EMAIL}")))
+    result = client(server).responses.create(model="gpt", input=f"I am {EMAIL}")
+    assert result.output_text == "mail [EMAIL]"
+    assert upstream.requests[0].url.endswith("/responses")
+    assert upstream.bodies()[0]["input"] == "I am [EMAIL]"
+    # the stored response is what the client got, redacted
+    stored = client(server).responses.retrieve(result.id)
+    assert stored.output_text == "mail [EMAIL]"
 
 
 # -- a real `liter-llm api` process ----------------------------------------------------

@@ -1,6 +1,7 @@
-"""The official openai SDK's Responses API against the real server, over an Anthropic
-and an OpenAI upstream (fake upstreams replaying documented wire formats); outputs
-validated against OpenAI's Responses schemas."""
+"""The official openai SDK's Responses API against the real server, translated over an
+Anthropic, a Gemini and an OpenAI-compatible upstream (fake upstreams replaying
+documented wire formats); outputs validated against OpenAI's Responses schemas. The
+native pass-through to OpenAI itself: test_responses_native."""
 
 from __future__ import annotations
 
@@ -33,6 +34,12 @@ name = "gpt"
 provider_model = "openai/gpt-4o"
 api_key = "sk-openai-upstream"
 base_url = "https://openai.test/v1"
+
+[[models]]
+name = "compat"
+provider_model = "openrouter/openai/gpt-4o"
+api_key = "sk-compat-upstream"
+base_url = "https://compat.test/v1"
 
 [[models]]
 name = "gemini"
@@ -213,22 +220,22 @@ def test_conversation_survives_a_restart(upstream: FakeUpstream, tmp_path: Path)
         first = sdk(one, OTHER_KEY).responses.create(model="claude", input="hello")
     with ServerThread(Proxy.from_config(config(toml), transport=upstream, environ={})) as two:
         second = sdk(two, OTHER_KEY).responses.create(
-            model="gpt", previous_response_id=first.id, input="more"
+            model="compat", previous_response_id=first.id, input="more"
         )
     sent = json.loads(upstream.requests[-1].body)
-    assert upstream.requests[-1].url == "https://openai.test/v1/chat/completions"
+    assert upstream.requests[-1].url == "https://compat.test/v1/chat/completions"
     assert [m["role"] for m in sent["messages"]] == ["user", "assistant", "user"]
     assert sent["messages"][1]["content"] == first.output_text
     assert [item.type for item in second.output] == ["message", "function_call", "function_call"]
 
 
-def test_openai_upstream_text_format_and_errors(
+def test_openai_compatible_upstream_text_format_and_errors(
     server: ServerThread, upstream: FakeUpstream
 ) -> None:
     upstream.script(Reply(200, body=recorded("protocols", "openai_chat_tool_calls.json")))
     client = sdk(server)
     client.responses.create(
-        model="gpt",
+        model="compat",
         input="weather",
         text={"format": {"type": "json_schema", "name": "r", "schema": {"type": "object"}}},
         reasoning={"effort": "low"},
@@ -237,10 +244,11 @@ def test_openai_upstream_text_format_and_errors(
     assert sent["response_format"]["json_schema"] == {"name": "r", "schema": {"type": "object"}}
     assert sent["reasoning_effort"] == "low"
     with pytest.raises(openai.BadRequestError) as refused:
-        client.responses.create(model="gpt", input="x", tools=[{"type": "web_search"}])
+        client.responses.create(model="compat", input="x", tools=[{"type": "web_search"}])
     assert refused.value.code == "not_translatable"
+    assert refused.value.param == "tools"
     with pytest.raises(openai.NotFoundError):
-        client.responses.create(model="gpt", input="x", previous_response_id="resp_unknown")
+        client.responses.create(model="compat", input="x", previous_response_id="resp_unknown")
 
 
 def test_gemini_upstream_create_and_stream(server: ServerThread, upstream: FakeUpstream) -> None:
@@ -263,17 +271,17 @@ def test_gemini_upstream_create_and_stream(server: ServerThread, upstream: FakeU
     assert "gemini.test" in upstream.requests[-1].url
 
 
-def test_openai_upstream_stream_equals_the_non_streamed_answer(
+def test_openai_compatible_upstream_stream_equals_the_non_streamed_answer(
     server: ServerThread, upstream: FakeUpstream
 ) -> None:
     upstream.script(
         Reply(200, body=recorded("protocols", "openai_chat_tool_calls.json")),
         StreamReply([recorded("protocols", "openai_stream_tool_calls.sse")], done=False),
-        url="openai.test",
+        url="compat.test",
     )
     client = sdk(server)
-    whole = client.responses.create(model="gpt", input="Paris and Oslo?", tools=[TOOL])  # type: ignore[list-item]
-    with client.responses.stream(model="gpt", input="Paris and Oslo?", tools=[TOOL]) as stream:  # type: ignore[list-item]
+    whole = client.responses.create(model="compat", input="Paris and Oslo?", tools=[TOOL])  # type: ignore[list-item]
+    with client.responses.stream(model="compat", input="Paris and Oslo?", tools=[TOOL]) as stream:  # type: ignore[list-item]
         final = stream.get_final_response()
 
     def comparable(response: Any) -> list[dict[str, Any]]:

@@ -381,3 +381,28 @@ async def test_moderation_without_check_output_leaves_answers_and_streams_alone(
     async with proxy(toml) as p:
         (registered,) = p._hooks.hooks if p._hooks is not None else ()
     assert registered.points == frozenset({"before_request"})
+
+
+async def test_responses_conversation_is_redacted_before_it_leaves() -> None:
+    """Native Responses (gpt is an OpenAI deployment): the earlier turns (from the
+    gateway's store), tool outputs and instructions are redacted too."""
+    upstream = FakeUpstream()  # the mock answers the Responses API itself
+    async with proxy(PATTERNS, upstream) as p:
+        first = await p.responses.create(
+            {"model": "gpt", "input": "hi", "instructions": f"mail {EMAIL}"}, api_key=MASTER
+        )
+        assert isinstance(first, Response)
+        await p.responses.create(
+            {
+                "model": "gpt",
+                "previous_response_id": first.json()["id"],
+                "input": [{"type": "function_call_output", "call_id": "c1", "output": CARD}],
+            },
+            api_key=MASTER,
+        )
+    sent = upstream.bodies()
+    assert sent[0]["instructions"] == "mail [EMAIL]"
+    assert sent[1]["input"] == [
+        {"type": "function_call_output", "call_id": "c1", "output": "[CARD]"}
+    ]
+    assert sent[1]["previous_response_id"] == first.json()["id"]

@@ -164,7 +164,11 @@ def test_system_blocks_with_cache_control_become_one_system_message() -> None:
             },
             "messages.0.content.0",
         ),
-        ({"thinking": {"type": "adaptive"}}, "thinking"),
+        ({"thinking": {"type": "enabled_later"}}, "thinking"),
+        ({"tools": [{"type": "bash_20250124", "name": "bash"}]}, "tools"),
+        ({"output_format": {"type": "regex", "pattern": "x"}}, "output_format"),
+        ({"output_config": {"format": {"type": "xml"}}}, "output_config"),
+        ({"output_config": {"task_budget": 5}}, "output_config"),
     ],
 )
 def test_what_chat_cannot_honour_is_refused(change: dict[str, Any], param: str) -> None:
@@ -277,3 +281,46 @@ def test_an_assistant_turn_of_only_thinking_is_dropped() -> None:
         {"role": "user", "content": "a"},
         {"role": "user", "content": "b"},
     ]
+
+
+def test_claude_code_request_fields_translate_or_drop() -> None:
+    """What Claude Code sends besides the basics: advisory fields are dropped, structured
+    outputs become `response_format`, `cache_control` disappears with its blocks' markup."""
+    schema = {"type": "object", "properties": {"title": {"type": "string"}}}
+    body = {
+        "model": "m",
+        "max_tokens": 100,
+        "system": [
+            {"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}
+        ],
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}],
+            }
+        ],
+        "tools": [
+            {"name": "Bash", "input_schema": {"type": "object"}, "strict": True,
+             "cache_control": {"type": "ephemeral"}}
+        ],
+        "context_management": {"edits": [{"type": "clear_tool_uses_20250919"}]},
+        "thinking": {"type": "adaptive"},
+        "output_config": {"effort": "high", "format": {"type": "json_schema", "schema": schema}},
+        "metadata": {"user_id": "user_abc_session_1"},
+    }  # fmt: skip
+    chat = messages_to_chat(body)
+    assert "context_management" not in chat and "reasoning_effort" not in chat
+    assert chat["messages"] == [
+        {"role": "system", "content": "You are Claude Code."},
+        {"role": "user", "content": "hi"},
+    ]
+    function = {"name": "Bash", "parameters": {"type": "object"}, "strict": True}
+    assert chat["tools"] == [{"type": "function", "function": function}]
+    assert chat["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": schema, "strict": True},
+    }
+    assert chat["user"] == "user_abc_session_1"
+    beta = {k: v for k, v in body.items() if k != "output_config"}
+    beta["output_format"] = {"type": "json_schema", "schema": schema}
+    assert messages_to_chat(beta)["response_format"] == chat["response_format"]

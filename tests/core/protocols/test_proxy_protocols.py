@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 
 from literllm import ChatStream, Proxy, RateLimitError, Response
 from literllm.errors import NotFoundError
+from literllm.storage.responses import ResponseDeleted, ResponseItemList
 from literllm.testing import FakeClock, FakeUpstream, Reply
 from tests.core.providers.native_checks import load_bytes
 from tests.support.configs import MASTER, config
@@ -131,8 +133,14 @@ async def test_responses_chain_and_key_isolation() -> None:
                 {"model": "mock/echo", "input": "x", "previous_response_id": first_id},
                 api_key="vk-slow-0001",
             )
-        assert (await proxy.responses.retrieve(first_id, api_key=MASTER))["id"] == first_id
-    roles = [i.get("role") for i in items["data"]]
+        stored = await proxy.responses.retrieve(first_id, api_key=MASTER)
+        deleted = await proxy.responses.delete(first_id, api_key="vk-other-0002")
+    assert stored.id == first_id and stored.output_text == "echo: hello"
+    assert stored.to_dict() == first.json()  # what the client got, every field
+    assert msgspec.json.decode(msgspec.json.encode(stored)) == first.json()
+    assert deleted == ResponseDeleted(id=first_id, object="response", deleted=True)
+    assert isinstance(items, ResponseItemList) and items.has_more is False
+    roles = [i.get("role") for i in items.data]
     assert roles == ["user", "assistant", "user"]
     sent = json.loads(upstream.requests[1].body)["messages"]
     assert sent == [
