@@ -17,7 +17,7 @@ class Tagger(Hook):
         self.completions: list[Completion] = []
 
     async def before_request(self, ctx: RequestContext) -> None:
-        text = str(ctx.body.get("messages"))
+        text = str(ctx.body.get("messages", ctx.body.get("input")))  # chat, Responses
         if self.forbidden and self.forbidden in text:
             raise RequestRejected("this topic is not allowed here", status=self.status)
         if ctx.protocol == "openai":  # an Anthropic body has no system role in messages

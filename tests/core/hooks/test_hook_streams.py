@@ -26,6 +26,13 @@ provider_model = "anthropic/claude-sonnet-4-5"
 api_key = "sk-ant-upstream-0001"
 base_url = "https://anthropic.test/v1"
 """
+COMPAT = """
+[[models]]
+name = "compat"
+provider_model = "openrouter/openai/gpt-4o"
+api_key = "sk-compat-upstream-0001"
+base_url = "https://compat.test/v1"
+"""
 PATTERNS = '\n[[guardrails]]\ntype = "patterns"\n'
 BLOCK = PATTERNS + '[guardrails.settings]\naction = "block"\n'
 
@@ -52,7 +59,7 @@ class Seen(Hook):
 
 def gateway(toml: str = "", *hooks: object, upstream: FakeUpstream) -> Proxy:
     return Proxy.from_config(
-        config(MODELS + CLAUDE + toml), transport=upstream, clock=FakeClock(), hooks=hooks
+        config(MODELS + CLAUDE + COMPAT + toml), transport=upstream, clock=FakeClock(), hooks=hooks
     )
 
 
@@ -163,7 +170,7 @@ async def messages_stream(p: Proxy, model: str) -> list[bytes]:
 
 
 async def responses_stream(p: Proxy) -> list[bytes]:
-    body = {"model": "gpt", "input": "hi", "stream": True, "store": False}
+    body = {"model": "compat", "input": "hi", "stream": True, "store": False}  # translated
     stream = await p.responses.create(body, api_key=MASTER)
     assert isinstance(stream, ChatStream)
     async with stream:

@@ -4,6 +4,7 @@ rerank), `/v1/messages`, `/v1/responses`, and the lines of a batch (as the batch
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -15,6 +16,8 @@ from literllm.hooks import Completion, Hook, RequestContext, RequestRejected
 from literllm.testing import FakeClock, FakeUpstream, Reply, StreamReply
 from tests.core.hooks.test_hooks_inprocess import chunk
 from tests.support.configs import MASTER, TEAM, config
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 TOML = """
 [[models]]
@@ -121,7 +124,8 @@ async def test_messages_and_responses_report_their_kind_and_protocol() -> None:
     watch, upstream = Watch(), FakeUpstream()
     upstream.script(
         StreamReply([chunk("hi"), chunk(None, "stop")]),
-        StreamReply([chunk("hi"), chunk(None, "stop")]),
+        # gpt is an OpenAI deployment: /v1/responses goes natively
+        StreamReply([(DATA / "openai" / "responses_stream.sse").read_bytes()], done=False),
         url="openai.test",
     )
     async with gateway(watch, upstream) as p:
@@ -132,7 +136,7 @@ async def test_messages_and_responses_report_their_kind_and_protocol() -> None:
         answer = await p.responses.create({"model": "chat", "input": "a"}, api_key=TEAM)
         assert isinstance(answer, Response)
         stored = await p.responses.retrieve(answer.json()["id"], api_key=TEAM)
-        assert stored["x_watched"]  # stored as the client got it
+        assert stored.to_dict()["x_watched"]  # stored as the client got it
         for body in (
             {"model": "gpt", "max_tokens": 9, "messages": [{"role": "user", "content": "a"}]},
         ):

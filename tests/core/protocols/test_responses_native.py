@@ -248,3 +248,26 @@ async def test_previous_response_id_passes_through_to_the_same_credential_only()
     }
     assert second.json()["output"][0]["content"][0]["text"] == "echo: two"
     assert len(upstream.requests) == 2
+
+
+async def test_a_native_stream_through_stream_hooks_is_stored_as_sent() -> None:
+    """The patterns guardrail rewrites the relayed events; the gateway keeps the final
+    Response as the hooks left it, not the upstream's."""
+    from tests.core.hooks.test_hook_streams import EMAIL, TEXT, responses_native_events
+
+    upstream = FakeUpstream()
+    events = responses_native_events(TEXT, 4)
+    upstream.script(StreamReply([b"".join(events)], done=False))
+    toml = TOML + '\n[[guardrails]]\ntype = "patterns"\n'
+    proxy = Proxy.from_config(config(toml), transport=upstream, clock=FakeClock(), environ={})
+    async with proxy:
+        stream = await proxy.responses.create(
+            {"model": "gpt", "input": "hi", "stream": True}, api_key=TEAM
+        )
+        assert isinstance(stream, ChatStream)
+        sent = b"".join([event async for event in stream])
+        stored = await proxy.responses.retrieve("resp_1", api_key=TEAM)
+    assert EMAIL.encode() not in sent
+    assert EMAIL not in json.dumps(stored.to_dict())
+    assert stored.output_text == "write to [EMAIL] or pay [CARD], thanks"
+    assert upstream.requests[0].url == "https://openai.test/v1/responses"
