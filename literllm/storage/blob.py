@@ -13,6 +13,8 @@ message (they may hold credentials).
 
 from __future__ import annotations
 
+import atexit
+import time
 from collections.abc import Mapping
 
 import opendal
@@ -43,13 +45,31 @@ def build_operator(
     Raises `ConfigError` when OpenDAL cannot build the operator.
     """
     try:
-        return opendal.AsyncOperator(scheme, **operator_options(options))
+        built = opendal.AsyncOperator(scheme, **operator_options(options))
     except Exception as exc:  # OpenDAL raises its own classes (Unsupported, ConfigInvalid)
         raise ConfigError(
             f"[{table}] backend = {scheme!r}: OpenDAL cannot build this backend "
             f"({_summary(exc)}). Check the scheme name and the options in "
             f"[{table}.backend_config] against the OpenDAL documentation for {scheme!r}."
         ) from exc
+    atexit.unregister(_let_runtime_settle)  # once per process, however many operators
+    atexit.register(_let_runtime_settle)
+    return built
+
+
+_SETTLE_SECONDS = 0.02
+
+
+def _let_runtime_settle() -> None:
+    """Give OpenDAL's Tokio worker threads a moment to finish before Python finalizes.
+
+    The binding's runtime has no shutdown call: a worker still releasing a Python
+    object of an operation that has already completed when finalization starts aborts
+    the process (exit status 134), in about one short-lived program in ten here. Exit
+    handlers run while the interpreter is still whole, so a short pause lets that
+    tail finish.
+    """
+    time.sleep(_SETTLE_SECONDS)
 
 
 def _summary(exc: BaseException) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from literllm.errors import ConfigError
@@ -39,3 +42,19 @@ def test_rejected_options_never_echo_their_values() -> None:
         build_operator("s3", {"secret_access_key": "TOPSECRET-123"}, table="files")
     assert "TOPSECRET-123" not in str(caught.value)
     assert "[files.backend_config]" in str(caught.value)
+
+
+def test_opendal_runtime_gets_one_pause_at_exit_however_many_operators() -> None:
+    # OpenDAL's Tokio workers can abort a finalizing interpreter; the exit handler
+    # that lets them finish must be registered, and only once.
+    program = (
+        "from literllm.storage import blob\n"
+        "blob._let_runtime_settle = lambda: print('settled')\n"
+        "blob.build_operator('memory', {}, table='files')\n"
+        "blob.build_operator('memory', {}, table='cache')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["settled"]
