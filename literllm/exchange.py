@@ -367,29 +367,38 @@ class Exchange:
             fallback=deployment.name != self.model,
         ) as attempt:
             operation = self.operation
-            if self.inbound is not None:
-                upstream = self.inbound.request(adapter, target, stream=False)
+            inbound = self.inbound
+            if inbound is not None:
+                inbound.begin(deployment)
+                upstream = inbound.request(adapter, target, stream=False)
             elif operation is not None:
                 upstream = operation.request(adapter, target, dict(self.request), stream=False)
             elif self.kind == "chat":
                 upstream = adapter.chat_request(target, dict(self.request), stream=False)
             else:
                 upstream = adapter.embeddings_request(target, dict(self.request))
-            sent = clock.monotonic()
-            timeout = self.attempt_timeout(deployment)
-            try:
-                response = await self.services.transport.send(upstream, timeout=timeout)
-            except UpstreamError as error:
-                raise self._deadline_error(error, timeout, deployment) from None
-            finally:
-                self.outcome.upstream_seconds = (
-                    (self.outcome.upstream_seconds or 0.0) + clock.monotonic() - sent
-                )
-            attempt.status_code(response.status)
+            while True:
+                sent = clock.monotonic()
+                timeout = self.attempt_timeout(deployment)
+                try:
+                    response = await self.services.transport.send(upstream, timeout=timeout)
+                except UpstreamError as error:
+                    raise self._deadline_error(error, timeout, deployment) from None
+                finally:
+                    self.outcome.upstream_seconds = (
+                        (self.outcome.upstream_seconds or 0.0) + clock.monotonic() - sent
+                    )
+                attempt.status_code(response.status)
+                # an inbound protocol may ask once more in another form (same attempt)
+                if response.status < 400 or inbound is None:
+                    break
+                if not inbound.retry(deployment, target, response.status):
+                    break
+                upstream = inbound.request(adapter, target, stream=False)
             if response.status >= 400:
                 raise adapter.error(target, response.status, response.headers, response.body)
-            if self.inbound is not None:
-                return self.inbound.result(adapter, target, response)
+            if inbound is not None:
+                return inbound.result(adapter, target, response)
             if operation is not None:
                 result = operation.response(adapter, target, response, self.request)
                 result.cost = operation.unit_cost(deployment.provider_model, self.request, result)

@@ -102,6 +102,7 @@ class ResponsesAPI:
             previous_source=previous_source,
             response_id=new_id("resp_"),
             created_at=int(self._services.clock.time()),
+            router=self._services.dispatcher.router,
         )
         exchange = Exchange(self._services, caller, request, "responses", headers, outcome, inbound)
         exchange.settle_record = settle_record

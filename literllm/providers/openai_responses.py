@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -27,6 +28,7 @@ from .openai_shape import decode_json
 
 __all__ = [
     "NativeResponsesDecoder",
+    "may_lack_responses",
     "native_responses_request",
     "native_responses_result",
     "responses_source",
@@ -79,6 +81,15 @@ def serves_responses(adapter: Adapter, target: Target) -> bool:
     if type(adapter) is AzureAdapter:
         return target.base_url.split("?", 1)[0].rstrip("/").endswith("/openai/v1")
     return False
+
+
+def may_lack_responses(adapter: Adapter, target: Target) -> bool:
+    """Whether a 404 or 405 to `POST .../responses` may mean that `target` speaks only
+    chat completions: an `openai/...` deployment whose `base_url` is not OpenAI's own
+    (an older vLLM, a local model server, a company proxy)."""
+    if type(adapter) is not OpenAIAdapter or target.provider != "openai":
+        return False
+    return (urlsplit(target.base_url).hostname or "").lower() != "api.openai.com"
 
 
 def responses_source(target: Target) -> str:

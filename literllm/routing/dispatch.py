@@ -57,6 +57,10 @@ class Dispatcher:
         self._retry_after_cap = config.routing.retry_after_max_secs
         self.on_attempt: AttemptHook | None = None
 
+    @property
+    def router(self) -> Router:
+        return self._router
+
     async def run(self, model: str, routes: list[Route], attempt: Attempt[T], log: AttemptLog) -> T:
         router = self._router
         last_error: LiterLLMError | None = None

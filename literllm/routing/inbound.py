@@ -10,6 +10,7 @@ is the client's SSE events, framed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -31,17 +32,20 @@ from ..providers.base import Adapter
 from ..providers.openai import OpenAIAdapter
 from ..providers.openai_responses import (
     NativeResponsesDecoder,
+    may_lack_responses,
     native_responses_request,
     native_responses_result,
     responses_source,
     serves_responses,
 )
 from ..types import UpstreamRequest, UpstreamResponse, Usage
+from .router import Deployment, Router
 
 __all__ = ["Inbound", "MessagesInbound", "ResponsesInbound", "TranslatedStream"]
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder()
+_log = logging.getLogger("literllm.routing.inbound")
 
 
 class EventEncoder(Protocol):
@@ -63,7 +67,15 @@ class Inbound(Protocol):
     opened: StreamDecoder | None
     """The decoder of the latest attempt (the stream's, once it opened)."""
 
+    def begin(self, deployment: Deployment) -> None:
+        """An attempt on `deployment` starts (before its first `request`)."""
+
     def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest: ...
+
+    def retry(self, deployment: Deployment, target: Target, status: int) -> bool:
+        """The upstream answered `status` (>= 400) before anything reached the client:
+        whether to send the attempt again, as `request` now builds it (not a failure
+        of the deployment)."""
 
     def result(self, adapter: Adapter, target: Target, response: UpstreamResponse) -> ChatResult:
         """Parse a 2xx answer; the result's body is in the client's protocol."""
@@ -158,11 +170,17 @@ class MessagesInbound:
             self._chat = messages_to_chat(self.body)
         return dict(self._chat)
 
+    def begin(self, deployment: Deployment) -> None:
+        return None
+
     def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest:
         native = _native(adapter)
         if native is not None:
             return native_request(native, target, self.body, self.headers)
         return adapter.chat_request(target, self.chat(), stream=stream)
+
+    def retry(self, deployment: Deployment, target: Target, status: int) -> bool:
+        return False
 
     def result(self, adapter: Adapter, target: Target, response: UpstreamResponse) -> ChatResult:
         native = _native(adapter)
@@ -213,7 +231,13 @@ class ResponsesInbound:
     that stored that previous response itself (same provider, endpoint and credential:
     `previous_source`) gets `previous_response_id` and the new input only; any other
     native upstream gets the whole conversation as input. After the answer, `response`
-    is the Response object and `source` who stored it upstream (None: nobody)."""
+    is the Response object and `source` who stored it upstream (None: nobody).
+
+    Within one attempt (`retry`): an upstream that answers 404 to a passed
+    `previous_response_id` (expired, or lost) gets the whole conversation instead; an
+    `openai/...` upstream that is not OpenAI's own and answers 404 or 405 to
+    `/responses` is asked again in chat completions, and `router` remembers for a
+    while that it speaks only those."""
 
     cacheable = False
 
@@ -225,6 +249,7 @@ class ResponsesInbound:
         previous_source: str | None,
         response_id: str,
         created_at: int,
+        router: Router | None = None,
     ) -> None:
         self.body = body
         self.history = history
@@ -238,6 +263,13 @@ class ResponsesInbound:
         self.defer_translation = False
         self.opened: StreamDecoder | None = None
         self._native: NativeResponsesDecoder | None = None
+        self._router = router
+        self._translate = False
+        """This attempt goes translated whatever the deployment's provider."""
+        self._passed_previous = False
+        """This attempt's native request passed `previous_response_id` upstream."""
+        self._previous_lost = False
+        """The upstream that stored the previous response no longer has it."""
 
     def own_input(self) -> Any:
         """The request's own `input` (without the earlier turns' items)."""
@@ -257,7 +289,11 @@ class ResponsesInbound:
         body = self.body
         if not self.history:
             return body
-        if self.previous_source is not None and self.previous_source == responses_source(target):
+        if (
+            not self._previous_lost
+            and self.previous_source is not None
+            and self.previous_source == responses_source(target)
+        ):
             own = self.own_input()
             if len(own) == 1 and own[0] == {
                 "type": "message",
@@ -279,14 +315,46 @@ class ResponsesInbound:
             self._chat = responses_to_chat(body, self._earlier())
         return dict(self._chat)
 
+    def begin(self, deployment: Deployment) -> None:
+        router = self._router
+        self._translate = router is not None and not router.serves_responses(deployment)
+        self._passed_previous = False
+
+    def _native_adapter(self, adapter: Adapter, target: Target) -> OpenAIAdapter | None:
+        return None if self._translate else _responses_native(adapter, target)
+
     def request(self, adapter: Adapter, target: Target, *, stream: bool) -> UpstreamRequest:
-        native = _responses_native(adapter, target)
+        native = self._native_adapter(adapter, target)
         if native is not None:
-            return native_responses_request(native, target, self._native_body(target))
+            body = self._native_body(target)
+            self._passed_previous = bool(body.get("previous_response_id"))
+            return native_responses_request(native, target, body)
+        self._passed_previous = False
         return adapter.chat_request(target, self.chat(), stream=stream)
 
+    def retry(self, deployment: Deployment, target: Target, status: int) -> bool:
+        adapter = deployment.adapter
+        if self._native_adapter(adapter, target) is None:
+            return False
+        if self._passed_previous:
+            if status != 404:
+                return False
+            self._previous_lost = True
+            _log.info(
+                "deployment %s no longer has the previous response: the conversation is "
+                "sent as input instead",
+                deployment.label,
+            )
+            return True
+        if status in (404, 405) and may_lack_responses(adapter, target):
+            self._translate = True
+            if self._router is not None:
+                self._router.lacks_responses(deployment, status)
+            return True
+        return False
+
     def result(self, adapter: Adapter, target: Target, response: UpstreamResponse) -> ChatResult:
-        native = _responses_native(adapter, target)
+        native = self._native_adapter(adapter, target)
         if native is not None:
             result, self.response = native_responses_result(native, target, response)
             self.source = responses_source(target)
@@ -313,7 +381,7 @@ class ResponsesInbound:
         )
 
     def decoder(self, adapter: Adapter, target: Target) -> StreamDecoder:
-        native = _responses_native(adapter, target)
+        native = self._native_adapter(adapter, target)
         if native is not None:
             self._encoder = None
             self._native = NativeResponsesDecoder(native, target)

@@ -3,7 +3,9 @@
 A deployment is one `[[models]]` entry (or a passthrough `provider/model`). Its state
 is per process: in-flight count, a moving average of latency, a cooldown deadline
 after a transient failure (then one half-open trial decides whether it returns), and
-health as reported by probes.
+health as reported by probes. It also remembers, for a while, that an `openai/...`
+deployment's upstream does not serve the Responses API (it speaks only chat
+completions), so `/v1/responses` goes to it translated without asking again.
 """
 
 from __future__ import annotations
@@ -20,11 +22,14 @@ from ..config import ModelConfig
 from ..config.schema import Strategy
 from ..providers import Adapter, Target
 
-__all__ = ["Deployment", "DeploymentState", "Router"]
+__all__ = ["RESPONSES_MEMORY_SECS", "Deployment", "DeploymentState", "Router"]
 
 log = logging.getLogger("literllm.routing.router")
 
 _LATENCY_SMOOTHING = 0.2
+RESPONSES_MEMORY_SECS = 600.0
+"""How long a deployment found not to serve the Responses API is sent Responses
+requests translated, before it is asked natively again (an upgraded upstream)."""
 
 
 class DeploymentState(msgspec.Struct, frozen=True):
@@ -80,6 +85,8 @@ class Deployment:
         self.cooldown_until: float | None = None
         self.trial_running = False
         self.healthy = True
+        self.no_responses_until: float | None = None
+        """Until when (monotonic) the upstream is taken not to serve `/responses`."""
 
     def __repr__(self) -> str:
         return f"Deployment({self.label!r})"
@@ -198,6 +205,24 @@ class Router:
         if self.on_cooldown is not None:
             self.on_cooldown(deployment)
         return True
+
+    def serves_responses(self, deployment: Deployment) -> bool:
+        """Whether `deployment` may be sent the Responses API natively (it was not
+        found lacking it in the last `RESPONSES_MEMORY_SECS`)."""
+        until = deployment.no_responses_until
+        return until is None or self._clock.monotonic() >= until
+
+    def lacks_responses(self, deployment: Deployment, status: int) -> None:
+        """Its upstream answered `status` (404, 405) to `POST .../responses`."""
+        if self.serves_responses(deployment):
+            log.info(
+                "deployment %s does not serve the Responses API (its upstream answered %d): "
+                "/v1/responses requests to it are translated to chat completions for %g s",
+                deployment.label,
+                status,
+                RESPONSES_MEMORY_SECS,
+            )
+        deployment.no_responses_until = self._clock.monotonic() + RESPONSES_MEMORY_SECS
 
     def released(self, deployment: Deployment) -> None:
         """The attempt ended without a verdict (the client went away)."""

@@ -67,6 +67,7 @@ async def _open(
     target = await deployment.current_target()
     adapter = deployment.adapter
     if inbound is not None:
+        inbound.begin(deployment)
         upstream = inbound.request(adapter, target, stream=True)
     elif operation is not None:
         upstream = operation.request(adapter, target, dict(request), stream=True)
@@ -74,6 +75,20 @@ async def _open(
         upstream = adapter.chat_request(target, dict(request), stream=True)
     timeout = timeout_for(deployment) if timeout_for is not None else deployment.timeout
     response = await transport.open_stream(upstream, timeout=timeout)
+    # An inbound protocol may ask once more in another form, within this attempt
+    # (nothing has reached the client yet).
+    while (
+        response.status >= 400
+        and inbound is not None
+        and inbound.retry(deployment, target, response.status)
+    ):
+        try:
+            await response.read()
+        finally:
+            await response.aclose()
+        upstream = inbound.request(adapter, target, stream=True)
+        timeout = timeout_for(deployment) if timeout_for is not None else deployment.timeout
+        response = await transport.open_stream(upstream, timeout=timeout)
     try:
         if response.status >= 400:
             body = await response.read()

@@ -2,6 +2,8 @@
 embeddings, and the Responses API with stored responses) on a real socket on
 127.0.0.1, for a real `liter-llm api` process to call. Every request is recorded
 (path, headers, JSON body); streams are written event by event as they are made.
+`MockOpenAIServer(only=("/v1/chat/completions",))` plays an OpenAI-compatible server
+that serves just those paths (an older vLLM, a local model server): 404 elsewhere.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class Received:
 
 
 class MockOpenAIServer:
-    def __init__(self) -> None:
+    def __init__(self, only: tuple[str, ...] | None = None) -> None:
+        self.only = only
         self.mock = MockUpstream()
         self.requests: list[Received] = []
         self._lock = threading.Lock()
@@ -54,6 +57,8 @@ class MockOpenAIServer:
         body = json.loads(raw) if raw else {}
         with self._lock:
             self.requests.append(Received(request.path, dict(request.headers), body))
+        if self.only is not None and request.path not in self.only:
+            return web.json_response({"detail": "Not Found"}, status=404)
         upstream = UpstreamRequest(
             "POST", f"{self.base_url}{request.path[3:]}", dict(request.headers), raw
         )
