@@ -13,7 +13,10 @@ import pytest
 
 from literllm import ChatStream, Proxy, Response
 from literllm.errors import UpstreamError
-from literllm.routing.router import RESPONSES_MEMORY_SECS
+from literllm.providers import Target
+from literllm.providers.openai import OpenAIAdapter
+from literllm.routing.inbound import ResponsesInbound
+from literllm.routing.router import RESPONSES_MEMORY_SECS, Deployment, Router
 from literllm.testing import FakeClock, FakeUpstream, Reply
 from tests.support.configs import MASTER, config
 
@@ -281,3 +284,71 @@ async def test_chat_completions_are_untouched() -> None:
             )
     assert caught.value.status == 404
     assert _paths(upstream) == [f"{CHAT_ONLY}/chat/completions"]
+
+
+async def test_a_lost_previous_response_in_a_stream_is_replaced_before_it_starts() -> None:
+    upstream = FakeUpstream()
+    async with _proxy(upstream, FakeClock()) as proxy:
+        first = await _create(proxy, {"model": "gpt", "input": "one"})
+        first_id = first.json()["id"]
+        upstream.script(Reply(404, json={"error": {"message": "not found"}}))
+        stream = await proxy.responses.create(
+            {"model": "gpt", "input": "two", "previous_response_id": first_id, "stream": True},
+            api_key=TEAM,
+        )
+        assert isinstance(stream, ChatStream)
+        events = [json.loads(e.split(b"data: ", 1)[1]) async for e in stream]
+    bodies = upstream.bodies()
+    assert bodies[1]["previous_response_id"] == first_id
+    assert "previous_response_id" not in bodies[2] and len(bodies[2]["input"]) == 3
+    assert events[-1]["type"] == "response.completed"
+    assert events[-1]["response"]["output"][0]["content"][0]["text"] == "echo: two"
+
+
+def _inbound(router: Router | None, **body: Any) -> ResponsesInbound:
+    return ResponsesInbound(
+        {"model": "m", "input": "hi", **body},
+        [],
+        previous_source=None,
+        response_id="resp_x",
+        created_at=0,
+        router=router,
+    )
+
+
+def _deployment(base_url: str) -> Deployment:
+    target = Target(provider="openai", model="m", base_url=base_url, api_key="sk-secret")
+    return Deployment(
+        name="d", label="d", config=None, target=target, adapter=OpenAIAdapter(), timeout=10
+    )
+
+
+def test_the_inbound_decides_per_attempt_and_the_router_remembers() -> None:
+    clock = FakeClock()
+    router = Router({}, strategy="round_robin", cooldown_secs=None, clock=clock)
+    local, openai = _deployment(CHAT_ONLY), _deployment(OPENAI)
+    inbound = _inbound(router)
+    inbound.begin(local)
+    assert inbound.request(local.adapter, local.target, stream=False).url.endswith("/responses")
+    assert not inbound.retry(local, local.target, 400)
+    assert inbound.retry(local, local.target, 404)
+    assert inbound.request(local.adapter, local.target, stream=False).url.endswith(
+        "/chat/completions"
+    )
+    assert not inbound.retry(local, local.target, 404)  # once: the chat answer stands
+    assert not router.serves_responses(local) and router.serves_responses(openai)
+    # a later request: translated at once, until the memory expires
+    later = _inbound(router)
+    later.begin(local)
+    assert later.request(local.adapter, local.target, stream=False).url.endswith(
+        "/chat/completions"
+    )
+    clock.advance(RESPONSES_MEMORY_SECS)
+    later.begin(local)
+    assert later.request(local.adapter, local.target, stream=False).url.endswith("/responses")
+    # OpenAI's own API: a 404 is an answer, not a sign of a chat-only server
+    mine = _inbound(router)
+    mine.begin(openai)
+    mine.request(openai.adapter, openai.target, stream=False)
+    assert not mine.retry(openai, openai.target, 404)
+    assert router.serves_responses(openai)
