@@ -27,7 +27,9 @@ from .cors import Cors
 from .http import Message, Receive, Request, Scope, Send, send_error
 from .openapi import openapi_document
 from .routes import ROUTES, dynamic_route
+from .routes.chat import WATCH_AFTER_SECS
 from .static import StaticFiles
+from .ticker import Ticker
 
 __all__ = ["create_app"]
 
@@ -53,6 +55,7 @@ class App:
         self._openapi: bytes | None = None
         self.ui = StaticFiles("literllm_server", "ui")
         self.draining = False
+        self.ticker = Ticker(WATCH_AFTER_SECS / 2)
         # Request ids: a random per-process prefix and a counter (cheaper than uuid4).
         self._id_prefix = os.urandom(8).hex()
         self._ids = itertools.count(1)

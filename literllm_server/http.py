@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from literllm import Proxy
 
     from .static import StaticFiles
+    from .ticker import Ticker
 
 __all__ = [
     "Gateway",
@@ -58,6 +59,8 @@ class Gateway(Protocol):
     read_timeout: float
     draining: bool
     ui: StaticFiles
+    ticker: Ticker
+    """Runs a request's delayed actions (its disconnect watcher's start)."""
 
     def scrub(self, text: str) -> str:
         """`text` with every secret the gateway knows replaced by `***`."""

@@ -20,6 +20,7 @@ from types import TracebackType
 from literllm import ChatStream, LiterLLMError, Response, ServiceUnavailableError
 
 from ..http import Gateway, Receive, Request, Send, json_body, send_error, send_response
+from ..ticker import Ticker
 
 __all__ = ["DisconnectWatch", "chat_completions", "embeddings", "stream_sse"]
 
@@ -35,18 +36,28 @@ _ROUTE_HEADERS = ("x-literllm-route", "x-literllm-provider-model")
 
 
 WATCH_AFTER_SECS = 0.1
-"""The watcher task starts this long into a request: most JSON answers are sent before,
-at the cost of a timer instead of a task, and a disconnect is still acted on within
-this delay (the server has recorded it by then)."""
+"""The watcher task starts at most this long into a request: most JSON answers are sent
+before, at the cost of an entry in the app's `Ticker` instead of a task, and a
+disconnect is still acted on within this delay (the server has recorded it by then)."""
 
 
 class DisconnectWatch:
     """Cancels the current task when the client disconnects (one watcher task, started
-    `WATCH_AFTER_SECS` into the request)."""
+    `WATCH_AFTER_SECS` into the request; with the app's `ticker`, half to one
+    `WATCH_AFTER_SECS` into it, without a timer of its own)."""
 
-    __slots__ = ("_receive", "_start", "_task", "_watcher", "answered", "gone", "stopped")
+    __slots__ = (
+        "_receive",
+        "_start",
+        "_task",
+        "_ticker",
+        "_watcher",
+        "answered",
+        "gone",
+        "stopped",
+    )
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, ticker: Ticker | None = None) -> None:
         self.gone = False
         self.answered = False
         """The answer's last byte is sent: the server reports a disconnect from then on,
@@ -56,7 +67,12 @@ class DisconnectWatch:
         self._task = asyncio.current_task()
         self._receive = receive
         self._watcher: asyncio.Task[None] | None = None
-        self._start = asyncio.get_running_loop().call_later(WATCH_AFTER_SECS, self._begin)
+        self._ticker = ticker
+        self._start: asyncio.TimerHandle | None = None
+        if ticker is not None:
+            ticker.later(self, self._begin)
+        else:
+            self._start = asyncio.get_running_loop().call_later(WATCH_AFTER_SECS, self._begin)
 
     def _begin(self) -> None:
         self._watcher = asyncio.create_task(self._watch(self._receive))
@@ -79,7 +95,10 @@ class DisconnectWatch:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        self._start.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel(self)
+        elif self._start is not None:
+            self._start.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
         cancelled = kind is not None and issubclass(kind, asyncio.CancelledError)
@@ -99,7 +118,7 @@ def _stopping() -> ServiceUnavailableError:
 
 async def chat_completions(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    async with DisconnectWatch(receive) as watch:
+    async with DisconnectWatch(receive, app.ticker) as watch:
         try:
             answer = await app.proxy.chat_completions(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
@@ -119,7 +138,7 @@ async def chat_completions(app: Gateway, request: Request, receive: Receive, sen
 
 async def embeddings(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    async with DisconnectWatch(receive) as watch:
+    async with DisconnectWatch(receive, app.ticker) as watch:
         try:
             response = await app.proxy.embeddings(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
