@@ -38,6 +38,8 @@ _encode = msgspec.json.Encoder().encode
 _NOT_TRAFFIC = ("/admin", "/health", "/metrics", "/openapi.json", "/ui")
 """The operator's own requests: not counted in the dashboard's traffic."""
 _MAX_PATH = 256
+_CLEAN_ROUTES = 1024
+"""Route header values known to hold no secret that the app remembers at most."""
 
 
 class App:
@@ -52,6 +54,7 @@ class App:
         self.read_timeout = proxy.config.server.read_timeout_secs
         self.cors = Cors(proxy.config.server.cors_origins)
         self.scrub = Redactor(proxy.secrets()).scrub
+        self._clean_routes: dict[str, None] = {}
         self._openapi: bytes | None = None
         self.ui = StaticFiles("literllm_server", "ui")
         self.draining = False
@@ -62,6 +65,20 @@ class App:
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def scrub_route(self, value: str) -> str:
+        """`scrub(value)` for a route header's value. Values repeat (deployment labels,
+        model names), so those without a secret are remembered, up to a bound; one with
+        a secret is scrubbed each time rather than kept."""
+        clean = self._clean_routes
+        if value in clean:
+            return value
+        scrubbed = self.scrub(value)
+        if scrubbed == value:
+            if len(clean) >= _CLEAN_ROUTES:
+                clean.clear()  # passthrough model names are the client's choice
+            clean[value] = None
+        return scrubbed
 
     def _next_request_id(self) -> str:
         return f"{self._id_prefix}{next(self._ids):016x}"

@@ -66,6 +66,10 @@ class Gateway(Protocol):
         """`text` with every secret the gateway knows replaced by `***`."""
         ...
 
+    def scrub_route(self, value: str) -> str:
+        """`scrub(value)`, for the values of the headers naming a request's route."""
+        ...
+
     def openapi_json(self) -> bytes: ...
 
 

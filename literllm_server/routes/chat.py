@@ -165,7 +165,7 @@ def _scrubbed(app: Gateway, headers: dict[str, str]) -> dict[str, str]:
     for name in _ROUTE_HEADERS:
         value = headers.get(name)
         if value is not None:
-            headers[name] = app.scrub(value)
+            headers[name] = app.scrub_route(value)
     return headers
 
 
