@@ -258,9 +258,11 @@ async def send_error(
         await send_bytes(send, status, body, headers)
 
 
-async def send_response(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+def send_response(send: Send, status: int, body: bytes, headers: dict[str, str]) -> Awaitable[None]:
+    """`send_bytes` with `headers` encoded (a plain function returning its coroutine: one
+    coroutine fewer on every answer)."""
     encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    await send_bytes(send, status, body, encoded)
+    return send_bytes(send, status, body, encoded)
 
 
 async def send_json(
@@ -269,10 +271,12 @@ async def send_json(
     await send_bytes(send, status, _encode(value), headers or [])
 
 
-async def json_body(
+def json_body(
     request: Request, receive: Receive, limit: int, timeout: float | None = None
-) -> bytes:
-    """A JSON request body (415 for another declared content type; 413 past `limit`)."""
+) -> Awaitable[bytes]:
+    """A JSON request body (415 for another declared content type; 413 past `limit`).
+    The content type is checked at once; the body is read when the result is awaited
+    (`read_body`'s coroutine, with no coroutine of its own around it)."""
     content_type = request.headers.get("content-type")
     if (
         content_type is not None
@@ -285,4 +289,4 @@ async def json_body(
             f"content type {content_type.split(';')[0]!r} is not supported here; send "
             "JSON with 'Content-Type: application/json'"
         )
-    return await read_body(receive, request, limit, timeout)
+    return read_body(receive, request, limit, timeout)
