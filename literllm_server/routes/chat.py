@@ -44,7 +44,8 @@ disconnect is still acted on within this delay (the server has recorded it by th
 class DisconnectWatch:
     """Cancels the current task when the client disconnects (one watcher task, started
     `WATCH_AFTER_SECS` into the request; with the app's `ticker`, half to one
-    `WATCH_AFTER_SECS` into it, without a timer of its own)."""
+    `WATCH_AFTER_SECS` into it, without a timer of its own). A context manager, plain
+    (`with`) or async."""
 
     __slots__ = (
         "_receive",
@@ -86,10 +87,10 @@ class DisconnectWatch:
         if self._task is not None:
             self._task.cancel()
 
-    async def __aenter__(self) -> DisconnectWatch:
+    def __enter__(self) -> DisconnectWatch:
         return self
 
-    async def __aexit__(
+    def __exit__(
         self,
         kind: type[BaseException] | None,
         value: BaseException | None,
@@ -101,11 +102,26 @@ class DisconnectWatch:
             self._start.cancel()
         if self._watcher is not None:
             self._watcher.cancel()
-        cancelled = kind is not None and issubclass(kind, asyncio.CancelledError)
-        if cancelled and self.gone and self._task is not None:
-            self._task.uncancel()
-            return True  # nobody to answer
-        return kind is not None and issubclass(kind, OSError)  # the client went away
+        if kind is None:
+            return False
+        if issubclass(kind, asyncio.CancelledError):
+            if self.gone and self._task is not None:
+                self._task.uncancel()
+                return True  # nobody to answer
+            return False
+        return issubclass(kind, OSError)  # the client went away
+
+    # Leaving the watch awaits nothing: `with` does, without two coroutines per request.
+    async def __aenter__(self) -> DisconnectWatch:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        return self.__exit__(kind, value, tb)
 
 
 def _stopping() -> ServiceUnavailableError:
@@ -118,7 +134,7 @@ def _stopping() -> ServiceUnavailableError:
 
 async def chat_completions(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    async with DisconnectWatch(receive, app.ticker) as watch:
+    with DisconnectWatch(receive, app.ticker) as watch:
         try:
             answer = await app.proxy.chat_completions(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
@@ -138,7 +154,7 @@ async def chat_completions(app: Gateway, request: Request, receive: Receive, sen
 
 async def embeddings(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    async with DisconnectWatch(receive, app.ticker) as watch:
+    with DisconnectWatch(receive, app.ticker) as watch:
         try:
             response = await app.proxy.embeddings(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
@@ -195,7 +211,7 @@ async def stream_sse(
     and route headers; `watch` is the request's disconnect watch (one is started here
     when the route has none)."""
     if watch is None:
-        async with DisconnectWatch(receive) as own:
+        with DisconnectWatch(receive) as own:
             await _relay(stream, send, frame, error_event, done, scrub, own, request_id)
     else:
         await _relay(stream, send, frame, error_event, done, scrub, watch, request_id)

@@ -31,7 +31,7 @@ async def messages(app: Gateway, request: Request, receive: Receive, send: Send)
         await _send_anthropic_error(send, error)
         return
     # the client's disconnect is watched for the whole request (see routes.chat)
-    async with DisconnectWatch(receive, app.ticker) as watch:
+    with DisconnectWatch(receive, app.ticker) as watch:
         try:
             answer = await app.proxy.messages(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
