@@ -148,7 +148,13 @@ async def chat_completions(app: Gateway, request: Request, receive: Receive, sen
             await send_response(send, answer.status, answer.body, _scrubbed(app, answer.headers))
         else:
             await stream_sse(
-                answer, receive, send, scrub=app.scrub, watch=watch, request_id=request.request_id
+                answer,
+                receive,
+                send,
+                scrub=app.scrub,
+                scrub_route=app.scrub_route,
+                watch=watch,
+                request_id=request.request_id,
             )
 
 
@@ -204,17 +210,20 @@ async def stream_sse(
     scrub: Callable[[str], str] | None = None,
     watch: DisconnectWatch | None = None,
     request_id: str = "-",
+    scrub_route: Callable[[str], str] | None = None,
 ) -> None:
     """Relay `stream` as server-sent events. Chat chunks by default; other protocols
     pass `frame` (a batch to bytes), `error_event` (an error after `n` events) and
     `done` (the closing bytes, may be empty). `scrub` takes secrets out of error events
-    and route headers; `watch` is the request's disconnect watch (one is started here
-    when the route has none)."""
+    and route headers (`scrub_route`, when given, out of route headers: the app's
+    remembers clean values); `watch` is the request's disconnect watch (one is started
+    here when the route has none)."""
+    route = scrub_route if scrub_route is not None else scrub
     if watch is None:
         with DisconnectWatch(receive) as own:
-            await _relay(stream, send, frame, error_event, done, scrub, own, request_id)
+            await _relay(stream, send, frame, error_event, done, scrub, route, own, request_id)
     else:
-        await _relay(stream, send, frame, error_event, done, scrub, watch, request_id)
+        await _relay(stream, send, frame, error_event, done, scrub, route, watch, request_id)
 
 
 async def _relay(
@@ -224,19 +233,15 @@ async def _relay(
     error_event: Callable[[LiterLLMError, int], bytes],
     done: bytes,
     scrub: Callable[[str], str] | None,
+    scrub_route: Callable[[str], str] | None,
     watch: DisconnectWatch,
     request_id: str,
 ) -> None:
-    headers = [
-        *_SSE_HEADERS,
-        *(
-            (
-                k.encode("latin-1"),
-                (scrub(v) if scrub is not None and k in _ROUTE_HEADERS else v).encode("latin-1"),
-            )
-            for k, v in stream.headers.items()
-        ),
-    ]
+    headers = list(_SSE_HEADERS)
+    for k, v in stream.headers.items():
+        if scrub_route is not None and k in _ROUTE_HEADERS:
+            v = scrub_route(v)
+        headers.append((k.encode("latin-1"), v.encode("latin-1")))
     events = 0
 
     async def send_error_event(error: LiterLLMError) -> None:

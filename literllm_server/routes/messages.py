@@ -51,6 +51,7 @@ async def messages(app: Gateway, request: Request, receive: Receive, send: Send)
             done=b"",
             watch=watch,
             scrub=app.scrub,
+            scrub_route=app.scrub_route,
             request_id=request.request_id,
         )
 

@@ -44,6 +44,7 @@ async def create(app: Gateway, request: Request, receive: Receive, send: Send) -
             done=b"",
             watch=watch,
             scrub=app.scrub,
+            scrub_route=app.scrub_route,
             request_id=request.request_id,
         )
 
