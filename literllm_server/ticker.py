@@ -13,9 +13,12 @@ with the next registration.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Hashable
 
 __all__ = ["Ticker"]
+
+log = logging.getLogger("literllm.server")
 
 
 class Ticker:
@@ -55,4 +58,7 @@ class Ticker:
         else:
             self._handle = None
         for action in due.values():
-            action()
+            try:
+                action()
+            except Exception:  # one failing action must not keep the others from running
+                log.exception("a delayed action failed")

@@ -100,3 +100,20 @@ def test_a_ticker_serves_one_loop_after_another() -> None:
             return done.is_set()
 
         assert asyncio.run(run())
+
+
+async def test_a_failing_action_does_not_stop_the_others(
+    timers: Timers, caplog: pytest.LogCaptureFixture
+) -> None:
+    ran: list[str] = []
+
+    def fail() -> None:
+        raise RuntimeError("boom")
+
+    ticker = Ticker(0.05)
+    ticker.later("first", fail)
+    ticker.later("second", lambda: ran.append("second"))
+    timers.fire()
+    timers.fire()
+    assert ran == ["second"]
+    assert "a delayed action failed" in caplog.text
