@@ -27,7 +27,9 @@ from .cors import Cors
 from .http import Message, Receive, Request, Scope, Send, send_error
 from .openapi import openapi_document
 from .routes import ROUTES, dynamic_route
+from .routes.chat import WATCH_AFTER_SECS
 from .static import StaticFiles
+from .ticker import Ticker
 
 __all__ = ["create_app"]
 
@@ -36,6 +38,8 @@ _encode = msgspec.json.Encoder().encode
 _NOT_TRAFFIC = ("/admin", "/health", "/metrics", "/openapi.json", "/ui")
 """The operator's own requests: not counted in the dashboard's traffic."""
 _MAX_PATH = 256
+_CLEAN_ROUTES = 1024
+"""Route header values known to hold no secret that the app remembers at most."""
 
 
 class App:
@@ -50,15 +54,31 @@ class App:
         self.read_timeout = proxy.config.server.read_timeout_secs
         self.cors = Cors(proxy.config.server.cors_origins)
         self.scrub = Redactor(proxy.secrets()).scrub
+        self._clean_routes: dict[str, None] = {}
         self._openapi: bytes | None = None
         self.ui = StaticFiles("literllm_server", "ui")
         self.draining = False
+        self.ticker = Ticker(WATCH_AFTER_SECS / 2)
         # Request ids: a random per-process prefix and a counter (cheaper than uuid4).
         self._id_prefix = os.urandom(8).hex()
         self._ids = itertools.count(1)
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+
+    def scrub_route(self, value: str) -> str:
+        """`scrub(value)` for a route header's value. Values repeat (deployment labels,
+        model names), so those without a secret are remembered, up to a bound; one with
+        a secret is scrubbed each time rather than kept."""
+        clean = self._clean_routes
+        if value in clean:
+            return value
+        scrubbed = self.scrub(value)
+        if scrubbed == value:
+            if len(clean) >= _CLEAN_ROUTES:
+                clean.clear()  # passthrough model names are the client's choice
+            clean[value] = None
+        return scrubbed
 
     def _next_request_id(self) -> str:
         return f"{self._id_prefix}{next(self._ids):016x}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, MutableMapping
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import msgspec
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from literllm import Proxy
 
     from .static import StaticFiles
+    from .ticker import Ticker
 
 __all__ = [
     "Gateway",
@@ -58,9 +59,15 @@ class Gateway(Protocol):
     read_timeout: float
     draining: bool
     ui: StaticFiles
+    ticker: Ticker
+    """Runs a request's delayed actions (its disconnect watcher's start)."""
 
     def scrub(self, text: str) -> str:
         """`text` with every secret the gateway knows replaced by `***`."""
+        ...
+
+    def scrub_route(self, value: str) -> str:
+        """`scrub(value)`, for the values of the headers naming a request's route."""
         ...
 
     def openapi_json(self) -> bytes: ...
@@ -126,25 +133,63 @@ async def read_body(
     # microseconds on every JSON request.
     chunks: list[bytes] = []
     size = 0
-    try:
-        async with asyncio.timeout(timeout) as deadline:
-            while True:
-                message = await receive()
-                if message["type"] == "http.disconnect":
-                    raise ConnectionResetError("client disconnected")
-                chunk = message.get("body", b"")
-                if chunk:
-                    size += len(chunk)
-                    if size > limit:
-                        raise _too_large(limit)
-                    chunks.append(chunk)
-                if not message.get("more_body", False):
-                    break
-                if timeout is not None:
-                    deadline.reschedule(asyncio.get_running_loop().time() + timeout)
-    except TimeoutError:
-        raise _too_slow(timeout) from None
+    while True:
+        # Most bodies have arrived with their headers, and `receive()` returns at once:
+        # only a `receive()` that has to wait for the client gets a timer (arming and
+        # cancelling one on every request cost about 5 us).
+        waiting = receive().__await__()
+        try:
+            pending = waiting.send(None)
+        except StopIteration as done:
+            message: Message = done.value
+        else:
+            try:
+                async with asyncio.timeout(timeout):
+                    message = await _Resumed(waiting, pending)
+            except TimeoutError:
+                raise _too_slow(timeout) from None
+        if message["type"] == "http.disconnect":
+            raise ConnectionResetError("client disconnected")
+        chunk = message.get("body", b"")
+        if chunk:
+            size += len(chunk)
+            if size > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+class _Resumed:
+    """The rest of an awaitable whose first step (`send(None)`) has run and yielded
+    `pending` (what its task must wait for): awaiting this relays every later step,
+    as `yield from` would have."""
+
+    __slots__ = ("_pending", "_steps")
+
+    def __init__(self, steps: Generator[Any, Any, Message], pending: Any) -> None:
+        self._steps = steps
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, Message]:
+        steps, pending = self._steps, self._pending
+        while True:
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                steps.close()
+                raise
+            except BaseException as error:  # cancellation included: the awaitable decides
+                try:
+                    pending = steps.throw(error)
+                except StopIteration as done:
+                    return cast(Message, done.value)
+                continue
+            try:
+                pending = steps.send(sent)
+            except StopIteration as done:
+                return cast(Message, done.value)
 
 
 async def body_chunks(receive: Receive, timeout: float | None = None) -> AsyncIterator[bytes]:
@@ -213,9 +258,11 @@ async def send_error(
         await send_bytes(send, status, body, headers)
 
 
-async def send_response(send: Send, status: int, body: bytes, headers: dict[str, str]) -> None:
+def send_response(send: Send, status: int, body: bytes, headers: dict[str, str]) -> Awaitable[None]:
+    """`send_bytes` with `headers` encoded (a plain function returning its coroutine: one
+    coroutine fewer on every answer)."""
     encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    await send_bytes(send, status, body, encoded)
+    return send_bytes(send, status, body, encoded)
 
 
 async def send_json(
@@ -224,10 +271,12 @@ async def send_json(
     await send_bytes(send, status, _encode(value), headers or [])
 
 
-async def json_body(
+def json_body(
     request: Request, receive: Receive, limit: int, timeout: float | None = None
-) -> bytes:
-    """A JSON request body (415 for another declared content type; 413 past `limit`)."""
+) -> Awaitable[bytes]:
+    """A JSON request body (415 for another declared content type; 413 past `limit`).
+    The content type is checked at once; the body is read when the result is awaited
+    (`read_body`'s coroutine, with no coroutine of its own around it)."""
     content_type = request.headers.get("content-type")
     if (
         content_type is not None
@@ -240,4 +289,4 @@ async def json_body(
             f"content type {content_type.split(';')[0]!r} is not supported here; send "
             "JSON with 'Content-Type: application/json'"
         )
-    return await read_body(receive, request, limit, timeout)
+    return read_body(receive, request, limit, timeout)

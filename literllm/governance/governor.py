@@ -144,7 +144,9 @@ class _KeyRules:
 
     def caps_at(self, provider_model: str, when: float) -> tuple[Cap, ...]:
         """`caps`, periodic ones on the counter of the period holding `when`."""
-        caps = self.caps(provider_model)
+        caps = self._caps.get(provider_model)
+        if caps is None:
+            caps = self.caps(provider_model)
         if not self._periodic:
             return caps
         stamped = []
@@ -211,6 +213,8 @@ class Governor:
         # expire (they die with the process); in a shared store they hold a lease this
         # process renews while the request runs, so only a dead process's ones lapse.
         self._leased = not store.settles_without_suspending
+        self._lease = LEASE_SECS if self._leased else math.inf
+        """How long a reservation lasts unrenewed (in process memory: for ever)."""
         self._live: set[str] = set()
         """entry ids of this process's requests holding a reservation"""
         self._renewer: asyncio.Task[None] | None = None
@@ -273,7 +277,7 @@ class Governor:
 
     def reservation_expiry(self, now: float) -> float:
         """When a reservation made or renewed at `now` lapses if nobody renews it."""
-        return now + LEASE_SECS if self._leased else math.inf
+        return now + self._lease
 
     async def renew_leases(self) -> None:
         """Extend the lease of every reservation this process's running requests hold
@@ -586,7 +590,7 @@ class Admission:
                 max(max_cost, 0.0),
                 label=self._rules.label,
                 now=now,
-                expires_at=governor.reservation_expiry(now),
+                expires_at=now + governor._lease,  # reservation_expiry(now), inlined
             )
         except StateUnavailableError as error:
             governor._unavailable(error, f"budget for {provider_model}")

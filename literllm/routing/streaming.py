@@ -7,7 +7,7 @@ buffered beyond one partial SSE event.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UpstreamError
@@ -159,6 +159,7 @@ async def open_chat_stream(
         log,
     )
     state: dict[str, bool] = {"finished": False}
+    deadline = _Deadline(time_left, on_deadline) if time_left is not None else None
 
     async def relay() -> AsyncGenerator[list[bytes], None]:
         """One batch of chunks per upstream read: what arrived together leaves together."""
@@ -167,17 +168,26 @@ async def open_chat_stream(
         try:
             yield opened.first
             while True:
-                if time_left is None:
+                if deadline is None:
                     data = await anext(rest, None)
                 else:
-                    left = time_left()
+                    deadline.check()
+                    # A read whose bytes have arrived returns at its first step: only one
+                    # that has to wait is put under the deadline's timer.
+                    steps = anext(rest, None).__await__()
                     try:
-                        if left <= 0:
-                            raise TimeoutError
-                        async with asyncio.timeout(left):
-                            data = await anext(rest, None)
-                    except TimeoutError:
-                        raise (on_deadline() if on_deadline else TimeoutError()) from None
+                        pending = steps.send(None)
+                    except StopIteration as arrived:
+                        data = arrived.value
+                    else:
+                        deadline.waiting()
+                        try:
+                            data = await _Resumed(steps, pending)
+                        except BaseException as exc:
+                            if deadline.done_waiting() and isinstance(exc, asyncio.CancelledError):
+                                raise deadline.error() from None
+                            raise
+                        deadline.done_waiting()
                 if data is None:
                     break
                 batch = opened.decoder.feed(data)
@@ -191,6 +201,8 @@ async def open_chat_stream(
             error = exc
             raise
         finally:
+            if deadline is not None:
+                deadline.close()
             if not state["finished"]:
                 state["finished"] = True
                 await opened.response.aclose()
@@ -206,3 +218,96 @@ async def open_chat_stream(
             await on_done(opened, None)
 
     return ChatStream(iterator, headers(log), close)
+
+
+class _Deadline:
+    """The request's whole-duration bound over a stream's upstream reads: checked before
+    each read, and a read that has to wait is watched by one timer per stream (an
+    `asyncio.timeout` per read cost several microseconds each): when the bound passes
+    while a read waits, the timer cancels the task reading and that read ends in
+    `on_deadline()`, as `asyncio.timeout` would have."""
+
+    __slots__ = ("_cancelling", "_fired", "_handle", "_on_deadline", "_reader", "_time_left")
+
+    def __init__(
+        self, time_left: Callable[[], float], on_deadline: Callable[[], BaseException] | None
+    ) -> None:
+        self._time_left = time_left
+        self._on_deadline = on_deadline
+        self._handle: asyncio.TimerHandle | None = None
+        self._reader: asyncio.Task[Any] | None = None
+        """The task waiting on a read, while it does."""
+        self._cancelling = 0
+        self._fired = False
+        """The timer cancelled `_reader`."""
+
+    def error(self) -> BaseException:
+        return self._on_deadline() if self._on_deadline is not None else TimeoutError()
+
+    def check(self) -> None:
+        """Before a read: raises `error()` when no time is left."""
+        if self._time_left() <= 0:
+            raise self.error()
+
+    def waiting(self) -> None:
+        """A read waits: the timer (armed once per stream) watches the task reading."""
+        reader = asyncio.current_task()
+        if reader is None:
+            return
+        self._reader = reader
+        self._cancelling = reader.cancelling()
+        if self._handle is None:
+            left = max(self._time_left(), 0.0)
+            self._handle = asyncio.get_running_loop().call_later(left, self._expire)
+
+    def done_waiting(self) -> bool:
+        """The read ended: True when the timer cancelled it and no other cancellation is
+        pending (a `CancelledError` from it is then the deadline's)."""
+        reader, self._reader = self._reader, None
+        if not self._fired or reader is None:
+            return False
+        self._fired = False
+        return reader.uncancel() <= self._cancelling
+
+    def _expire(self) -> None:
+        self._handle = None  # a later read arms it again if its clock says time is left
+        if self._reader is not None:
+            self._fired = True
+            self._reader.cancel()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+
+class _Resumed:
+    """The rest of an awaitable whose first step (`send(None)`) has run and yielded
+    `pending` (what its task must wait for): awaiting this relays every later step, as
+    `yield from` would have. (The server has the same helper: it uses only the core's
+    public API.)"""
+
+    __slots__ = ("_pending", "_steps")
+
+    def __init__(self, steps: Generator[Any, Any, Any], pending: Any) -> None:
+        self._steps = steps
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        steps, pending = self._steps, self._pending
+        while True:
+            try:
+                sent = yield pending
+            except GeneratorExit:
+                steps.close()
+                raise
+            except BaseException as error:  # cancellation included: the awaitable decides
+                try:
+                    pending = steps.throw(error)
+                except StopIteration as done:
+                    return done.value
+                continue
+            try:
+                pending = steps.send(sent)
+            except StopIteration as done:
+                return done.value

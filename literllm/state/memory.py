@@ -44,6 +44,7 @@ refusal walks the window's cells to compute the wait.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -303,12 +304,15 @@ class MemoryStateStore:
                 held[name] = held.get(name, 0.0) + amount
                 holders[name] = holders.get(name, 0) + 1
             self._caps_of[reservation_id] = (names, amount, expires_at)
-            if len(expiries) > 2 * len(self._caps_of) + 1024:
-                # most items are for settled reservations: rebuild from the live ones
-                expiries[:] = [(exp, rid) for rid, (_, _, exp) in self._caps_of.items()]
-                heapq.heapify(expiries)
-            else:
-                heapq.heappush(expiries, (expires_at, reservation_id))
+            if expires_at < math.inf:  # one that never expires needs no place in the heap
+                if len(expiries) > 2 * len(self._caps_of) + 1024:
+                    # most items are for settled reservations: rebuild from the live ones
+                    expiries[:] = [
+                        (exp, rid) for rid, (_, _, exp) in self._caps_of.items() if exp < math.inf
+                    ]
+                    heapq.heapify(expiries)
+                else:
+                    heapq.heappush(expiries, (expires_at, reservation_id))
         return ReserveOutcome(True, shortfalls)
 
     async def renew(self, reservation_ids: Sequence[str], *, now: float, expires_at: float) -> None:

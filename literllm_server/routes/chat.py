@@ -20,6 +20,7 @@ from types import TracebackType
 from literllm import ChatStream, LiterLLMError, Response, ServiceUnavailableError
 
 from ..http import Gateway, Receive, Request, Send, json_body, send_error, send_response
+from ..ticker import Ticker
 
 __all__ = ["DisconnectWatch", "chat_completions", "embeddings", "stream_sse"]
 
@@ -35,18 +36,29 @@ _ROUTE_HEADERS = ("x-literllm-route", "x-literllm-provider-model")
 
 
 WATCH_AFTER_SECS = 0.1
-"""The watcher task starts this long into a request: most JSON answers are sent before,
-at the cost of a timer instead of a task, and a disconnect is still acted on within
-this delay (the server has recorded it by then)."""
+"""The watcher task starts at most this long into a request: most JSON answers are sent
+before, at the cost of an entry in the app's `Ticker` instead of a task, and a
+disconnect is still acted on within this delay (the server has recorded it by then)."""
 
 
 class DisconnectWatch:
     """Cancels the current task when the client disconnects (one watcher task, started
-    `WATCH_AFTER_SECS` into the request)."""
+    `WATCH_AFTER_SECS` into the request; with the app's `ticker`, half to one
+    `WATCH_AFTER_SECS` into it, without a timer of its own). A context manager, plain
+    (`with`) or async."""
 
-    __slots__ = ("_receive", "_start", "_task", "_watcher", "answered", "gone", "stopped")
+    __slots__ = (
+        "_receive",
+        "_start",
+        "_task",
+        "_ticker",
+        "_watcher",
+        "answered",
+        "gone",
+        "stopped",
+    )
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, ticker: Ticker | None = None) -> None:
         self.gone = False
         self.answered = False
         """The answer's last byte is sent: the server reports a disconnect from then on,
@@ -56,7 +68,12 @@ class DisconnectWatch:
         self._task = asyncio.current_task()
         self._receive = receive
         self._watcher: asyncio.Task[None] | None = None
-        self._start = asyncio.get_running_loop().call_later(WATCH_AFTER_SECS, self._begin)
+        self._ticker = ticker
+        self._start: asyncio.TimerHandle | None = None
+        if ticker is not None:
+            ticker.later(self, self._begin)
+        else:
+            self._start = asyncio.get_running_loop().call_later(WATCH_AFTER_SECS, self._begin)
 
     def _begin(self) -> None:
         self._watcher = asyncio.create_task(self._watch(self._receive))
@@ -70,6 +87,31 @@ class DisconnectWatch:
         if self._task is not None:
             self._task.cancel()
 
+    def __enter__(self) -> DisconnectWatch:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        if self._ticker is not None:
+            self._ticker.cancel(self)
+        elif self._start is not None:
+            self._start.cancel()
+        if self._watcher is not None:
+            self._watcher.cancel()
+        if kind is None:
+            return False
+        if issubclass(kind, asyncio.CancelledError):
+            if self.gone and self._task is not None:
+                self._task.uncancel()
+                return True  # nobody to answer
+            return False
+        return issubclass(kind, OSError)  # the client went away
+
+    # Leaving the watch awaits nothing: `with` does, without two coroutines per request.
     async def __aenter__(self) -> DisconnectWatch:
         return self
 
@@ -79,14 +121,7 @@ class DisconnectWatch:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        self._start.cancel()
-        if self._watcher is not None:
-            self._watcher.cancel()
-        cancelled = kind is not None and issubclass(kind, asyncio.CancelledError)
-        if cancelled and self.gone and self._task is not None:
-            self._task.uncancel()
-            return True  # nobody to answer
-        return kind is not None and issubclass(kind, OSError)  # the client went away
+        return self.__exit__(kind, value, tb)
 
 
 def _stopping() -> ServiceUnavailableError:
@@ -99,7 +134,7 @@ def _stopping() -> ServiceUnavailableError:
 
 async def chat_completions(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    async with DisconnectWatch(receive) as watch:
+    with DisconnectWatch(receive, app.ticker) as watch:
         try:
             answer = await app.proxy.chat_completions(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
@@ -113,13 +148,19 @@ async def chat_completions(app: Gateway, request: Request, receive: Receive, sen
             await send_response(send, answer.status, answer.body, _scrubbed(app, answer.headers))
         else:
             await stream_sse(
-                answer, receive, send, scrub=app.scrub, watch=watch, request_id=request.request_id
+                answer,
+                receive,
+                send,
+                scrub=app.scrub,
+                scrub_route=app.scrub_route,
+                watch=watch,
+                request_id=request.request_id,
             )
 
 
 async def embeddings(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
-    async with DisconnectWatch(receive) as watch:
+    with DisconnectWatch(receive, app.ticker) as watch:
         try:
             response = await app.proxy.embeddings(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
@@ -146,7 +187,7 @@ def _scrubbed(app: Gateway, headers: dict[str, str]) -> dict[str, str]:
     for name in _ROUTE_HEADERS:
         value = headers.get(name)
         if value is not None:
-            headers[name] = app.scrub(value)
+            headers[name] = app.scrub_route(value)
     return headers
 
 
@@ -169,17 +210,20 @@ async def stream_sse(
     scrub: Callable[[str], str] | None = None,
     watch: DisconnectWatch | None = None,
     request_id: str = "-",
+    scrub_route: Callable[[str], str] | None = None,
 ) -> None:
     """Relay `stream` as server-sent events. Chat chunks by default; other protocols
     pass `frame` (a batch to bytes), `error_event` (an error after `n` events) and
     `done` (the closing bytes, may be empty). `scrub` takes secrets out of error events
-    and route headers; `watch` is the request's disconnect watch (one is started here
-    when the route has none)."""
+    and route headers (`scrub_route`, when given, out of route headers: the app's
+    remembers clean values); `watch` is the request's disconnect watch (one is started
+    here when the route has none)."""
+    route = scrub_route if scrub_route is not None else scrub
     if watch is None:
-        async with DisconnectWatch(receive) as own:
-            await _relay(stream, send, frame, error_event, done, scrub, own, request_id)
+        with DisconnectWatch(receive) as own:
+            await _relay(stream, send, frame, error_event, done, scrub, route, own, request_id)
     else:
-        await _relay(stream, send, frame, error_event, done, scrub, watch, request_id)
+        await _relay(stream, send, frame, error_event, done, scrub, route, watch, request_id)
 
 
 async def _relay(
@@ -189,19 +233,15 @@ async def _relay(
     error_event: Callable[[LiterLLMError, int], bytes],
     done: bytes,
     scrub: Callable[[str], str] | None,
+    scrub_route: Callable[[str], str] | None,
     watch: DisconnectWatch,
     request_id: str,
 ) -> None:
-    headers = [
-        *_SSE_HEADERS,
-        *(
-            (
-                k.encode("latin-1"),
-                (scrub(v) if scrub is not None and k in _ROUTE_HEADERS else v).encode("latin-1"),
-            )
-            for k, v in stream.headers.items()
-        ),
-    ]
+    headers = list(_SSE_HEADERS)
+    for k, v in stream.headers.items():
+        if scrub_route is not None and k in _ROUTE_HEADERS:
+            v = scrub_route(v)
+        headers.append((k.encode("latin-1"), v.encode("latin-1")))
     events = 0
 
     async def send_error_event(error: LiterLLMError) -> None:

@@ -31,7 +31,7 @@ async def messages(app: Gateway, request: Request, receive: Receive, send: Send)
         await _send_anthropic_error(send, error)
         return
     # the client's disconnect is watched for the whole request (see routes.chat)
-    async with DisconnectWatch(receive) as watch:
+    with DisconnectWatch(receive, app.ticker) as watch:
         try:
             answer = await app.proxy.messages(
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
@@ -51,6 +51,7 @@ async def messages(app: Gateway, request: Request, receive: Receive, send: Send)
             done=b"",
             watch=watch,
             scrub=app.scrub,
+            scrub_route=app.scrub_route,
             request_id=request.request_id,
         )
 

@@ -28,7 +28,7 @@ def _error_event(error: LiterLLMError, events: int) -> bytes:
 async def create(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     raw = await json_body(request, receive, app.limit, app.read_timeout)
     # the client's disconnect is watched for the whole request (see routes.chat)
-    async with DisconnectWatch(receive) as watch:
+    with DisconnectWatch(receive, app.ticker) as watch:
         answer = await app.proxy.responses.create(
             raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
         )
@@ -44,6 +44,7 @@ async def create(app: Gateway, request: Request, receive: Receive, send: Send) -
             done=b"",
             watch=watch,
             scrub=app.scrub,
+            scrub_route=app.scrub_route,
             request_id=request.request_id,
         )
 

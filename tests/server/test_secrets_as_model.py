@@ -10,6 +10,7 @@ import pytest
 
 from literllm import Proxy
 from literllm.testing import FakeUpstream
+from literllm_server import create_app
 from literllm_server.serve import build_app
 from tests.support.configs import MASTER, TEAM, config
 from tests.support.server import ServerThread
@@ -73,3 +74,15 @@ def test_keys_sent_as_model_leak_nowhere(caplog: pytest.LogCaptureFixture) -> No
     for secret in SECRETS:
         leaks = [line for line in everything.splitlines() if secret[3:-2] in line]
         assert not leaks, (secret, leaks[:5])
+
+
+def test_route_header_values_are_scrubbed_every_time_and_remembered_boundedly() -> None:
+    app = create_app(Proxy.from_config(config(TOML), environ={}))
+    for _ in range(3):
+        assert app.scrub_route(f"openai/{UPSTREAM_KEY}") == "openai/***"
+        assert app.scrub_route(f"nope/{TEAM}") == "nope/***"
+        assert app.scrub_route("openai/gpt-4o") == "openai/gpt-4o"
+    for n in range(3000):  # passthrough names chosen by clients
+        assert app.scrub_route(f"openai/model-{n}") == f"openai/model-{n}"
+    assert len(app._clean_routes) <= 1024
+    assert app.scrub_route(f"openai/{MASTER}") == "openai/***"

@@ -312,6 +312,27 @@ async def test_settled_reservations_do_not_pile_up() -> None:
     assert abs(spend["global"] - 500.0) < 1e-6
 
 
+async def test_reservations_that_never_expire_are_not_scheduled() -> None:
+    import math
+
+    from literllm.state.base import Cap
+    from literllm.state.memory import MemoryStateStore
+
+    store = MemoryStateStore()
+    cap = [Cap("global", 1.0)]
+    assert (await store.reserve("a", cap, 0.6, now=0.0, expires_at=math.inf, enforce=True)).reserved
+    assert store._expiries == []
+    # held for as long as it lives, however late it is
+    late = 1e12
+    assert not (
+        await store.reserve("b", cap, 0.6, now=late, expires_at=late + 1, enforce=True)
+    ).reserved
+    await store.settle("a", ["global"], 0.1, now=late, window_seconds=60)
+    assert (
+        await store.reserve("b", cap, 0.6, now=late, expires_at=late + 1, enforce=True)
+    ).reserved
+
+
 async def test_expired_reservations_free_their_caps() -> None:
     from literllm.state.base import Cap
     from literllm.state.memory import MemoryStateStore
