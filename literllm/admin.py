@@ -310,6 +310,8 @@ class AdminAPI:
             entry.endpoint = scrub(entry.endpoint)
             if entry.model is not None:
                 entry.model = scrub(entry.model)
+            if entry.deployment is not None:  # a passthrough route is named by the model
+                entry.deployment = scrub(entry.deployment)
         return found
 
     def config(self, *, api_key: str | None) -> dict[str, Any]:

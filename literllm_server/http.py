@@ -258,6 +258,19 @@ async def send_error(
         await send_bytes(send, status, body, headers)
 
 
+ROUTE_HEADERS = ("x-literllm-route", "x-literllm-provider-model")
+
+
+def route_scrubbed(app: Gateway, headers: dict[str, str]) -> dict[str, str]:
+    """`headers` with the ones naming the route scrubbed: they quote the model a client
+    sent (passthrough), and a client may send a key as `model`."""
+    for name in ROUTE_HEADERS:
+        value = headers.get(name)
+        if value is not None:
+            headers[name] = app.scrub_route(value)
+    return headers
+
+
 def send_response(send: Send, status: int, body: bytes, headers: dict[str, str]) -> Awaitable[None]:
     """`send_bytes` with `headers` encoded (a plain function returning its coroutine: one
     coroutine fewer on every answer)."""

@@ -224,6 +224,7 @@ class Governor:
         self._passing = ThrottledLog(_log, logging.WARNING, clock, interval=OUTAGE_LOG_SECS)
         self._unrecorded = ThrottledLog(_log, logging.ERROR, clock, interval=OUTAGE_LOG_SECS)
         self._unpriced_logged: set[str] = set()
+        self._configured_models = {model.provider_model for model in config.models}
         self._key_ids = {key.key: key_id(key.key) for key in config.keys}
         self._rules: dict[str | None, _KeyRules] = {}
         """key token (None: the master key) -> its rules"""
@@ -322,10 +323,25 @@ class Governor:
         price = self.pricing.price(provider_model)
         if price is None:
             if provider_model not in self._unpriced_logged:
-                self._unpriced_logged.add(provider_model)
-                _log.warning("model %s has no price; its cost is counted as 0", provider_model)
+                self._log_unpriced(provider_model)
             return 0.0
         return price.cost(usage)
+
+    def _log_unpriced(self, provider_model: str) -> None:
+        if provider_model in self._configured_models:
+            self._unpriced_logged.add(provider_model)
+            _log.warning("model %s has no price; its cost is counted as 0", provider_model)
+            return
+        # A passthrough name is the client's text (it may even be a key sent as `model`):
+        # it is never logged, and one line per provider is enough.
+        provider = provider_model.partition("/")[0]
+        seen = f"{provider}/*"
+        if seen not in self._unpriced_logged and len(self._unpriced_logged) < _REMEMBERED_MODELS:
+            self._unpriced_logged.add(seen)
+            _log.warning(
+                "a passthrough model of provider %r has no price; its cost is counted as 0",
+                provider if provider.isidentifier() else "?",
+            )
 
     async def admit(
         self,

@@ -19,7 +19,17 @@ from types import TracebackType
 
 from literllm import ChatStream, LiterLLMError, Response, ServiceUnavailableError
 
-from ..http import Gateway, Receive, Request, Send, json_body, send_error, send_response
+from ..http import (
+    ROUTE_HEADERS,
+    Gateway,
+    Receive,
+    Request,
+    Send,
+    json_body,
+    route_scrubbed,
+    send_error,
+    send_response,
+)
 from ..ticker import Ticker
 
 __all__ = ["DisconnectWatch", "chat_completions", "embeddings", "stream_sse"]
@@ -32,7 +42,6 @@ _SSE_HEADERS = [
     (b"x-accel-buffering", b"no"),
 ]
 _DONE = b"data: [DONE]\n\n"
-_ROUTE_HEADERS = ("x-literllm-route", "x-literllm-provider-model")
 
 
 WATCH_AFTER_SECS = 0.1
@@ -145,7 +154,9 @@ async def chat_completions(app: Gateway, request: Request, receive: Receive, sen
             await _stopped_before_answer(watch, request, send)
             return
         if isinstance(answer, Response):
-            await send_response(send, answer.status, answer.body, _scrubbed(app, answer.headers))
+            await send_response(
+                send, answer.status, answer.body, route_scrubbed(app, answer.headers)
+            )
         else:
             await stream_sse(
                 answer,
@@ -170,7 +181,9 @@ async def embeddings(app: Gateway, request: Request, receive: Receive, send: Sen
                 raise
             await _stopped_before_answer(watch, request, send)
             return
-        await send_response(send, response.status, response.body, _scrubbed(app, response.headers))
+        await send_response(
+            send, response.status, response.body, route_scrubbed(app, response.headers)
+        )
 
 
 async def _stopped_before_answer(watch: DisconnectWatch, request: Request, send: Send) -> None:
@@ -180,15 +193,6 @@ async def _stopped_before_answer(watch: DisconnectWatch, request: Request, send:
     watch.stopped = True
     log.warning("request %s stopped at shutdown before it was answered", request.request_id)
     await send_error(send, _stopping())
-
-
-def _scrubbed(app: Gateway, headers: dict[str, str]) -> dict[str, str]:
-    """The headers naming the route quote the model a client sent (passthrough)."""
-    for name in _ROUTE_HEADERS:
-        value = headers.get(name)
-        if value is not None:
-            headers[name] = app.scrub_route(value)
-    return headers
 
 
 def _frame_chunks(batch: list[bytes]) -> bytes:
@@ -239,7 +243,7 @@ async def _relay(
 ) -> None:
     headers = list(_SSE_HEADERS)
     for k, v in stream.headers.items():
-        if scrub_route is not None and k in _ROUTE_HEADERS:
+        if scrub_route is not None and k in ROUTE_HEADERS:
             v = scrub_route(v)
         headers.append((k.encode("latin-1"), v.encode("latin-1")))
     events = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from literllm import Response
 
-from ..http import Gateway, Receive, Request, Send, json_body, send_response
+from ..http import Gateway, Receive, Request, Send, json_body, route_scrubbed, send_response
 from .chat import stream_sse
 
 __all__ = ["completions"]
@@ -16,6 +16,6 @@ async def completions(app: Gateway, request: Request, receive: Receive, send: Se
         raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
     if isinstance(answer, Response):
-        await send_response(send, answer.status, answer.body, answer.headers)
+        await send_response(send, answer.status, answer.body, route_scrubbed(app, answer.headers))
     else:
         await stream_sse(answer, receive, send)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..http import Gateway, Receive, Request, Send, json_body, send_response
+from ..http import Gateway, Receive, Request, Send, json_body, route_scrubbed, send_response
 
 __all__ = ["ocr", "search"]
 
@@ -12,7 +12,7 @@ async def search(app: Gateway, request: Request, receive: Receive, send: Send) -
     response = await app.proxy.search(
         raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
-    await send_response(send, response.status, response.body, response.headers)
+    await send_response(send, response.status, response.body, route_scrubbed(app, response.headers))
 
 
 async def ocr(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
@@ -20,4 +20,4 @@ async def ocr(app: Gateway, request: Request, receive: Receive, send: Send) -> N
     response = await app.proxy.ocr(
         raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
-    await send_response(send, response.status, response.body, response.headers)
+    await send_response(send, response.status, response.body, route_scrubbed(app, response.headers))

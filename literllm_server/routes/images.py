@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from ..forms import read_form
-from ..http import Gateway, Receive, Request, Send, json_body, send_response
+from ..http import Gateway, Receive, Request, Send, json_body, route_scrubbed, send_response
 
 __all__ = ["edits", "generations", "variations"]
 
@@ -14,7 +14,7 @@ async def generations(app: Gateway, request: Request, receive: Receive, send: Se
     response = await app.proxy.images_generate(
         raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
-    await send_response(send, response.status, response.body, response.headers)
+    await send_response(send, response.status, response.body, route_scrubbed(app, response.headers))
 
 
 async def edits(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
@@ -23,7 +23,7 @@ async def edits(app: Gateway, request: Request, receive: Receive, send: Send) ->
     response = await app.proxy.images_edit(
         form, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
-    await send_response(send, response.status, response.body, response.headers)
+    await send_response(send, response.status, response.body, route_scrubbed(app, response.headers))
 
 
 async def variations(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
@@ -32,4 +32,4 @@ async def variations(app: Gateway, request: Request, receive: Receive, send: Sen
     response = await app.proxy.images_variation(
         form, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
     )
-    await send_response(send, response.status, response.body, response.headers)
+    await send_response(send, response.status, response.body, route_scrubbed(app, response.headers))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from literllm import LiterLLMError, Response, anthropic_error, anthropic_error_event
 
-from ..http import Gateway, Receive, Request, Send, json_body, send_response
+from ..http import Gateway, Receive, Request, Send, json_body, route_scrubbed, send_response
 from .chat import DisconnectWatch, stream_sse
 
 __all__ = ["count_tokens", "messages"]
@@ -19,16 +19,17 @@ def _error_event(error: LiterLLMError, _events: int) -> bytes:
     return anthropic_error_event(error)
 
 
-async def _send_anthropic_error(send: Send, error: LiterLLMError) -> None:
+async def _send_anthropic_error(app: Gateway, send: Send, error: LiterLLMError) -> None:
     status, body = anthropic_error(error)
-    await send_response(send, status, body, dict(error.headers))
+    # a message may quote what the client sent, and a client may send a key as `model`
+    await send_response(send, status, app.scrub(body.decode()).encode(), dict(error.headers))
 
 
 async def messages(app: Gateway, request: Request, receive: Receive, send: Send) -> None:
     try:
         raw = await json_body(request, receive, app.limit, app.read_timeout)
     except LiterLLMError as error:
-        await _send_anthropic_error(send, error)
+        await _send_anthropic_error(app, send, error)
         return
     # the client's disconnect is watched for the whole request (see routes.chat)
     with DisconnectWatch(receive, app.ticker) as watch:
@@ -37,10 +38,12 @@ async def messages(app: Gateway, request: Request, receive: Receive, send: Send)
                 raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
             )
         except LiterLLMError as error:
-            await _send_anthropic_error(send, error)
+            await _send_anthropic_error(app, send, error)
             return
         if isinstance(answer, Response):
-            await send_response(send, answer.status, answer.body, answer.headers)
+            await send_response(
+                send, answer.status, answer.body, route_scrubbed(app, answer.headers)
+            )
             return
         await stream_sse(
             answer,
@@ -63,6 +66,6 @@ async def count_tokens(app: Gateway, request: Request, receive: Receive, send: S
             raw, api_key=request.api_key(), headers=request.headers
         )
     except LiterLLMError as error:
-        await _send_anthropic_error(send, error)
+        await _send_anthropic_error(app, send, error)
         return
-    await send_response(send, answer.status, answer.body, answer.headers)
+    await send_response(send, answer.status, answer.body, route_scrubbed(app, answer.headers))

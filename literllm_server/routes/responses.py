@@ -7,7 +7,16 @@ from urllib.parse import parse_qs
 
 from literllm import BadRequestError, LiterLLMError, Response, responses_error_event
 
-from ..http import Gateway, Receive, Request, Send, json_body, send_json, send_response
+from ..http import (
+    Gateway,
+    Receive,
+    Request,
+    Send,
+    json_body,
+    route_scrubbed,
+    send_json,
+    send_response,
+)
 from .chat import DisconnectWatch, stream_sse
 
 __all__ = ["cancel", "create", "delete", "input_items", "retrieve"]
@@ -33,7 +42,9 @@ async def create(app: Gateway, request: Request, receive: Receive, send: Send) -
             raw, api_key=request.api_key(), headers=request.headers, outcome=request.outcome
         )
         if isinstance(answer, Response):
-            await send_response(send, answer.status, answer.body, answer.headers)
+            await send_response(
+                send, answer.status, answer.body, route_scrubbed(app, answer.headers)
+            )
             return
         await stream_sse(
             answer,
