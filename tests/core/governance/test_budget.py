@@ -216,13 +216,16 @@ async def test_cache_hit_costs_nothing(make_governor: GovernorFactory) -> None:
 async def test_unpriced_model_costs_zero_and_is_logged_once(
     make_governor: GovernorFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    governor = make_governor()
+    governor = make_governor(models=[{"name": "m", "provider_model": "openai/unknown"}])
     with caplog.at_level(logging.WARNING, logger="literllm.governance.governor"):
-        for _ in range(3):
+        for provider_model in ("openai/unknown", "openai/sk-sent-as-model", "openai/other") * 3:
             admission = await governor.admit(key=None, model="m", estimated_tokens=1)
-            cost = await admission.settle(provider_model="openai/unknown", usage=USAGE)
+            cost = await admission.settle(provider_model=provider_model, usage=USAGE)
             assert cost == 0.0
     assert caplog.text.count("openai/unknown has no price") == 1
+    # a passthrough name is the client's text: never logged, one line per provider
+    assert "sk-sent-as-model" not in caplog.text and "openai/other" not in caplog.text
+    assert caplog.text.count("a passthrough model of provider 'openai' has no price") == 1
     assert governor.estimate_max_cost("openai/unknown", 100, 100) == 0.0
 
 
