@@ -68,7 +68,9 @@ def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
 
 @pytest.fixture
 def client(server: ServerThread) -> anthropic.Anthropic:
-    return anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0, timeout=10)
+    return server.track(
+        anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0, timeout=10)
+    )
 
 
 def test_native_create_passes_the_body_through_except_the_model(
@@ -109,7 +111,7 @@ def test_native_answer_comes_back_byte_for_byte(
 ) -> None:
     recorded_body = recorded("anthropic", "messages_response_tool_use.json")
     upstream.script(Reply(200, body=recorded_body))
-    client = anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0)
+    client = server.track(anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0))
     raw = client.messages.with_raw_response.create(
         model="claude", max_tokens=10, messages=[{"role": "user", "content": "weather?"}]
     )
@@ -254,7 +256,7 @@ def test_count_tokens_native_and_estimated(
 
 
 def test_errors_come_in_anthropics_shape(server: ServerThread, upstream: FakeUpstream) -> None:
-    client = anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0)
+    client = server.track(anthropic.Anthropic(base_url=server.url, api_key=MASTER, max_retries=0))
     with pytest.raises(anthropic.BadRequestError) as bad:
         client.messages.create(
             model="gpt",
@@ -267,12 +269,16 @@ def test_errors_come_in_anthropics_shape(server: ServerThread, upstream: FakeUps
         "error": {"type": "invalid_request_error", "message": bad.value.body["error"]["message"]},
     }
     assert "top_k" in bad.value.message
-    stranger = anthropic.Anthropic(base_url=server.url, api_key="sk-nope", max_retries=0)
+    stranger = server.track(
+        anthropic.Anthropic(base_url=server.url, api_key="sk-nope", max_retries=0)
+    )
     with pytest.raises(anthropic.AuthenticationError):
         stranger.messages.create(
             model="claude", max_tokens=10, messages=[{"role": "user", "content": "x"}]
         )
-    limited = anthropic.Anthropic(base_url=server.url, api_key="vk-claude-only-0009", max_retries=0)
+    limited = server.track(
+        anthropic.Anthropic(base_url=server.url, api_key="vk-claude-only-0009", max_retries=0)
+    )
     with pytest.raises(anthropic.PermissionDeniedError):
         limited.messages.create(
             model="gpt", max_tokens=10, messages=[{"role": "user", "content": "x"}]
@@ -291,7 +297,9 @@ def test_errors_come_in_anthropics_shape(server: ServerThread, upstream: FakeUps
 
 def test_bearer_authentication_works_too(server: ServerThread, upstream: FakeUpstream) -> None:
     upstream.script(Reply(200, body=recorded("anthropic", "messages_response.json")))
-    client = anthropic.Anthropic(base_url=server.url, auth_token=MASTER, max_retries=0)
+    client = server.track(
+        anthropic.Anthropic(base_url=server.url, auth_token=MASTER, max_retries=0)
+    )
     message = client.messages.create(
         model="claude", max_tokens=10, messages=[{"role": "user", "content": "x"}]
     )

@@ -104,6 +104,7 @@ def test_sigkill_halfway_then_restart(gateways: Gateways, tmp_path: Path) -> Non
         while _counts(client, batch.id)[1] < LINES // 3:
             assert time.monotonic() < deadline, "the batch made no progress"
             time.sleep(0.05)
+        client.close()
         first.signal(signal.SIGKILL)
         assert first.wait(timeout=10) == -signal.SIGKILL
 
@@ -130,6 +131,7 @@ def test_sigkill_halfway_then_restart(gateways: Gateways, tmp_path: Path) -> Non
             f"{second.url}/admin/spend", headers={"authorization": f"Bearer {MASTER}"}, timeout=10
         ).json()
         sent = Counter(r["messages"][0]["content"] for r in upstream.requests)
+        client.close()
 
     ids = Counter([o["custom_id"] for o in output] + [e["custom_id"] for e in errors])
     assert sorted(ids) == sorted(f"line-{i}" for i in range(LINES))

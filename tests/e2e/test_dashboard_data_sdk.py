@@ -78,10 +78,13 @@ def test_traffic_and_recent_requests_show_what_the_sdk_did(gateways: Gateways) -
         with pytest.raises(openai.APIStatusError) as unreachable:
             client.chat.completions.create(model="unreachable", messages=HELLO)
         assert unreachable.value.status_code >= 500
-        with pytest.raises(openai.AuthenticationError):
+        with (
+            pytest.raises(openai.AuthenticationError),
             openai.OpenAI(
                 base_url=gateway.url + "/v1", api_key="sk-wrong-0000", max_retries=0
-            ).chat.completions.create(model="chat", messages=HELLO)
+            ) as stranger,
+        ):
+            stranger.chat.completions.create(model="chat", messages=HELLO)
         with pytest.raises(openai.APIStatusError):  # a secret sent as the model
             client.chat.completions.create(model=PROVIDER, messages=HELLO)
 

@@ -33,7 +33,7 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
 
 
 def client(server: ServerThread, key: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+    return server.track(openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0))
 
 
 def test_round_trip_and_ownership(server: ServerThread) -> None:

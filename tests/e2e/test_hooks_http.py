@@ -105,7 +105,9 @@ def claude(server: ServerThread) -> Iterator[anthropic.Anthropic]:
 
 
 def client(server: ServerThread) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0, timeout=10)
+    return server.track(
+        openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0, timeout=10)
+    )
 
 
 def post(server: ServerThread, body: dict[str, Any]) -> httpx.Response:
@@ -420,8 +422,8 @@ def test_user_hook_from_config_in_a_real_process(tmp_path: Path) -> None:
     (tmp_path / "myhooks.py").write_text(USER_HOOK)
     toml = gateway_config(tmp_path, "myhooks:make")
     gateway = Gateway(toml, [], workdir=tmp_path, env={"PYTHONPATH": str(tmp_path)}).start()
+    sdk = openai.OpenAI(base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0, timeout=10)
     try:
-        sdk = openai.OpenAI(base_url=gateway.url + "/v1", api_key=MASTER, max_retries=0, timeout=10)
         result = sdk.chat.completions.create(
             model="chat", messages=[{"role": "user", "content": "hello"}]
         )
@@ -438,6 +440,7 @@ def test_user_hook_from_config_in_a_real_process(tmp_path: Path) -> None:
             "code": "banned",
         }
     finally:
+        sdk.close()
         gateway.stop()
     lines = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
     assert {"status": 200, "model": "chat", "key": "master"} in lines

@@ -65,7 +65,9 @@ def upstream() -> FakeUpstream:
 def client(upstream: FakeUpstream) -> Iterator[openai.OpenAI]:
     proxy = Proxy.from_config(config(MODELS), transport=upstream, environ={})
     with ServerThread(proxy) as server:
-        yield openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0, timeout=10)
+        yield server.track(
+            openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0, timeout=10)
+        )
 
 
 CHAT_CASES = [
@@ -161,7 +163,9 @@ def test_anthropic_overload_falls_back_to_another_provider(upstream: FakeUpstrea
     )
     proxy = Proxy.from_config(config(toml), transport=upstream, environ={})
     with ServerThread(proxy) as server:
-        sdk = openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0)
+        sdk = server.track(
+            openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0)
+        )
         raw = sdk.chat.completions.with_raw_response.create(
             model="claude", messages=[{"role": "user", "content": "hi"}]
         )

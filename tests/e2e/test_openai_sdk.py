@@ -30,7 +30,9 @@ def server(upstream: FakeUpstream) -> Iterator[ServerThread]:
 
 
 def client(server: ServerThread, key: str = MASTER) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+    return server.track(
+        openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+    )
 
 
 def test_chat_completion(server: ServerThread) -> None:

@@ -33,7 +33,9 @@ def test_only_what_the_operator_allows_is_served_over_http() -> None:
         config(CONFIG), transport=upstream, environ=environ, config_name="gateway.toml"
     )
     with ServerThread(proxy) as server:
-        master = openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0)
+        master = server.track(
+            openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0)
+        )
         with pytest.raises(openai.NotFoundError) as refused:
             master.chat.completions.create(
                 model="openai/gpt-4o", messages=[{"role": "user", "content": "hi"}]
@@ -43,8 +45,8 @@ def test_only_what_the_operator_allows_is_served_over_http() -> None:
         assert body["error"]["code"] == "model_not_found"
         assert "[general] passthrough = true in gateway.toml" in body["error"]["message"]
 
-        team = openai.OpenAI(
-            base_url=server.url + "/v1", api_key="vk-groq-llama-0002", max_retries=0
+        team = server.track(
+            openai.OpenAI(base_url=server.url + "/v1", api_key="vk-groq-llama-0002", max_retries=0)
         )
         answer = team.chat.completions.create(
             model="groq/llama-3.3-70b", messages=[{"role": "user", "content": "hi"}]

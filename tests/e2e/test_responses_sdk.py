@@ -83,7 +83,9 @@ def server(upstream: FakeUpstream, tmp_path: Path) -> Iterator[ServerThread]:
 
 
 def sdk(server: ServerThread, key: str = MASTER) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+    return server.track(
+        openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=10)
+    )
 
 
 def test_create_over_anthropic(server: ServerThread, upstream: FakeUpstream) -> None:

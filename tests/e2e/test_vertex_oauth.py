@@ -118,8 +118,8 @@ base_url = "https://us-central1-aiplatform.googleapis.com/v1/projects/test-proje
     upstream.script(Reply(200, body=answer), Reply(200, body=answer))
     proxy = Proxy.from_config(config(toml), transport=upstream, environ={})
     with ServerThread(proxy) as server:
-        client = openai.OpenAI(
-            base_url=server.url + "/v1", api_key=MASTER, max_retries=0, timeout=20
+        client = server.track(
+            openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER, max_retries=0, timeout=20)
         )
         for _ in range(2):
             reply = client.chat.completions.create(
