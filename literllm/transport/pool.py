@@ -66,6 +66,8 @@ class Pool:
         self._total = 0
         self._open: set[Connection] = set()
         self._waiters: deque[tuple[OriginKey, asyncio.Future[Connection | None]]] = deque()
+        self._closed = False
+        """Set by `close_all`: a call in flight then closes its connection at its end."""
 
     @property
     def total(self) -> int:
@@ -78,6 +80,7 @@ class Pool:
 
     def take(self, key: OriginKey) -> Connection | None:
         """An idle connection to reuse, if there is one (no wait)."""
+        self._closed = False  # used again after close_all(): pooling as before
         return self._take_idle(key) if self._idle.get(key) else None
 
     async def acquire(self, key: OriginKey, timeout: float) -> Connection | None:
@@ -165,7 +168,7 @@ class Pool:
 
     def release(self, connection: Connection) -> None:
         """The call is over: keep the connection for reuse if it may be, else close it."""
-        if not connection.reusable():
+        if self._closed or not connection.reusable():
             self.discard(connection)
             return
         key = connection.key
@@ -213,12 +216,12 @@ class Pool:
         return None
 
     def close_all(self) -> None:
-        for connection in list(self._open):
-            connection.close()
-        self._open.clear()
+        """Close every connection. A call still connecting or waiting for its answer
+        keeps its slot and closes its connection when it ends, so none is left open."""
+        self._closed = True
         self._idle.clear()
-        self._per_host.clear()
-        self._total = 0
+        for connection in list(self._open):
+            self.discard(connection)
 
 
 def _expire(waiter: asyncio.Future[Connection | None], error: PoolTimeout) -> None:

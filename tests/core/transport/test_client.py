@@ -527,6 +527,31 @@ async def test_cancelled_send_leaves_no_broken_connection_in_the_pool(
     assert (await transport.send(get(server.url("/again")), timeout=5)).body == b"/again"
 
 
+async def test_a_call_in_flight_when_the_transport_closes_leaves_no_connection_open(
+    serve: ServerFactory, transport: HttpTransport
+) -> None:
+    # A call still connecting (or waiting for its answer) when aclose() runs ends after
+    # it: its connection must be closed then, not kept idle in a pool nobody will close.
+    hung_up = asyncio.Event()
+
+    async def echo_then_note_the_hang_up(peer: Peer) -> None:
+        await echo_target(peer)
+        hung_up.set()
+
+    server = await serve(echo_then_note_the_hang_up)
+    pending = asyncio.create_task(transport.send(get(server.url("/late")), timeout=5))
+    await asyncio.sleep(0)  # the call has its slot and is connecting
+    await transport.aclose()
+    assert (await pending).body == b"/late"
+    await asyncio.wait_for(hung_up.wait(), 5)
+    assert transport._pool.total == 0
+    # a transport used again after aclose() pools connections as before
+    assert (await transport.send(get(server.url("/a")), timeout=5)).body == b"/a"
+    assert (await transport.send(get(server.url("/b")), timeout=5)).body == b"/b"
+    assert server.connections == 2
+    assert transport._pool.total == 1
+
+
 async def test_connection_refused_is_a_retryable_502(
     serve: ServerFactory, transport: HttpTransport
 ) -> None:
