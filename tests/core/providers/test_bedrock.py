@@ -323,6 +323,7 @@ async def test_boto3_parses_the_recorded_payloads_and_our_path_matches() -> None
         events = await asyncio.to_thread(read_stream)
         assert events[1]["contentBlockDelta"]["delta"]["text"] == "Let me check"
         assert events[-1]["metadata"]["usage"]["outputTokens"] == 36
+        client.close()
         ours = BedrockAdapter().chat_request(
             TARGET, {"messages": [{"role": "user", "content": "hi"}]}, stream=False
         )

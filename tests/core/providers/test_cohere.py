@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import httpx
 import pytest
 
 from literllm.errors import BadRequestError, UpstreamError
@@ -185,7 +186,8 @@ async def test_official_sdk_parses_the_recorded_payloads() -> None:
         ),
     }
     async with fake_upstream(routes) as (url, _seen):
-        client = cohere.AsyncClientV2(api_key="k", base_url=url)
+        http = httpx.AsyncClient()  # the SDK has no close() of its own
+        client = cohere.AsyncClientV2(api_key="k", base_url=url, httpx_client=http)
         answer = await client.chat(
             model="command-a-03-2025", messages=[{"role": "user", "content": "weather"}]
         )
@@ -211,3 +213,4 @@ async def test_official_sdk_parses_the_recorded_payloads() -> None:
         ]
         assert kinds[0] == "message-start" and kinds[-1] == "message-end"
         assert "tool-call-delta" in kinds
+        await http.aclose()

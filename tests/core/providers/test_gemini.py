@@ -234,3 +234,4 @@ async def test_official_sdk_parses_the_recorded_payloads() -> None:
             model="gemini-embedding-001", contents=["a", "b"]
         )
         assert embedded.embeddings[1].values == [0.02, 0.5, -0.25]
+        await client.aio.aclose()
