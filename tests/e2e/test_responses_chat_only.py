@@ -56,7 +56,9 @@ key = "{TEAM}"
 
 
 def sdk(gateway: Gateway) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=TEAM, max_retries=0, timeout=20)
+    return gateway.track(
+        openai.OpenAI(base_url=gateway.url + "/v1", api_key=TEAM, max_retries=0, timeout=20)
+    )
 
 
 def test_create_then_stream_over_a_chat_only_upstream(

@@ -72,7 +72,9 @@ key = "{TEAM_B}"
 
 
 def sdk(gateway: Gateway, key: str = TEAM_A) -> openai.OpenAI:
-    return openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0, timeout=20)
+    return gateway.track(
+        openai.OpenAI(base_url=gateway.url + "/v1", api_key=key, max_retries=0, timeout=20)
+    )
 
 
 def wire(response: Any) -> dict[str, Any]:

@@ -29,6 +29,8 @@ from types import TracebackType
 import httpx
 import pytest
 
+from tests.support.closing import ClosesClients
+
 from .services import free_port
 
 __all__ = [
@@ -78,7 +80,7 @@ def run_cli(
     )
 
 
-class Gateway:
+class Gateway(ClosesClients):
     """One `liter-llm api` process."""
 
     def __init__(
@@ -195,6 +197,7 @@ class Gateway:
 
     def stop(self, timeout: float = 10.0) -> None:
         """SIGTERM, then SIGKILL if it has not exited within `timeout`."""
+        self.close_clients()  # `track(client)`: clients of this gateway
         if self.process is None:
             return
         if self.process.poll() is None:

@@ -5,23 +5,18 @@ from __future__ import annotations
 import asyncio
 import threading
 from types import TracebackType
-from typing import Protocol, TypeVar
 
 import uvicorn
 
 from literllm import Proxy
 from literllm_server import create_app
 from literllm_server.app import App
+from tests.support.closing import ClosesClients
 
 
-class _Closable(Protocol):
-    def close(self) -> None: ...
+class ServerThread(ClosesClients):
+    """`track(client)`: an SDK or httpx client of this server, closed when it stops."""
 
-
-C = TypeVar("C", bound=_Closable)
-
-
-class ServerThread:
     def __init__(self, proxy: Proxy, app: App | None = None) -> None:
         self.proxy = proxy
         self.app = app if app is not None else create_app(proxy)
@@ -39,14 +34,6 @@ class ServerThread:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.port = 0
-        self._clients: list[_Closable] = []
-
-    def track(self, client: C) -> C:
-        """Close `client` (an SDK or httpx client of this server) when the server stops:
-        left to the garbage collector, its keep-alive socket would stay open until then
-        and its ResourceWarning land in whichever test runs at that moment."""
-        self._clients.append(client)
-        return client
 
     def _run(self) -> None:
         self.loop = loop = asyncio.new_event_loop()
@@ -77,8 +64,6 @@ class ServerThread:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        for client in self._clients:
-            client.close()
-        self._clients.clear()
+        self.close_clients()
         self.server.should_exit = True
         self._thread.join(10)
