@@ -107,8 +107,9 @@ def test_create_use_revoke_across_three_processes(gateways: Gateways, redis_url:
     assert created.status_code == 201, created.text
     secret, key = created.json()["key"], created.json()["id"]
     assert chat_status(one, secret) == 200  # at once where it was made
-    seen = wait_for(two, secret, 200, made)
-    assert seen < 1.0, seen
+    # every other process polls the version each 0.5 s (slack for a loaded machine)
+    seen = [wait_for(gateway, secret, 200, made) for gateway in (two, three)]
+    assert max(seen) < 1.5, seen
     for gateway in (one, two, three):
         assert chat_status(gateway, secret) == 200
 
@@ -117,6 +118,6 @@ def test_create_use_revoke_across_three_processes(gateways: Gateways, redis_url:
     assert revoked.status_code == 200, revoked.text
     assert chat_status(three, secret) == 401
     gone = [wait_for(gateway, secret, 401, gone_at) for gateway in (one, two)]
-    assert max(gone) < 1.0, gone
+    assert max(gone) < 1.5, gone
     listed = httpx.get(f"{two.url}/admin/keys", headers=ADMIN).json()["data"]
     assert [k["source"] for k in listed] == ["config"]
