@@ -181,10 +181,12 @@ path = "{tmp_path / "state.db"}"
             return len(client.get("/admin/requests").json()["data"])
 
     # each worker's ring holds its own requests: the two together are the 24 counted
+    # (an even split shows one size, 12; one worker taking all shows 24 and 0)
     seen: set[int] = set()
     for _ in range(5):
         with ThreadPoolExecutor(8) as pool:
             seen.update(pool.map(ring_sizes, range(16)))
         if len(seen) == 2:
             break
-    assert len(seen) == 2 and sum(seen) == 24, seen
+    assert len(seen) <= 2 and all(24 - size in seen or 2 * size == 24 for size in seen), seen
+    assert seen != {24}, "one ring holds every worker's requests"
