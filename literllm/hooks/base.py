@@ -10,6 +10,7 @@ from __future__ import annotations
 import dis
 import inspect
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import msgspec
@@ -69,6 +70,9 @@ class EndStream(Exception):
         self.finish_reason = finish_reason
 
 
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
 class RequestContext:
     """One request as hooks see it.
 
@@ -107,7 +111,7 @@ class RequestContext:
         self.model = model
         self.key = key
         self.key_id = key_id
-        self.headers: Mapping[str, str] = headers or {}
+        self.headers: Mapping[str, str] = headers or _NO_HEADERS
         self.protocol = protocol
         self.stream = stream
         self.state: dict[Any, Any] = {}
