@@ -355,17 +355,20 @@ class Proxy:
         self._background.clear()
         self._started = False
         services = self._services
-        if self._hooks is not None:
-            await self._hooks.aclose()
-        if services.cache is not None:
-            await services.cache.aclose()
-        if self._alerts is not None:
-            await self._alerts.aclose()
-        if self._shared_traffic is not None:
-            await self._shared_traffic.flush()  # a failure keeps nothing: the process ends
-        await services.governor.aclose()
-        await self._keys.aclose()
-        await services.transport.aclose()
+        # Every step runs even when one before it raises (the failure is raised at
+        # the end), so a failing cache or store never leaves upstream sockets open.
+        async with contextlib.AsyncExitStack() as closing:  # runs last pushed first
+            closing.push_async_callback(services.transport.aclose)
+            closing.push_async_callback(self._keys.aclose)
+            closing.push_async_callback(services.governor.aclose)
+            if self._shared_traffic is not None:  # a failure keeps nothing: the process ends
+                closing.push_async_callback(self._shared_traffic.flush)
+            if self._alerts is not None:
+                closing.push_async_callback(self._alerts.aclose)
+            if services.cache is not None:
+                closing.push_async_callback(services.cache.aclose)
+            if self._hooks is not None:
+                closing.push_async_callback(self._hooks.aclose)
 
     async def __aenter__(self) -> Proxy:
         await self.start()

@@ -17,7 +17,7 @@ from literllm import (
     UpstreamError,
 )
 from literllm.testing import Delay, FakeClock, FakeUpstream, Reply
-from tests.support.configs import MASTER, TEAM, config
+from tests.support.configs import MASTER, MOCK_POOL, TEAM, config
 
 MODELS = """
 [[models]]
@@ -279,3 +279,31 @@ async def test_authentication_comes_before_reading_the_body() -> None:
             await p.chat(b"{not json", api_key="wrong")
         with pytest.raises(AuthenticationError):
             await p.chat({"messages": []}, api_key=None)
+
+
+class _ClosingUpstream(FakeUpstream):
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed = False
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def test_aclose_closes_the_upstream_transport_when_an_earlier_step_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    upstream = _ClosingUpstream()
+    cached = MOCK_POOL + '\n[cache]\nbackend = "memory"\nmax_entries = 10\n'
+    proxy = Proxy.from_config(config(cached), transport=upstream, environ={})
+    await proxy.start()
+
+    async def broken() -> None:
+        raise OSError("cache store gone")
+
+    cache = proxy._services.cache
+    assert cache is not None
+    monkeypatch.setattr(cache, "aclose", broken)
+    with pytest.raises(OSError, match="cache store gone"):
+        await proxy.aclose()
+    assert upstream.closed
