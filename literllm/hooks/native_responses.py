@@ -27,6 +27,7 @@ import msgspec
 
 from ..results import ChatStream
 from .base import EndStream
+from .native_stream import sse_payload
 
 if TYPE_CHECKING:
     from .runner import Hooks
@@ -36,15 +37,6 @@ __all__ = ["native_responses"]
 _decode = msgspec.json.decode
 _encode = msgspec.json.Encoder().encode
 _FINAL = ("response.completed", "response.incomplete", "response.failed")
-
-
-def _payload(raw: bytes) -> dict[str, Any] | None:
-    data = b"".join(line[5:].lstrip(b" ") for line in raw.split(b"\n") if line.startswith(b"data:"))
-    try:
-        event = _decode(data) if data else None
-    except msgspec.DecodeError:
-        return None
-    return event if isinstance(event, dict) else None
 
 
 class _Part:
@@ -118,7 +110,7 @@ class _Native:
                 block["text"] = part.text
 
     async def event(self, raw: bytes, out: list[bytes]) -> None:
-        event = _payload(raw)
+        event = sse_payload(raw)
         kind = event.get("type") if event is not None else None
         if event is None or not isinstance(kind, str):
             out.append(raw)

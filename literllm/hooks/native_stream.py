@@ -36,7 +36,8 @@ __all__ = ["native_messages"]
 _decode = msgspec.json.decode
 
 
-def _payload(raw: bytes) -> dict[str, Any] | None:
+def sse_payload(raw: bytes) -> dict[str, Any] | None:
+    """The JSON object in one framed SSE event's `data:` lines (None: none, or not JSON)."""
     data = b"".join(line[5:].lstrip(b" ") for line in raw.split(b"\n") if line.startswith(b"data:"))
     try:
         event = _decode(data) if data else None
@@ -79,7 +80,7 @@ class _Native:
         return out
 
     async def event(self, raw: bytes, out: list[bytes]) -> None:
-        event = _payload(raw)
+        event = sse_payload(raw)
         kind = event.get("type") if event is not None else None
         if event is None or kind is None:
             out.append(raw)
